@@ -1,0 +1,246 @@
+"""Load profiles from YAML, validate them, and resolve ``extends``.
+
+Every error names the file, the line and the rule, because profiles are written
+by people and a vague message costs them an afternoon.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import deidentify
+
+from .model import CODES, EXCLUSIVE_OPTIONS, OPTIONS, ContentItemRule, Profile, Rule, Settings
+from .selectors import parse_selector
+
+#: Actions by name and the arguments each accepts (required ones first in the tuple).
+ACTION_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "remove": ((), ()),
+    "empty": ((), ()),
+    "dummy": ((), ()),
+    "keep": ((), ()),
+    "clean": ((), ()),
+    "uid": ((), ()),
+    "pseudonym": ((), ("from",)),
+    "shift": ((), ()),
+    "year-only": ((), ()),
+    "age-cap": ((), ()),
+    "replace": (("value",), ()),
+    "regex": (("pattern", "repl"), ()),
+}
+
+_TOP_KEYS = {"name", "description", "extends", "options", "settings", "rules", "content_items"}
+_RULE_KEYS = {"select", "action", "name", "options", "when", "vr", "note"}
+_ITEM_KEYS = {"concept", "scheme", "meaning", "value_type", "action", "options"}
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; the message names file, line and rule."""
+
+
+def builtin_dir() -> Path:
+    """Where the built-in profiles live: inside the wheel, or ``profiles/`` of a source checkout."""
+    packaged = Path(deidentify.__file__).parent / "_builtin_profiles"
+    return packaged if packaged.is_dir() else Path(deidentify.__file__).parent.parent / "profiles"
+
+
+def builtin_names() -> list[str]:
+    """Names of the profiles users may select (underscore files are building blocks)."""
+    return sorted(p.stem for p in builtin_dir().glob("*.yaml") if not p.name.startswith("_"))
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that remembers the line of every mapping, for error messages."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        mapping = super().construct_mapping(node, deep=deep)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
+
+
+def _resolve_path(ref: str, relative_to: Path | None) -> Path:
+    candidate = Path(ref)
+    if candidate.suffix in (".yaml", ".yml") or "/" in ref:
+        if not candidate.is_absolute() and relative_to is not None:
+            candidate = relative_to / candidate
+        return candidate
+    return builtin_dir() / f"{ref}.yaml"
+
+
+def load_profile(ref: str | Path, options: tuple[str, ...] = ()) -> Profile:
+    """Load a built-in profile by name, or a profile file by path, with extra ``options``."""
+    path = _resolve_path(str(ref), None)
+    if not path.is_file():
+        known = ", ".join(builtin_names())
+        raise ProfileError(f"no profile {str(ref)!r}: not a file, and not a built-in ({known})")
+    return _finish(_load_file(path.resolve(), ()), tuple(options), str(path))
+
+
+@lru_cache(maxsize=64)
+def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """Parse one file and the files it extends into an unresolved profile dict."""
+    if path in chain:
+        raise ProfileError(f"{path}: extends itself through {' -> '.join(p.name for p in chain)}")
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(doc, dict):
+        raise ProfileError(f"{path}:1: a profile is a mapping with at least 'name' and 'rules' or 'extends'")
+    where = f"{path}:{doc['__line__']}"
+    _unknown_keys(doc, _TOP_KEYS, where, "profile")
+    merged: dict[str, Any] = {"options": set(), "settings": {}, "rules": [], "content_items": [], "files": []}
+    parents = doc.get("extends") or []
+    for parent in [parents] if isinstance(parents, str) else parents:
+        base = _load_file(_resolve_path(str(parent), path.parent).resolve(), chain + (path,))
+        merged["options"] |= base["options"]
+        merged["settings"].update(base["settings"])
+        merged["rules"] += base["rules"]
+        merged["content_items"] += base["content_items"]
+        merged["files"] += base["files"]
+    merged["name"] = str(doc.get("name") or path.stem)
+    merged["description"] = str(doc.get("description", ""))
+    merged["options"] |= set(_options_list(doc.get("options", []), where))
+    merged["settings"].update(_settings(doc.get("settings", {}), f"{path}"))
+    merged["rules"] += [_rule(r, path, i) for i, r in enumerate(doc.get("rules") or [], 1)]
+    merged["content_items"] += [_item(r, path, i) for i, r in enumerate(doc.get("content_items") or [], 1)]
+    merged["files"] += [str(path)]
+    return merged
+
+
+def _finish(merged: dict[str, Any], extra: tuple[str, ...], where: str) -> Profile:
+    options = frozenset(merged["options"]) | frozenset(_options_list(list(extra), where))
+    for group in EXCLUSIVE_OPTIONS:
+        if group <= options:
+            raise ProfileError(f"{where}: options {' and '.join(sorted(group))} exclude each other (PS3.15 E.3.6)")
+    return Profile(
+        name=merged["name"],
+        description=merged["description"],
+        options=options,
+        settings=Settings(**merged["settings"]),
+        rules=tuple(merged["rules"]),
+        content_items=tuple(merged["content_items"]),
+        files=tuple(merged["files"]),
+    )
+
+
+def _unknown_keys(mapping: dict[str, Any], allowed: set[str], where: str, what: str) -> None:
+    unknown = sorted(k for k in mapping if k != "__line__" and k not in allowed)
+    if unknown:
+        raise ProfileError(f"{where}: {what} has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _options_list(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ProfileError(f"{where}: 'options' must be a list of option names")
+    for name in value:
+        if name not in OPTIONS:
+            raise ProfileError(f"{where}: unknown option {name!r}; known: {', '.join(OPTIONS)}")
+    return value
+
+
+def _settings(value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ProfileError(f"{path}: 'settings' must be a mapping")
+    where = f"{path}:{value.get('__line__', 1)}"
+    _unknown_keys(value, set(Settings.__dataclass_fields__), where, "settings")
+    out = {k: v for k, v in value.items() if k != "__line__"}
+    if "date_shift_days" in out:
+        days = out["date_shift_days"]
+        if not (isinstance(days, list) and len(days) == 2 and all(isinstance(d, int) for d in days) and days[0] <= days[1]):
+            raise ProfileError(f"{where}: settings.date_shift_days must be [min, max] whole days, min <= max")
+        if days[0] <= 0 <= days[1]:
+            raise ProfileError(f"{where}: settings.date_shift_days must not include 0 (dates would stay real)")
+        out["date_shift_days"] = tuple(days)
+    if "age_cap_years" in out and not isinstance(out["age_cap_years"], int):
+        raise ProfileError(f"{where}: settings.age_cap_years must be a whole number")
+    if "clean_pixel_data" in out and not isinstance(out["clean_pixel_data"], bool):
+        raise ProfileError(f"{where}: settings.clean_pixel_data must be true or false")
+    return out
+
+
+def _code_or_action(action: Any, where: str) -> str:
+    if not isinstance(action, str) or (action not in CODES and action not in ACTION_ARGS):
+        raise ProfileError(
+            f"{where}: unknown action {action!r}; use a PS3.15 code ({', '.join(sorted(CODES))}) "
+            f"or an action ({', '.join(ACTION_ARGS)})"
+        )
+    return action
+
+
+def _option_codes(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ProfileError(f"{where}: 'options' of a rule maps option names to codes")
+    codes = {k: v for k, v in value.items() if k != "__line__"}
+    for option, code in codes.items():
+        if option not in OPTIONS:
+            raise ProfileError(f"{where}: unknown option {option!r}")
+        _code_or_action(code, where)
+    return codes
+
+
+def _rule(raw: Any, path: Path, index: int) -> Rule:
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{path}: rule {index} must be a mapping with 'select' and 'action'")
+    select = raw.get("select")
+    where = f"{path}:{raw['__line__']}: rule {index} ({select!r})"
+    if not isinstance(select, str):
+        raise ProfileError(f"{where}: 'select' is required and must be a string")
+    try:
+        selector = parse_selector(select)
+    except ValueError as exc:
+        raise ProfileError(f"{where}: {exc}") from None
+    action = _code_or_action(raw.get("action"), where)
+    required, optional = ACTION_ARGS.get(action, ((), ()))
+    _unknown_keys(raw, _RULE_KEYS | set(required + optional), where, f"rule with action {action!r}")
+    args = {k: raw[k] for k in required + optional if k in raw}
+    missing = [k for k in required if k not in args]
+    if missing:
+        raise ProfileError(f"{where}: action {action!r} needs {', '.join(missing)}")
+    if action == "regex":
+        try:
+            re.compile(str(args["pattern"]))
+        except re.error as exc:
+            raise ProfileError(f"{where}: bad regex pattern: {exc}") from None
+    if action == "pseudonym" and "from" in args:
+        try:
+            parse_selector(str(args["from"]))
+        except ValueError as exc:
+            raise ProfileError(f"{where}: 'from': {exc}") from None
+    when = raw.get("when")
+    if when is not None and when not in OPTIONS:
+        raise ProfileError(f"{where}: 'when' names unknown option {when!r}")
+    return Rule(
+        selector=selector,
+        action=action,
+        origin=f"{path.name}:{raw['__line__']}",
+        args=args,
+        options=_option_codes(raw.get("options", {}), where),
+        when=when,
+        name=str(raw.get("name", select)),
+    )
+
+
+def _item(raw: Any, path: Path, index: int) -> ContentItemRule:
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{path}: content item {index} must be a mapping")
+    where = f"{path}:{raw['__line__']}: content item {index}"
+    _unknown_keys(raw, _ITEM_KEYS, where, "content item")
+    if not raw.get("concept") or not raw.get("scheme"):
+        raise ProfileError(f"{where}: 'concept' and 'scheme' are required")
+    return ContentItemRule(
+        concept=str(raw["concept"]),
+        scheme=str(raw["scheme"]),
+        action=_code_or_action(raw.get("action"), where),
+        origin=f"{path.name}:{raw['__line__']}",
+        value_type=str(raw.get("value_type", "")),
+        meaning=str(raw.get("meaning", "")),
+        options=_option_codes(raw.get("options", {}), where),
+    )
