@@ -1,0 +1,212 @@
+"""Plan: the profile resolved for one dataset.
+
+A :class:`RuleBook` compiles a profile once per process into per-tag lookups, so
+the per-file path costs one dict look-up per element.  A :class:`Plan` adds what
+belongs to one dataset: its patient's keyed context and, when the profile cleans
+free text, detectors that know the dataset's own identifying values (collected
+before any value changes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from pydicom.datadict import dictionary_VR
+from pydicom.dataset import Dataset
+
+from .actions import ACTIONS, Action, PatientContext
+from .actions.base import TEXT_VRS
+from .detect import OwnValuesDetector, default_detectors
+from .detect.base import Detector
+from .keys import Keyring
+from .profile import ClassSelector, PrivateSelector, Profile, Rule, TagSelector, VRSelector, WildcardSelector
+from .profile.selectors import normalise_creator, parse_selector
+
+PATIENT_ID = 0x00100020
+CONTENT_SEQUENCE = 0x0040A730
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the header stage does with one element.
+
+    ``kind`` is ``keep`` (copy the raw bytes, never decode), ``remove``, ``recurse``
+    (apply the profile to each item of a sequence) or ``apply`` (run ``action``).
+    """
+
+    kind: str
+    action: Action | None = None
+    name: str = ""
+    args: Any = None
+    origin: str = ""
+
+
+_KEEP = Step("keep", name="keep")
+_REMOVE = Step("remove", name="remove")
+
+
+def _apply(name: str, rule: Rule | None = None) -> Step:
+    return Step("apply", ACTIONS[name], name, dict(rule.args) if rule else {}, rule.origin if rule else "")
+
+
+def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = False) -> Step:
+    """Resolve a PS3.15 code or an action name for an element of ``vr``.
+
+    Combined codes (Z/D, X/D, X/Z/D …) need the element's type in the IOD.  No
+    maintained machine-readable source of the module tables runs offline, so each
+    resolves to the choice that keeps any IOD valid: the stronger requirement
+    (a dummy rather than nothing, an empty value rather than removal).
+    """
+    sq = vr == "SQ"
+    origin = rule.origin if rule else ""
+    if code in ACTIONS:
+        if code in ("keep", "clean") and sq:
+            return Step("recurse", name=code, origin=origin)
+        if code == "keep":
+            return _KEEP
+        if code == "remove":
+            return Step("remove", name="remove", origin=origin)
+        return _apply(code, rule)
+    if code == "X" or (private and code == "C"):
+        # A private element is "clean" only when a safe-private rule names it.
+        return Step("remove", name="remove", origin=origin)
+    if code == "K":
+        return Step("recurse", name="keep", origin=origin) if sq else _KEEP
+    if code in ("Z", "X/Z"):
+        return _apply("empty", rule)
+    if sq:
+        # A sequence is emptied where the code allows it; else its items get the profile.
+        return _apply("empty", rule) if code == "X/Z/D" else Step("recurse", name=code, origin=origin)
+    if vr == "UI" and code != "K":
+        return _apply("uid", rule)
+    if code == "C":
+        if vr in ("DA", "DT"):
+            return _apply("shift", rule)
+        if vr == "AS":
+            return _apply("age-cap", rule)
+        return _apply("clean", rule) if vr in TEXT_VRS else _KEEP
+    if code == "X/Z/U*":
+        return _apply("empty", rule)
+    return _apply("dummy", rule)  # D, Z/D, X/D, X/Z/D
+
+
+class RuleBook:
+    """A profile compiled for per-element look-up (built once per process)."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.exact: dict[int, Rule] = {}
+        self.private: dict[tuple[int, str, int], Rule] = {}
+        self.wildcards: list[tuple[WildcardSelector, Rule]] = []
+        self.classes: dict[str, Rule] = {}
+        self.vrs: dict[str, Rule] = {}
+        for rule in profile.rules:
+            if rule.when is not None and rule.when not in profile.options:
+                continue
+            sel = rule.selector
+            if isinstance(sel, TagSelector):
+                self.exact[sel.tag] = rule
+            elif isinstance(sel, PrivateSelector):
+                self.private[(sel.group, sel.creator, sel.offset)] = rule
+            elif isinstance(sel, WildcardSelector):
+                self.wildcards.insert(0, (sel, rule))  # later rules win, so look them up first
+            elif isinstance(sel, ClassSelector):
+                self.classes[sel.name] = rule
+            elif isinstance(sel, VRSelector):
+                self.vrs[sel.vr] = rule
+        self.content_items = {
+            (i.scheme.upper(), i.concept): i for i in profile.content_items
+        } if "clean-structured-content" in profile.options else {}
+        self._cache: dict[tuple[int, str, str | None], Step] = {}
+        self.uses_clean = any(self.code(r) in ("C", "clean") for r in self.exact.values()) or any(
+            self.code(r) in ("C", "clean") for r in self.vrs.values()
+        )
+        self.from_tags = {PATIENT_ID} | {
+            parse_selector(str(r.args["from"])).tag  # type: ignore[union-attr]
+            for r in profile.rules
+            if "from" in r.args
+        }
+
+    def code(self, rule: Rule) -> str:
+        """The rule's action once the selected options override it (K wins over C)."""
+        chosen = [rule.options[o] for o in self.profile.options if o in rule.options]
+        if "K" in chosen:
+            return "K"
+        return chosen[0] if chosen else rule.action
+
+    def _rule_for(self, tag: int, vr: str, creator: str | None) -> tuple[Rule | None, bool]:
+        group, private = tag >> 16, bool((tag >> 16) & 1)
+        rule = self.exact.get(tag)
+        if rule is None and private and creator is not None:
+            rule = self.private.get((group, creator, tag & 0xFF))
+        if rule is None:
+            rule = next((r for sel, r in self.wildcards if sel.matches(tag)), None)
+        if rule is None and private:
+            rule = self.classes.get("private")
+        if rule is None and not private and vr == "":
+            rule = self.classes.get("unknown")
+        if rule is None:
+            rule = self.vrs.get(vr)
+        return rule, private
+
+    def step(self, tag: int, vr: str, creator: str | None = None) -> Step:
+        """The step for an element; ``vr`` is "" for a public tag the dictionary does not know."""
+        key = (tag, vr, creator)
+        found = self._cache.get(key)
+        if found is None:
+            rule, private = self._rule_for(tag, vr, creator)
+            found = _KEEP if rule is None else step_for_code(self.code(rule), vr or "UN", rule, private)
+            self._cache[key] = found
+        return found
+
+    def content_item_step(self, scheme: str, concept: str, vr: str) -> Step | None:
+        """Under clean-structured-content, the Table E.3.4-1 step for an SR content item's value."""
+        item = self.content_items.get((scheme.upper(), concept))
+        if item is None:
+            return None
+        chosen = [item.options[o] for o in self.profile.options if o in item.options]
+        code = "K" if "K" in chosen else (chosen[0] if chosen else item.action)
+        return step_for_code(code, vr)
+
+
+def element_vr(tag: int, raw_vr: str | None) -> str:
+    """The VR to select rules by: the file's, or the dictionary's for implicit VR and UN;
+    "" for a public tag the dictionary does not know (private tags fall back to UN)."""
+    if raw_vr and raw_vr != "UN":
+        return raw_vr
+    try:
+        return dictionary_VR(tag)[:2]
+    except KeyError:
+        return "UN" if (tag >> 16) & 1 else ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The profile resolved for one dataset."""
+
+    rules: RuleBook
+    keyring: Keyring
+    patient: PatientContext
+    detectors: Sequence[Detector]
+
+
+def patient_key(ds: Dataset) -> str:
+    """What identifies the patient for keyed derivations: PatientID, else PatientName, else nothing."""
+    for keyword in ("PatientID", "PatientName"):
+        value = ds.get(keyword)
+        if value is not None and str(value.value if hasattr(value, "value") else value).strip():
+            return str(ds[keyword].value).strip()
+    return ""
+
+
+def make_plan(ds: Dataset, rules: RuleBook, keyring: Keyring) -> Plan:
+    """Resolve the profile for ``ds``: read what keyed actions derive from before anything changes."""
+    key = patient_key(ds)
+    low, high = rules.profile.settings.date_shift_days
+    originals = {tag: str(ds[tag].value) for tag in rules.from_tags if tag in ds}
+    detectors: list[Detector] = []
+    if rules.uses_clean:
+        detectors = [OwnValuesDetector.from_dataset(ds), *default_detectors()]
+    patient = PatientContext(key=key, day_offset=keyring.day_offset(key, low, high), originals=originals)
+    return Plan(rules, keyring, patient, detectors)
