@@ -8,6 +8,7 @@ predict, within five standard deviations of a binomial count.
 import calendar
 import math
 import random
+from datetime import date
 from typing import Callable
 
 import pytest
@@ -152,6 +153,39 @@ def test_verhoeff_rejects_every_adjacent_transposition(rng: random.Random, data)
     swappable = [i for i in range(len(number) - 1) if number[i] != number[i + 1]]
     i = data.draw(st.sampled_from(swappable))
     assert not is_valid_aadhaar(number[:i] + number[i + 1] + number[i] + number[i + 2 :])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rng=st.randoms(use_true_random=False),
+    birth_date=st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)),
+    sex=st.sampled_from(["F", "M"]),
+)
+def test_za_id_encodes_the_given_birth_date_and_sex(rng: random.Random, birth_date: date, sex: str) -> None:
+    number = make_za_id(rng, birth_date=birth_date, sex=sex)
+    assert is_valid_za_id(number)
+    assert number[:6] == birth_date.strftime("%y%m%d")
+    assert (int(number[6:10]) >= 5000) == (sex == "M")
+    assert found(ZaIdDetector(), f"ID {number[:6]} {number[6:10]} {number[10:]}.") == [
+        f"{number[:6]} {number[6:10]} {number[10:]}"
+    ]
+
+
+def test_za_id_birth_date_and_sex_are_independent_options() -> None:
+    rng = random.Random(3)
+    dated = make_za_id(rng, birth_date=date(2000, 2, 29))
+    assert is_valid_za_id(dated) and dated.startswith("000229")
+    for sex, sequences in (("F", range(0, 5000)), ("M", range(5000, 10000))):
+        numbers = [make_za_id(rng, sex=sex) for _ in range(50)]
+        assert all(is_valid_za_id(n) and int(n[6:10]) in sequences for n in numbers)
+    with pytest.raises(ValueError):
+        make_za_id(rng, sex="X")
+
+
+def test_za_id_without_options_draws_as_before() -> None:
+    # Pinned so that adding the options did not change the default numbers.
+    assert make_za_id(random.Random(0)) == "6907024876187"
+    assert make_za_id(random.Random(1)) == "3710281417189"
 
 
 # --- false acceptance of random digit strings --------------------------------------------

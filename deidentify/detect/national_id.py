@@ -20,6 +20,7 @@ from __future__ import annotations
 import calendar
 import random
 import re
+from datetime import date
 from typing import Callable, ClassVar, Iterator
 
 from .base import Finding
@@ -180,12 +181,26 @@ def is_valid_za_id(digits: str) -> bool:
     )
 
 
-def make_za_id(rng: random.Random) -> str:
-    """A random valid South African ID number, 13 digits without separators."""
-    year = rng.randint(1920, 2019)
-    month = rng.randint(1, 12)
-    day = rng.randint(1, calendar.monthrange(year, month)[1])
-    payload = f"{year % 100:02d}{month:02d}{day:02d}{_random_digits(rng, 4)}{rng.choice('01')}8"
+def make_za_id(
+    rng: random.Random, *, birth_date: date | None = None, sex: str | None = None
+) -> str:
+    """A random valid South African ID number, 13 digits without separators.
+
+    ``birth_date`` fixes the ``YYMMDD`` part (otherwise a random date in
+    1920-2019), and ``sex`` (``"F"`` or ``"M"``) the gender sequence ``SSSS``:
+    0000-4999 for women, 5000-9999 for men (otherwise any four digits).
+    """
+    if sex not in (None, "F", "M"):
+        raise ValueError(f"sex must be 'F' or 'M', not {sex!r}")
+    if birth_date is None:
+        year = rng.randint(1920, 2019)
+        month = rng.randint(1, 12)
+        birth_date = date(year, month, rng.randint(1, calendar.monthrange(year, month)[1]))
+    if sex is None:
+        sequence = _random_digits(rng, 4)
+    else:
+        sequence = f"{rng.randint(0, 4999) if sex == 'F' else rng.randint(5000, 9999):04d}"
+    payload = f"{birth_date:%y%m%d}{sequence}{rng.choice('01')}8"
     return _luhn_complete(payload)
 
 
