@@ -43,7 +43,9 @@ class Step:
 
 
 _KEEP = Step("keep", name="keep")
-_REMOVE = Step("remove", name="remove")
+# A sequence no rule names is kept, but its items still get the profile: kept raw,
+# a nested AccessionNumber or name would pass unseen.
+_RECURSE = Step("recurse", name="keep")
 
 
 def _apply(name: str, rule: Rule | None = None) -> Step:
@@ -73,11 +75,14 @@ def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = 
         return Step("remove", name="remove", origin=origin)
     if code == "K":
         return Step("recurse", name="keep", origin=origin) if sq else _KEEP
+    if sq:
+        # Only Z empties a sequence.  For every other code, keeping the items and
+        # applying the profile inside them is valid wherever the sequence is Type 1,
+        # 2 or 3 (an empty Type 3 sequence is not), and as private as removal: a
+        # dummy sequence would be the same items with their identifying values replaced.
+        return _apply("empty", rule) if code == "Z" else Step("recurse", name=code, origin=origin)
     if code in ("Z", "X/Z"):
         return _apply("empty", rule)
-    if sq:
-        # A sequence is emptied where the code allows it; else its items get the profile.
-        return _apply("empty", rule) if code == "X/Z/D" else Step("recurse", name=code, origin=origin)
     if vr == "UI" and code != "K":
         return _apply("uid", rule)
     if code == "C":
@@ -156,7 +161,10 @@ class RuleBook:
         found = self._cache.get(key)
         if found is None:
             rule, private = self._rule_for(tag, vr, creator)
-            found = _KEEP if rule is None else step_for_code(self.code(rule), vr or "UN", rule, private)
+            if rule is None:
+                found = _RECURSE if vr == "SQ" else _KEEP
+            else:
+                found = step_for_code(self.code(rule), vr or "UN", rule, private)
             self._cache[key] = found
         return found
 

@@ -26,7 +26,7 @@ from pydicom.multival import MultiValue
 from .base import Finding
 from .dates import iter_dates
 
-KINDS: tuple[str, ...] = ("name", "id", "date", "address", "phone")
+KINDS: tuple[str, ...] = ("name", "id", "date", "address", "phone", "institution")
 """The kinds an :class:`OwnValuesDetector` accepts and reports."""
 
 _ID_KEYWORDS = frozenset(
@@ -37,9 +37,22 @@ _ID_KEYWORDS = frozenset(
         "IssuerOfPatientID",
         "MedicalRecordLocator",
         "StudyID",
+        "AdmissionID",
+        "PlacerOrderNumberImagingServiceRequest",
+        "FillerOrderNumberImagingServiceRequest",
+        "PlacerOrderNumberProcedure",
+        "FillerOrderNumberProcedure",
+        "RequestedProcedureID",
+        "ScheduledProcedureStepID",
+        "PerformedProcedureStepID",
+        "ServiceEpisodeID",
     }
 )
-_ADDRESS_KEYWORDS = frozenset({"PatientAddress", "PersonAddress"})
+_ADDRESS_KEYWORDS = frozenset(
+    {"PatientAddress", "PersonAddress", "InstitutionAddress", "ReferringPhysicianAddress"}
+)
+# Where a patient was seen narrows down who they are as much as an address does.
+_INSTITUTION_KEYWORDS = frozenset({"InstitutionName", "InstitutionalDepartmentName"})
 _PHONE_KEYWORDS = frozenset({"PatientTelephoneNumbers", "PersonTelephoneNumbers"})
 
 _TITLES = frozenset(
@@ -236,6 +249,7 @@ class OwnValuesDetector:
         builders = {
             "name": lambda v: _text_pattern(v, _MIN_NAME_CHARS),
             "address": lambda v: _text_pattern(v, _MIN_ADDRESS_PART_CHARS),
+            "institution": lambda v: _text_pattern(v, _MIN_ADDRESS_PART_CHARS),
             "id": _id_pattern,
             "phone": _phone_pattern,
         }
@@ -265,13 +279,16 @@ class OwnValuesDetector:
           first and given first) and its family, given and middle parts of at
           least two letters; prefixes, suffixes and titles are left out.
         * id: PatientID (also inside OtherPatientIDsSequence), OtherPatientIDs,
-          AccessionNumber, IssuerOfPatientID, MedicalRecordLocator, StudyID.
+          AccessionNumber, IssuerOfPatientID, MedicalRecordLocator, StudyID,
+          admission, order, procedure and procedure step IDs.
         * date: every DA element, PatientBirthDate included; values that are
           not a readable date are skipped.
-        * address: PatientAddress and PersonAddress, whole and split at commas,
+        * address: patient, person, institution and referring physician
+          addresses, whole and split at commas,
           semicolons and line breaks into parts of at least four characters
           that are not only street-type words or numbers.
         * phone: PatientTelephoneNumbers and PersonTelephoneNumbers.
+        * institution: InstitutionName and InstitutionalDepartmentName, whole.
         """
         values: dict[str, list[str]] = {kind: [] for kind in KINDS}
         for element in ds.iterall():
@@ -285,6 +302,8 @@ class OwnValuesDetector:
                 kind, expand = "address", _address_values
             elif element.keyword in _PHONE_KEYWORDS:
                 kind, expand = "phone", _as_is
+            elif element.keyword in _INSTITUTION_KEYWORDS:
+                kind, expand = "institution", _as_is
             else:
                 continue
             values[kind].extend(v for s in _element_strings(element) for v in expand(s))

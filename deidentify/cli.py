@@ -1,0 +1,73 @@
+"""The `deidentify` command: parses arguments and calls the library."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .keys import KEY_ENV, KeyFileError, default_key_path, load_or_create_key
+from .profile import ProfileError, builtin_names, load_profile
+from .run import RunError, run
+from .sample import write_sample
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deidentify", description="Remove patient identity from DICOM studies.")
+    parser.add_argument("--version", action="version", version=f"deidentify {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run_cmd = commands.add_parser("run", help="de-identify every file under SRC into DST")
+    run_cmd.add_argument("src", type=Path, metavar="SRC")
+    run_cmd.add_argument("dst", type=Path, metavar="DST")
+    run_cmd.add_argument("--profile", default="basic",
+                         help=f"a built-in ({', '.join(builtin_names())}) or a YAML file (default: basic)")
+    run_cmd.add_argument("--option", action="append", default=[], metavar="NAME",
+                         help="add a PS3.15 Annex E option to the profile (repeatable)")
+    run_cmd.add_argument("--key-file", type=Path,
+                         help=f"secret key file, created if missing (default: ${KEY_ENV} or {default_key_path()})")
+    run_cmd.add_argument("--state", type=Path, help="state folder (default: DST.state beside DST)")
+    run_cmd.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+
+    sample_cmd = commands.add_parser("sample", help="write synthetic studies full of planted (fake) PHI")
+    sample_cmd.add_argument("dir", type=Path, metavar="DIR")
+    sample_cmd.add_argument("--seed", type=int, default=0)
+    sample_cmd.add_argument("--patients", type=int, default=4)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "sample":
+        try:
+            manifest = write_sample(args.dir, seed=args.seed, patients=args.patients)
+        except FileExistsError:
+            print("deidentify: the sample folder already holds studies", file=sys.stderr)
+            return 2
+        print(f"wrote {args.patients} patients' studies to {args.dir} ({len(manifest.planted)} planted values)")
+        return 0
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        profile = load_profile(args.profile, options=tuple(args.option))
+        key_path = args.key_file or Path(os.environ.get(KEY_ENV) or default_key_path())
+        key, created = load_or_create_key(key_path)
+        if created:
+            print(f"deidentify: created a new secret key at {key_path}; keep it safe: the same key "
+                  "gives the same pseudonyms", file=sys.stderr)
+        result = run(args.src, args.dst, profile, key, args.state, progress=not args.quiet and sys.stderr.isatty())
+    except (ProfileError, KeyFileError, RunError) as exc:
+        print(f"deidentify: {exc}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(result.summary)
+        print(f"report and quarantine: {result.state}")
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

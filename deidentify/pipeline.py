@@ -1,0 +1,89 @@
+"""One file through the stages: source → plan → header → pixels → stamp.
+
+:func:`deidentify_bytes` is the whole per-file path; it does no I/O, so the run,
+the folder watcher and tests all share it.  What cannot be de-identified with
+certainty comes back as a withheld :class:`Outcome` with a reason that quotes
+no value.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pydicom.dataset import Dataset
+
+from . import pixels
+from .header import HeaderError, clean_header
+from .keys import Keyring
+from .plan import RuleBook, make_plan
+from .sinks import OutputName
+from .source import SourceError, digest_of, parse_source
+from .stamp import encode, stamp
+
+
+@dataclass
+class Outcome:
+    """What became of one input."""
+
+    file_id: str
+    status: str  # written, withheld, not DICOM, error
+    reason: str = ""
+    data: bytes | None = None
+    name: OutputName | None = None
+    modality: str = ""
+    sop_class: str = ""
+    transfer_syntax: str = ""
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring) -> Outcome:
+    """De-identify one file's bytes, or say why they are withheld."""
+    try:
+        source = parse_source(data)
+    except SourceError as exc:
+        return Outcome(keyring.file_id(digest_of(data)), exc.status, exc.reason)
+    ds = source.dataset
+    outcome = Outcome(
+        keyring.file_id(source.digest),
+        "withheld",
+        modality=_plain(ds, "Modality"),
+        sop_class=_plain(ds, "SOPClassUID"),
+        transfer_syntax=source.transfer_syntax,
+    )
+    reason = pixels.withhold_reason(ds)
+    if reason is not None:
+        outcome.reason = reason
+        return outcome
+    try:
+        plan = make_plan(ds, rules, keyring)
+        out, outcome.counts = clean_header(ds, plan)
+    except HeaderError as exc:
+        outcome.status, outcome.reason = "error", str(exc)
+        return outcome
+    stamp(out, rules.profile)
+    try:
+        outcome.data = encode(out, source.transfer_syntax or "1.2.840.10008.1.2")
+        outcome.name = _output_name(out, plan.patient.key, keyring)
+    except Exception as exc:  # a value an action produced that pydicom cannot encode
+        outcome.status, outcome.reason = "error", f"cannot be written as DICOM ({type(exc).__name__})"
+        return outcome
+    outcome.status = "written"
+    return outcome
+
+
+def _plain(ds: Dataset, keyword: str) -> str:
+    try:
+        return str(ds.get(keyword, "") or "").strip()
+    except Exception:
+        return ""
+
+
+def _output_name(ds: Dataset, patient_key: str, keyring: Keyring) -> OutputName:
+    """Path parts from the new dataset: the patient's keyed pseudonym, never a value of the input."""
+    parts = []
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+        value = _plain(ds, keyword)
+        # A missing or malformed UID still needs a stable folder name that reveals nothing.
+        parts.append(value if value and all(c.isdigit() or c == "." for c in value) else keyring.uid(value or keyword))
+    return OutputName("P" + keyring.pseudonym(patient_key), *parts)

@@ -1,0 +1,46 @@
+"""The interface every output sink implements."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class OutputName:
+    """Where an instance goes: a patient pseudonym and the (new) study, series and SOP instance UIDs."""
+
+    patient: str
+    study: str
+    series: str
+    instance: str
+
+    @property
+    def path(self) -> PurePosixPath:
+        parts = [self.patient, self.study, self.series, self.instance]
+        for part in parts:
+            if not _UID.match(part) and not part.isalnum():
+                raise ValueError("an output name part is neither a UID nor a pseudonym")
+        return PurePosixPath(*parts[:3], parts[3] + ".dcm")
+
+
+class SinkConflict(Exception):
+    """The sink already holds different content under this name."""
+
+
+class Sink(ABC):
+    """Receives de-identified instances."""
+
+    @abstractmethod
+    def write(self, name: OutputName, data: bytes) -> str:
+        """Store ``data`` under ``name`` and return where it went (relative, no PHI).
+
+        Raises :class:`SinkConflict` when other content is already stored under the name.
+        """
+
+    def close(self) -> None:
+        """Release what the sink holds (nothing by default)."""

@@ -1,0 +1,39 @@
+"""A folder of de-identified instances: DST/<patient>/<study>/<series>/<instance>.dcm.
+
+Each file is written under a temporary name in its final folder and renamed when
+complete, so a run killed at any moment leaves whole files or none.  (No fsync:
+a killed process loses nothing the kernel holds; a power cut is the storage's job.)  Temporary
+names that a killed run left behind are removed when the next run opens the folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .base import OutputName, Sink, SinkConflict
+
+_TEMP_PREFIX = ".deidentify-"
+_TEMP_SUFFIX = ".partial"
+
+
+class FolderSink(Sink):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        for leftover in root.rglob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
+            leftover.unlink()
+
+    def write(self, name: OutputName, data: bytes) -> str:
+        relative = name.path
+        target = self.root / relative
+        if target.exists():
+            if target.read_bytes() == data:
+                return str(relative)
+            raise SinkConflict("another input already gave this SOP Instance UID different content")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f"{_TEMP_PREFIX}{target.name}.{os.getpid()}{_TEMP_SUFFIX}")
+        with open(temp, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, target)
+        return str(relative)

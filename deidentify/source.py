@@ -1,0 +1,95 @@
+"""Source: read one input file into a dataset, or say clearly why it cannot be.
+
+The file is read into memory once; the dataset's elements stay raw until an
+action needs their value.  Reasons never quote a value or a path, so they can
+go into logs and reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import FileDataset
+
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+
+
+class SourceError(ValueError):
+    """An input that is not a readable DICOM instance; the message is the reason."""
+
+    def __init__(self, reason: str, status: str = "error") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: its bytes, their digest and the parsed dataset."""
+
+    data: bytes
+    digest: bytes
+    dataset: FileDataset
+
+    @property
+    def transfer_syntax(self) -> str:
+        meta = self.dataset.file_meta
+        return str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+
+
+def digest_of(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def read_source(path: Path) -> Source:
+    """Read ``path``; raise :class:`SourceError` for what cannot be de-identified with certainty."""
+    data = path.read_bytes()
+    return parse_source(data)
+
+
+def parse_source(data: bytes) -> Source:
+    if not data:
+        raise SourceError("empty file", "not DICOM")
+    has_preamble = len(data) >= 132 and data[128:132] == b"DICM"
+    if not has_preamble and not _looks_like_bare_dataset(data):
+        raise SourceError("not DICOM (no DICM prefix and no dataset at the start)", "not DICOM")
+    try:
+        ds = dcmread(BytesIO(data), force=True)
+    except Exception as exc:  # pydicom's messages may quote bytes of the file
+        raise SourceError(f"not readable as DICOM ({type(exc).__name__})") from exc
+    if len(ds) == 0:
+        raise SourceError("no data elements after the file meta", "not DICOM")
+    _check_complete(ds)
+    meta = ds.file_meta
+    media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    if media_class == DICOMDIR_CLASS or 0x00041220 in ds:
+        raise SourceError("DICOMDIR is a file-set index, not an instance", "not DICOM")
+    if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
+        raise SourceError("no SOP Class UID or SOP Instance UID")
+    return Source(data, digest_of(data), ds)
+
+
+def _looks_like_bare_dataset(data: bytes) -> bool:
+    """A file without preamble must begin with a group 0002 or 0008 element (little or big endian)."""
+    if len(data) < 8:
+        return False
+    return data[0:2] in (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08")
+
+
+def _check_complete(ds: FileDataset) -> None:
+    """pydicom reads a truncated file silently: compare the last element's bytes with its length."""
+    try:
+        last_tag = max(ds.keys())
+    except ValueError:
+        return
+    elem = ds.get_item(last_tag)
+    if isinstance(elem, RawDataElement) and elem.length != 0xFFFFFFFF and elem.value is not None:
+        if len(elem.value) < elem.length:
+            raise SourceError(
+                f"truncated: element ({last_tag >> 16:04X},{last_tag & 0xFFFF:04X}) is shorter than its length"
+            )
