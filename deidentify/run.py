@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -105,10 +106,17 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
     handler = logging.FileHandler(state / "run.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
+    pydicom_log = logging.getLogger("pydicom")
+    was_disabled = pydicom_log.disabled
     try:
-        return _run(src, FolderSink(dst), Quarantine(state / "quarantine"), RuleBook(profile),
-                    Keyring(key), state, progress)
+        # pydicom's warnings quote values of the file (PHI); our reasons say what matters.
+        pydicom_log.disabled = True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _run(src, FolderSink(dst), Quarantine(state / "quarantine"), RuleBook(profile),
+                        Keyring(key), state, progress)
     finally:
+        pydicom_log.disabled = was_disabled
         log.removeHandler(handler)
         handler.close()
 
