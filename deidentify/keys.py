@@ -26,7 +26,9 @@ class KeyFileError(ValueError):
 
 
 def default_key_path() -> Path:
-    """The per-user key location used when neither ``--key-file`` nor ``$DEIDENTIFY_KEY_FILE`` is given."""
+    """The key location when no ``--key-file`` is given: ``$DEIDENTIFY_KEY_FILE``, else a per-user file."""
+    if os.environ.get(KEY_ENV):
+        return Path(os.environ[KEY_ENV]).expanduser()
     base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
     return Path(base) / "deidentify" / "key"
 

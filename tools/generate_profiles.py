@@ -1,7 +1,7 @@
 """Generate the built-in PS3.15 profiles from the standard's tables in ``standard/``.
 
 The tables are data; retyping them invites silent drift.  This script is the only
-way ``profiles/_ps3.15-*.yaml`` come to be, and ``tests/test_profiles_standard.py``
+way ``profiles/_ps3.15-*.yaml`` come to be, and ``tests/test_profiles.py``
 checks its output against the CSVs row for row.
 
     python tools/generate_profiles.py          # rewrite the generated profiles

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from pydicom.dataset import Dataset
+
 from .base import ElementContext
 
 _DUMMY = {
@@ -18,6 +20,7 @@ _DUMMY = {
     "SH": "ANONYMIZED",
     "ST": "ANONYMIZED",
     "TM": "000000",
+    "UI": "2.25.0",
     "UC": "ANONYMIZED",
     "UR": "http://example.invalid/",
     "UT": "ANONYMIZED",
@@ -34,5 +37,7 @@ _DUMMY = {
 
 
 def dummy(value: Any, ctx: ElementContext) -> Any:
+    if ctx.vr == "SQ":
+        return [Dataset()]  # non-zero length: one empty item
     # Binary VRs (OB, OW, UN ...) need an even, non-zero length.
     return _DUMMY.get(ctx.vr, b"\0\0")

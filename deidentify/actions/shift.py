@@ -27,6 +27,8 @@ def shift_date(text: str, days: int) -> str | None:
 @each_value
 def shift(value: str, ctx: ElementContext) -> str:
     value = value.strip()
+    if ctx.vr == "TM":
+        return value  # a shift by whole days leaves the time of day as it was
     if ctx.vr == "DT":
         # A DT may stop at the year or month; only a full date can be shifted exactly.
         head, rest = value[:8], value[8:]

@@ -87,9 +87,12 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if path in chain:
         raise ProfileError(f"{path}: extends itself through {' -> '.join(p.name for p in chain)}")
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+        text = path.read_text(encoding="utf-8")
+        doc = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ProfileError(f"{path}{line}: not valid YAML: {exc}") from None
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
     if not isinstance(doc, dict):
@@ -99,7 +102,13 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     merged: dict[str, Any] = {"options": set(), "settings": {}, "rules": [], "content_items": [], "files": []}
     parents = doc.get("extends") or []
     for parent in [parents] if isinstance(parents, str) else parents:
-        base = _load_file(_resolve_path(str(parent), path.parent).resolve(), chain + (path,))
+        parent_path = _resolve_path(str(parent), path.parent).resolve()
+        if not parent_path.is_file():
+            raise ProfileError(
+                f"{path}:{_key_line(text, 'extends', doc)}: extends {str(parent)!r}, but there is no "
+                f"{parent_path}; built-in profiles: {', '.join(builtin_names())}"
+            )
+        base = _load_file(parent_path, chain + (path,))
         merged["options"] |= base["options"]
         merged["settings"].update(base["settings"])
         merged["rules"] += base["rules"]
@@ -107,12 +116,20 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         merged["files"] += base["files"]
     merged["name"] = str(doc.get("name") or path.stem)
     merged["description"] = str(doc.get("description", ""))
-    merged["options"] |= set(_options_list(doc.get("options", []), where))
+    merged["options"] |= set(_options_list(doc.get("options", []), f"{path}:{_key_line(text, 'options', doc)}"))
     merged["settings"].update(_settings(doc.get("settings", {}), f"{path}"))
     merged["rules"] += [_rule(r, path, i) for i, r in enumerate(doc.get("rules") or [], 1)]
     merged["content_items"] += [_item(r, path, i) for i, r in enumerate(doc.get("content_items") or [], 1)]
     merged["files"] += [str(path)]
     return merged
+
+
+def _key_line(text: str, key: str, doc: dict[str, Any]) -> int:
+    """The line of a top-level ``key:`` (the loader records lines of mappings, not of keys)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return number
+    return int(doc["__line__"])
 
 
 def _finish(merged: dict[str, Any], extra: tuple[str, ...], where: str) -> Profile:
