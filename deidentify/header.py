@@ -14,7 +14,7 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from .actions import REMOVE, ElementContext
+from .actions import ACTIONS, REMOVE, ElementContext
 from .plan import CONTENT_SEQUENCE, Plan, Step, element_vr
 from .profile import normalise_creator
 
@@ -29,6 +29,21 @@ _CONTENT_VALUE_TAGS: Mapping[str, int] = {
 }
 _CONCEPT_NAME_CODE_SEQUENCE = 0x0040A043
 
+# Inside a sequence the profile wants dummied (D, X/Z/D …), text that no rule names is
+# replaced too: a code sequence's meaning may be a person's or a hospital's name.
+_DUMMY_TEXT_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"})
+_RECURSE_AS_IS = frozenset({"keep", "K", "C", "clean"})
+# ...except the codes of public coding schemes, which name concepts, not people.
+_CODE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080104, 0x00080119, 0x00080120})
+_CODING_SCHEME_DESIGNATOR = 0x00080102
+PUBLIC_SCHEMES = frozenset({
+    "DCM", "SCT", "SRT", "LN", "UCUM", "FMA", "RADLEX", "NCIT", "UMLS", "I10", "ICD10", "I9C",
+    "NCDR", "ACR", "MDC", "UBERON", "NEU", "BARI", "ITIS_TSN", "MA", "PUBCHEM_CID", "RXNORM",
+})
+
+
+_DUMMY = Step("apply", ACTIONS["dummy"], "dummy")
+
 
 class HeaderError(ValueError):
     """An element could not be decoded; the message names the tag, never a value."""
@@ -41,7 +56,7 @@ def clean_header(ds: Dataset, plan: Plan) -> tuple[Dataset, Counter[str]]:
     actions read.
     """
     counts: Counter[str] = Counter()
-    return _clean(ds, plan, counts, {}), counts
+    return _clean(ds, plan, counts, {}, False), counts
 
 
 def _like(src: Dataset) -> Dataset:
@@ -62,10 +77,11 @@ def _creator(src: Dataset, group: int, block: int) -> str | None:
     return normalise_creator(str(value)) if value else None
 
 
-def _clean(src: Dataset, plan: Plan, counts: Counter[str], overrides: Mapping[int, Step]) -> Dataset:
+def _clean(src: Dataset, plan: Plan, counts: Counter[str], overrides: Mapping[int, Step], dummy: bool) -> Dataset:
     out = _like(src)
     creators: dict[int, RawDataElement | DataElement] = {}
     kept_blocks: set[int] = set()
+    public_code = dummy and _is_public_code(src)
     for tag in sorted(src.keys()):
         group, element = tag >> 16, tag & 0xFFFF
         if element == 0 or group in (0x0002, 0x0004):
@@ -80,6 +96,8 @@ def _clean(src: Dataset, plan: Plan, counts: Counter[str], overrides: Mapping[in
         creator = _creator(src, group, element >> 8) if private and element >= 0x1000 else None
         vr = element_vr(tag, raw.VR)
         step = overrides.get(tag) or plan.rules.step(tag, vr, creator)
+        if dummy and step.kind == "keep" and vr in _DUMMY_TEXT_VRS and not (public_code and tag in _CODE_TAGS):
+            step = _DUMMY
         counts[step.name] += 1
         if step.kind == "keep":
             out[tag] = raw
@@ -88,7 +106,8 @@ def _clean(src: Dataset, plan: Plan, counts: Counter[str], overrides: Mapping[in
         else:
             elem = _decode(src, tag)
             if step.kind == "recurse":
-                out[tag] = DataElement(tag, "SQ", _clean_items(elem.value, tag, plan, counts))
+                inner_dummy = dummy or step.name not in _RECURSE_AS_IS
+                out[tag] = DataElement(tag, "SQ", _clean_items(elem.value, tag, plan, counts, inner_dummy))
             else:
                 new = _apply(step, elem, vr, plan)
                 if new is None:
@@ -129,7 +148,17 @@ def _apply(step: Step, elem: DataElement, vr: str, plan: Plan) -> DataElement | 
     return DataElement(elem.tag, write_vr, value)
 
 
-def _clean_items(items: Sequence, tag: int, plan: Plan, counts: Counter[str]) -> list[Dataset]:
+def _is_public_code(item: Dataset) -> bool:
+    if _CODING_SCHEME_DESIGNATOR not in item:
+        return False
+    try:
+        scheme = str(item[_CODING_SCHEME_DESIGNATOR].value or "").strip().upper()
+    except Exception:
+        return False
+    return scheme in PUBLIC_SCHEMES or scheme.startswith(("SCT", "LN", "DCM"))
+
+
+def _clean_items(items: Sequence, tag: int, plan: Plan, counts: Counter[str], dummy: bool) -> list[Dataset]:
     cleaned = []
     for item in items:
         overrides: Mapping[int, Step] = {}
@@ -142,7 +171,7 @@ def _clean_items(items: Sequence, tag: int, plan: Plan, counts: Counter[str]) ->
                     counts["remove"] += 1
                     continue
                 overrides = {value_tag: step}
-        cleaned.append(_clean(item, plan, counts, overrides))
+        cleaned.append(_clean(item, plan, counts, overrides, dummy))
     return cleaned
 
 
@@ -159,7 +188,7 @@ def _content_item_step(item: Dataset, plan: Plan) -> tuple[int, Step] | None:
     code = str(concept.get("CodeValue", "") or concept.get("LongCodeValue", "") or "")
     value_tag = _CONTENT_VALUE_TAGS.get(value_type)
     vr = element_vr(value_tag, None) if value_tag else "SQ"
-    step = plan.rules.content_item_step(scheme, code, vr)
+    step = plan.rules.content_item_step(scheme, code, value_type, vr)
     if step is None:
         return None
     if value_tag is None:

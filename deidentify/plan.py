@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from pydicom.datadict import dictionary_VR
+from pydicom.datadict import dictionary_VR, get_entry
 from pydicom.dataset import Dataset
 
 from .actions import ACTIONS, Action, PatientContext
@@ -20,7 +20,7 @@ from .actions.base import TEXT_VRS
 from .detect import OwnValuesDetector, default_detectors
 from .detect.base import Detector
 from .keys import Keyring
-from .profile import ClassSelector, PrivateSelector, Profile, Rule, TagSelector, VRSelector, WildcardSelector
+from .profile import ClassSelector, ContentItemRule, PrivateSelector, Profile, Rule, TagSelector, VRSelector, WildcardSelector
 from .profile.selectors import normalise_creator, parse_selector
 
 PATIENT_ID = 0x00100020
@@ -90,7 +90,11 @@ def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = 
             return _apply("shift", rule)
         if vr == "AS":
             return _apply("age-cap", rule)
-        return _apply("clean", rule) if vr in TEXT_VRS else _KEEP
+        if vr in TEXT_VRS:
+            return _apply("clean", rule)
+        # Only text, dates and ages can be cleaned; a time of day is not identifying, and
+        # anything else (binary blobs, values of tags newer than the dictionary) goes.
+        return _KEEP if vr == "TM" else Step("remove", name="remove", origin=origin)
     if code == "X/Z/U*":
         return _apply("empty", rule)
     return _apply("dummy", rule)  # D, Z/D, X/D, X/Z/D
@@ -120,13 +124,14 @@ class RuleBook:
                 self.classes[sel.name] = rule
             elif isinstance(sel, VRSelector):
                 self.vrs[sel.vr] = rule
-        self.content_items = {
-            (i.scheme.upper(), i.concept): i for i in profile.content_items
-        } if "clean-structured-content" in profile.options else {}
+        # Table E.3.4-1 names some concepts once per value type, with different actions.
+        self.content_items: dict[tuple[str, str], dict[str, ContentItemRule]] = {}
+        if "clean-structured-content" in profile.options:
+            for i in profile.content_items:
+                self.content_items.setdefault((i.scheme.upper(), i.concept), {})[i.value_type.upper()] = i
         self._cache: dict[tuple[int, str, str | None], Step] = {}
-        self.uses_clean = any(self.code(r) in ("C", "clean") for r in self.exact.values()) or any(
-            self.code(r) in ("C", "clean") for r in self.vrs.values()
-        )
+        active = [r for r in profile.rules if r.when is None or r.when in profile.options]
+        self.uses_clean = any(self.code(r) in ("C", "clean") for r in active)
         self.from_tags = {PATIENT_ID} | {
             parse_selector(str(r.args["from"])).tag  # type: ignore[union-attr]
             for r in profile.rules
@@ -135,7 +140,7 @@ class RuleBook:
 
     def code(self, rule: Rule) -> str:
         """The rule's action once the selected options override it (K wins over C)."""
-        chosen = [rule.options[o] for o in self.profile.options if o in rule.options]
+        chosen = [rule.options[o] for o in sorted(self.profile.options) if o in rule.options]
         if "K" in chosen:
             return "K"
         return chosen[0] if chosen else rule.action
@@ -149,7 +154,7 @@ class RuleBook:
             rule = next((r for sel, r in self.wildcards if sel.matches(tag)), None)
         if rule is None and private:
             rule = self.classes.get("private")
-        if rule is None and not private and vr == "":
+        if rule is None and not private and not _in_dictionary(tag):
             rule = self.classes.get("unknown")
         if rule is None:
             rule = self.vrs.get(vr)
@@ -168,14 +173,27 @@ class RuleBook:
             self._cache[key] = found
         return found
 
-    def content_item_step(self, scheme: str, concept: str, vr: str) -> Step | None:
+    def content_item_step(self, scheme: str, concept: str, value_type: str, vr: str) -> Step | None:
         """Under clean-structured-content, the Table E.3.4-1 step for an SR content item's value."""
-        item = self.content_items.get((scheme.upper(), concept))
-        if item is None:
+        rows = self.content_items.get((scheme.upper(), concept))
+        if not rows:
             return None
-        chosen = [item.options[o] for o in self.profile.options if o in item.options]
+        item = rows.get(value_type.upper())
+        if item is None:
+            if len(rows) > 1:
+                return None  # the table names this concept only for other value types
+            item = next(iter(rows.values()))
+        chosen = [item.options[o] for o in sorted(self.profile.options) if o in item.options]
         code = "K" if "K" in chosen else (chosen[0] if chosen else item.action)
         return step_for_code(code, vr)
+
+
+def _in_dictionary(tag: int) -> bool:
+    try:
+        get_entry(tag)  # knows repeating groups (50xx, 60xx) too
+    except KeyError:
+        return False
+    return True
 
 
 def element_vr(tag: int, raw_vr: str | None) -> str:
