@@ -10,7 +10,7 @@ from pathlib import Path
 from . import __version__
 from .keys import KEY_ENV, KeyFileError, default_key_path, load_or_create_key
 from .profile import ProfileError, builtin_names, load_profile
-from .run import RunError, run
+from .run import RunError, default_workers, progress_mode, run
 from .sample import write_sample
 
 
@@ -29,7 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--key-file", type=Path,
                          help=f"secret key file, created if missing (default: ${KEY_ENV} or {default_key_path()})")
     run_cmd.add_argument("--state", type=Path, help="state folder (default: DST.state beside DST)")
-    run_cmd.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    run_cmd.add_argument("--workers", type=int, default=default_workers(),
+                         help="worker processes (default: every core, here %(default)s)")
+    run_cmd.add_argument("--linkage", action="store_true",
+                         help="write original -> new UID and PatientID maps (mode 0600) into the state folder")
+    run_cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
 
     sample_cmd = commands.add_parser("sample", help="write synthetic studies full of planted (fake) PHI")
     sample_cmd.add_argument("dir", type=Path, metavar="DIR")
@@ -59,7 +63,10 @@ def _run(args: argparse.Namespace) -> int:
         if created:
             print(f"deidentify: created a new secret key at {key_path}; keep it safe: the same key "
                   "gives the same pseudonyms", file=sys.stderr)
-        result = run(args.src, args.dst, profile, key, args.state, progress=not args.quiet and sys.stderr.isatty())
+        if args.workers < 1:
+            raise RunError("--workers must be at least 1")
+        result = run(args.src, args.dst, profile, key, args.state, workers=args.workers,
+                     progress=progress_mode(args.quiet), linkage=args.linkage)
     except (ProfileError, KeyFileError, RunError) as exc:
         print(f"deidentify: {exc}", file=sys.stderr)
         return 2

@@ -12,8 +12,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 
 from . import pixels
+from .actions import is_well_known
 from .header import HeaderError, clean_header
 from .keys import Keyring
 from .plan import RuleBook, make_plan
@@ -35,10 +37,16 @@ class Outcome:
     sop_class: str = ""
     transfer_syntax: str = ""
     counts: Counter[str] = field(default_factory=Counter)
+    uid_pairs: list[tuple[str, str]] = field(default_factory=list)
+    patient_pair: tuple[str, str] | None = None
 
 
-def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring) -> Outcome:
-    """De-identify one file's bytes, or say why they are withheld."""
+def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bool = False) -> Outcome:
+    """De-identify one file's bytes, or say why they are withheld.
+
+    With ``linkage``, the outcome also lists original → new UIDs and PatientID,
+    for the crosswalk; without it no original identifier leaves this function.
+    """
     try:
         source = parse_source(data)
     except SourceError as exc:
@@ -69,7 +77,23 @@ def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring) -> Outcome:
         outcome.status, outcome.reason = "error", f"cannot be written as DICOM ({type(exc).__name__})"
         return outcome
     outcome.status = "written"
+    if linkage:
+        _link(ds, out, keyring, rules, outcome)
     return outcome
+
+
+def _link(ds: Dataset, out: Dataset, keyring: Keyring, rules: RuleBook, outcome: Outcome) -> None:
+    original_id, new_id = _plain(ds, "PatientID"), _plain(out, "PatientID")
+    if original_id and new_id and original_id != new_id:
+        outcome.patient_pair = (original_id, new_id)
+    if "retain-uids" in rules.profile.options:
+        return
+    uids = {str(v) for elem in ds.iterall() if elem.VR == "UI" for v in _values(elem.value)}
+    outcome.uid_pairs = sorted((uid, keyring.uid(uid)) for uid in uids if uid and not is_well_known(uid))
+
+
+def _values(value: object) -> list[object]:
+    return list(value) if isinstance(value, (list, tuple, MultiValue)) else [value]
 
 
 def _plain(ds: Dataset, keyword: str) -> str:

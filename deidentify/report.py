@@ -24,6 +24,8 @@ COUNT_COLUMNS = {
     "cleaned": ("clean",),
     "kept": ("keep", "K"),
 }
+COLUMNS = ["file_id", "status", "reason", "output", "modality", "sop_class", "transfer_syntax_in",
+           "transfer_syntax_out", *COUNT_COLUMNS, "bytes", "seconds"]
 
 
 def row(outcome: Outcome, output: str, seconds: float) -> dict[str, object]:
@@ -36,26 +38,36 @@ def row(outcome: Outcome, output: str, seconds: float) -> dict[str, object]:
         "output": output,
         "modality": outcome.modality,
         "sop_class": outcome.sop_class,
-        "transfer_syntax": outcome.transfer_syntax,
+        "transfer_syntax_in": outcome.transfer_syntax,
+        "transfer_syntax_out": outcome.transfer_syntax if outcome.status == "written" else "",
         **summed,
+        "bytes": 0,
         "seconds": round(seconds, 6),
     }
 
 
-def write_report(rows: Iterable[dict[str, object]], path: Path) -> pd.DataFrame:
-    frame = pd.DataFrame(list(rows), columns=["file_id", "status", "reason", "output", "modality",
-                                               "sop_class", "transfer_syntax", *COUNT_COLUMNS, "seconds"])
-    frame.to_csv(path, index=False)
+def write_report(rows: Iterable[dict[str, object]], csv_path: Path, parquet_path: Path | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=COLUMNS)
+    frame.to_csv(csv_path, index=False)
+    if parquet_path is not None:
+        frame.to_parquet(parquet_path, index=False)
     return frame
 
 
-def summary(frame: pd.DataFrame, seconds: float, megabytes: float) -> str:
-    """A short text summary: counts by status and by withheld reason, and throughput."""
-    lines = [f"{len(frame)} files, {megabytes:.1f} MB in {seconds:.1f} s"
-             f" ({len(frame) / seconds if seconds else 0:.0f} files/s, {megabytes / seconds if seconds else 0:.1f} MB/s)"]
-    for status, count in frame["status"].value_counts().sort_index().items():
-        lines.append(f"  {status:<10} {count}")
+def summary(frame: pd.DataFrame, seconds: float) -> str:
+    """Counts by status, modality and withheld reason, and throughput."""
+    megabytes = frame["bytes"].sum() / 1e6 if len(frame) else 0.0
+    rate = f"{len(frame) / seconds:.0f} files/s, {megabytes / seconds:.1f} MB/s" if seconds > 0 else "-"
+    lines = [f"{len(frame)} files, {megabytes:.1f} MB in {seconds:.1f} s ({rate})", "", "status"]
+    lines += [f"  {status:<12} {count:>7}" for status, count in frame["status"].value_counts().sort_index().items()]
+    modalities = frame[frame["modality"].fillna("") != ""]
+    if len(modalities):
+        lines += ["", "modality     written  withheld"]
+        table = pd.crosstab(modalities["modality"], modalities["status"] == "written")
+        for modality, counts in table.iterrows():
+            lines.append(f"  {modality:<10} {counts.get(True, 0):>7} {counts.get(False, 0):>9}")
     held = frame[frame["status"] != "written"]
-    for reason, count in held["reason"].value_counts().sort_index().items():
-        lines.append(f"    {count:>5}  {reason}")
+    if len(held):
+        lines += ["", "not written, by reason"]
+        lines += [f"  {count:>7}  {reason}" for reason, count in held["reason"].value_counts().sort_index().items()]
     return "\n".join(lines)

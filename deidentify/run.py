@@ -1,20 +1,27 @@
 """`deidentify run`: a folder of studies in, a folder that can be shared out.
 
-DST receives de-identified DICOM and nothing else.  The state folder (DST with
-``.state`` appended, unless given) holds the quarantine of withheld inputs with
-their reasons, the per-file report and the run's log.  The quarantine holds
-copies of inputs, so the state folder stays where the originals live.
+DST receives de-identified DICOM and nothing else; the state folder (DST with
+``.state`` appended, unless given) holds the rest (see :mod:`deidentify.state`).
+
+Workers read and de-identify files; this process writes every output, in the
+order of the walk, so which of two inputs claiming one SOP Instance UID wins
+does not depend on timing, and a resumed run ends byte-identical to an
+uninterrupted one.  At most a few files per worker are in flight, so memory
+stays flat however large the source is.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import sys
 import time
 import warnings
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pandas as pd
 
@@ -22,9 +29,11 @@ from .keys import Keyring
 from .pipeline import Outcome, deidentify_bytes
 from .plan import RuleBook
 from .profile import Profile
+from .progress import Progress
 from .report import row, summary, write_report
 from .sinks import FolderSink, Sink, SinkConflict
 from .source import digest_of
+from .state import Linkage, StateFolder, StateLocked
 
 log = logging.getLogger("deidentify")
 
@@ -79,88 +88,184 @@ def walk(src: Path) -> Iterator[Path]:
                 yield path
 
 
-class Quarantine:
-    """Withheld inputs, as copies named by file id, each beside a reason file."""
+# --- the per-file work, in a worker or in this process ---------------------------------------
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-
-    def hold(self, outcome: Outcome, data: bytes) -> str:
-        copy = self.folder / f"{outcome.file_id}.bin"
-        if not copy.exists():
-            temp = copy.with_suffix(".partial")
-            temp.write_bytes(data)
-            os.chmod(temp, 0o600)
-            os.replace(temp, copy)
-        (self.folder / f"{outcome.file_id}.reason.txt").write_text(f"{outcome.status}: {outcome.reason}\n")
-        return f"quarantine/{copy.name}"
+_worker: dict[str, Any] = {}
 
 
-def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None,
-        progress: bool = False) -> RunResult:
-    """De-identify every file under ``src`` into ``dst``."""
-    state = state or default_state(dst)
-    check_paths(src, dst, state)
-    state.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handler = logging.FileHandler(state / "run.log")
+def _init_worker(profile: Profile, key: bytes, state: Path, linkage: bool) -> None:
+    _quiet_pydicom()
+    _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), linkage=linkage)
+
+
+def _quiet_pydicom() -> None:
+    # pydicom's warnings quote values of the file (PHI); our reasons say what matters.
+    logging.getLogger("pydicom").disabled = True
+    warnings.simplefilter("ignore")
+
+
+@dataclass
+class _Done:
+    path_id: str
+    size: int
+    mtime_ns: int
+    outcome: Outcome
+    seconds: float
+    quarantined: str = ""
+
+
+def _work(path: Path) -> _Done:
+    keyring: Keyring = _worker["keyring"]
+    began = time.perf_counter()
+    # Keyed id of the path: stable across runs, says nothing about the name.
+    path_id = keyring.file_id(digest_of(os.fsencode(path)))
+    try:
+        stat = path.stat()
+        data = path.read_bytes()
+    except OSError as exc:
+        outcome = Outcome(path_id, "error", f"cannot read the file ({type(exc).__name__})")
+        return _Done(path_id, -1, -1, outcome, 0.0)
+    outcome = deidentify_bytes(data, _worker["rules"], keyring, _worker["linkage"])
+    done = _Done(path_id, stat.st_size, stat.st_mtime_ns, outcome, 0.0)
+    if outcome.status != "written":
+        done.quarantined = _worker["state"].hold(outcome.file_id, outcome.status, outcome.reason, data)
+    done.seconds = time.perf_counter() - began
+    return done
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None, *,
+        workers: int = 1, progress: str = "none", linkage: bool = False) -> RunResult:
+    """De-identify every file under ``src`` into ``dst``.
+
+    ``progress`` is ``bar`` (tqdm), ``log`` (a line every few seconds on stderr) or
+    ``none``.  Inputs finished by an earlier run on the same state folder, and not
+    changed since, are not redone.
+    """
+    state_path = state or default_state(dst)
+    check_paths(src, dst, state_path)
+    folder = StateFolder(state_path)
+    try:
+        folder.lock()
+    except StateLocked as exc:
+        raise RunError(str(exc)) from None
+    handler = logging.FileHandler(folder.log_path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
+    log.setLevel(logging.INFO)
     pydicom_log = logging.getLogger("pydicom")
     was_disabled = pydicom_log.disabled
     try:
-        # pydicom's warnings quote values of the file (PHI); our reasons say what matters.
-        pydicom_log.disabled = True
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return _run(src, FolderSink(dst), Quarantine(state / "quarantine"), RuleBook(profile),
-                        Keyring(key), state, progress)
+            _quiet_pydicom()
+            return _run(src, FolderSink(dst), folder, profile, key, workers, progress, linkage)
     finally:
         pydicom_log.disabled = was_disabled
         log.removeHandler(handler)
         handler.close()
+        folder.unlock()
 
 
-def _run(src: Path, sink: Sink, quarantine: Quarantine, rules: RuleBook, keyring: Keyring,
-         state: Path, progress: bool) -> RunResult:
-    log.info("run started: profile %s", rules.profile.name)
-    rows = []
+def _run(src: Path, sink: Sink, folder: StateFolder, profile: Profile, key: bytes, workers: int,
+         progress: str, linkage: bool) -> RunResult:
+    log.info("run started: profile %s, %d worker(s)", profile.name, workers)
+    keyring = Keyring(key)
+    seen = folder.load_manifest()
+    crosswalk = Linkage(folder.path) if linkage else None
+    total = sum(1 for _ in walk(src)) if progress != "none" else None
+    meter = Progress(progress, total)
+    rows: list[dict[str, Any]] = []
     started = time.perf_counter()
-    total_bytes = 0
-    files = walk(src)
-    if progress:
-        from tqdm import tqdm
 
-        files = tqdm(files, unit="file", desc="deidentify")
-    for path in files:
-        began = time.perf_counter()
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            # Keyed id of the path: stable across runs, and says nothing about the name.
-            file_id = keyring.file_id(digest_of(os.fsencode(path)))
-            outcome = Outcome(file_id, "error", f"cannot read the file ({type(exc).__name__})")
-            rows.append(row(outcome, "", 0.0))
-            log.error("file %s cannot be read (%s)", file_id, type(exc).__name__)
-            continue
-        total_bytes += len(data)
-        outcome = deidentify_bytes(data, rules, keyring)
-        output = ""
+    def finish(done: _Done) -> None:
+        outcome = done.outcome
+        output = done.quarantined
         if outcome.status == "written":
-            assert outcome.data is not None and outcome.name is not None
-            try:
-                output = sink.write(outcome.name, outcome.data)
-            except SinkConflict as exc:
-                outcome.status, outcome.reason = "withheld", str(exc)
-        if outcome.status != "written":
-            output = quarantine.hold(outcome, data)
-            log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason)
-        else:
+            output = _write(sink, outcome, folder, done)
+        if crosswalk is not None and outcome.status == "written":
+            crosswalk.add("uid", outcome.uid_pairs)
+            if outcome.patient_pair:
+                crosswalk.add("patient", [outcome.patient_pair])
+        entry = row(outcome, output, done.seconds)
+        entry["bytes"] = max(done.size, 0)
+        if outcome.status == "written":
             log.info("file %s written: %s", outcome.file_id, output)
-        rows.append(row(outcome, output, time.perf_counter() - began))
+        else:
+            log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason)
+        folder.record(done.path_id, done.size, done.mtime_ns, entry)
+        rows.append(entry)
+        meter.update(entry)
+
+    todo = _unfinished(walk(src), seen, keyring, rows, meter, sink)
+    for done in _process(todo, profile, key, folder.path, linkage, workers):
+        finish(done)
+    meter.close()
     seconds = time.perf_counter() - started
-    frame = write_report(rows, state / "report.csv")
-    text = summary(frame, seconds, total_bytes / 1e6)
+    frame = write_report(rows, folder.report_csv, folder.report_parquet)
+    text = summary(frame, seconds)
     log.info("run finished\n%s", text)
     sink.close()
-    return RunResult(frame, text, state)
+    return RunResult(frame, text, folder.path)
+
+
+def _write(sink: Sink, outcome: Outcome, folder: StateFolder, done: _Done) -> str:
+    assert outcome.data is not None and outcome.name is not None
+    try:
+        return sink.write(outcome.name, outcome.data)
+    except SinkConflict as exc:
+        outcome.status, outcome.reason = "withheld", str(exc)
+        # The input is not at hand here; the reason file says why, the report which file.
+        return folder.hold(outcome.file_id, outcome.status, outcome.reason, None)
+
+
+def _unfinished(paths: Iterator[Path], seen: dict[str, Any], keyring: Keyring, rows: list[dict[str, Any]],
+                meter: Progress, sink: Sink) -> Iterator[Path]:
+    """Paths not finished by an earlier run; finished ones go straight into the report."""
+    for path in paths:
+        path_id = keyring.file_id(digest_of(os.fsencode(path)))
+        entry = seen.get(path_id)
+        if entry is not None:
+            try:
+                stat = path.stat()
+            except OSError:
+                stat = None
+            if stat is not None and (stat.st_size, stat.st_mtime_ns) == (entry.size, entry.mtime_ns):
+                rows.append(entry.row)
+                meter.update(entry.row)
+                continue
+            # Changed since: its earlier output must not linger beside the new one.
+            if entry.row.get("status") == "written" and isinstance(sink, FolderSink):
+                sink.discard(str(entry.row.get("output", "")))
+        yield path
+
+
+def _process(paths: Iterator[Path], profile: Profile, key: bytes, state: Path, linkage: bool,
+             workers: int) -> Iterator[_Done]:
+    """Results in the order of ``paths``, from ``workers`` processes (or this one)."""
+    if workers <= 1:
+        _init_worker(profile, key, state, linkage)
+        yield from map(_work, paths)
+        return
+    context = multiprocessing.get_context("spawn")
+    window = workers * 4
+    with context.Pool(workers, initializer=_init_worker, initargs=(profile, key, state, linkage)) as pool:
+        pending: deque[Any] = deque()
+        for path in paths:
+            pending.append(pool.apply_async(_work, (path,)))
+            if len(pending) >= window:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def progress_mode(quiet: bool, stream: Any = sys.stderr) -> str:
+    if quiet:
+        return "none"
+    return "bar" if stream.isatty() else "log"
+

@@ -389,5 +389,5 @@ def test_console_script_runs_the_sample(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env,
     )
     assert result.returncode == 1, result.stderr
-    assert "written    39" in result.stdout and "burnt-in text not cleaned" in result.stdout
+    assert re.search(r"written\s+39\n", result.stdout) and "burnt-in text not cleaned" in result.stdout
     assert (tmp_path / "out.state" / "report.csv").is_file()

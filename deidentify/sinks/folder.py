@@ -37,3 +37,11 @@ class FolderSink(Sink):
             handle.write(data)
         os.replace(temp, target)
         return str(relative)
+
+    def discard(self, relative: str) -> None:
+        """Remove an earlier output (its input changed); never anything outside the folder."""
+        if not relative:
+            return
+        target = (self.root / relative).resolve()
+        if self.root.resolve() in target.parents and target.is_file():
+            target.unlink()

@@ -1,0 +1,143 @@
+"""The state folder: everything a run keeps besides its outputs.
+
+It holds the lock (one run per state folder), the manifest that lets a killed
+run resume, the quarantine of withheld inputs, the report and log, and — only
+with ``--linkage`` — the crosswalk from original to new identifiers.  Inputs are
+named by keyed ids, never by their paths; the quarantine and the linkage files
+hold PHI, so the folder is created private (0700) and stays in the hospital.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+
+
+class StateLocked(RuntimeError):
+    """Another live process holds the state folder."""
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the manifest knows of one input path."""
+
+    size: int
+    mtime_ns: int
+    row: dict[str, Any]
+
+
+class StateFolder:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.quarantine = path / "quarantine"
+        self.manifest_path = path / "manifest.jsonl"
+        self.report_csv = path / "report.csv"
+        self.report_parquet = path / "report.parquet"
+        self.log_path = path / "run.log"
+        self._lock: IO[str] | None = None
+        self._manifest: IO[str] | None = None
+
+    # --- lock -----------------------------------------------------------------------------
+    def lock(self) -> None:
+        """Take the folder for this process; the kernel drops the lock when the process dies."""
+        handle = open(self.path / "lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise StateLocked(f"another deidentify process is using the state folder {self.path}") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self) -> None:
+        if self._manifest is not None:
+            self._manifest.close()
+            self._manifest = None
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    # --- manifest -------------------------------------------------------------------------
+    def load_manifest(self) -> dict[str, Seen]:
+        """Finished inputs by path id; a line cut short by a kill is ignored (that input is redone)."""
+        seen: dict[str, Seen] = {}
+        if not self.manifest_path.exists():
+            return seen
+        with open(self.manifest_path, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    entry = json.loads(line)
+                    seen[entry["path_id"]] = Seen(entry["size"], entry["mtime_ns"], entry["row"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+        return seen
+
+    def record(self, path_id: str, size: int, mtime_ns: int, row: dict[str, Any]) -> None:
+        """Append one finished input; a whole line per write, so a kill cuts at most the last one."""
+        if self._manifest is None:
+            self._manifest = open(self.manifest_path, "a", encoding="utf-8")
+        line = json.dumps({"path_id": path_id, "size": size, "mtime_ns": mtime_ns, "row": row})
+        self._manifest.write(line + "\n")
+        self._manifest.flush()
+
+    # --- quarantine -----------------------------------------------------------------------
+    def hold(self, file_id: str, status: str, reason: str, data: bytes | None) -> str:
+        """Keep a copy of a withheld input and its reason; returns where, relative to the folder."""
+        self.quarantine.mkdir(exist_ok=True, mode=0o700)
+        copy = self.quarantine / f"{file_id}.bin"
+        if data is not None and not copy.exists():
+            temp = copy.with_suffix(f".{os.getpid()}.partial")
+            temp.write_bytes(data)
+            os.chmod(temp, 0o600)
+            os.replace(temp, copy)
+        note = self.quarantine / f"{file_id}.reason.txt"
+        temp_note = note.with_suffix(f".{os.getpid()}.partial")
+        temp_note.write_text(f"{status}: {reason}\n")
+        os.replace(temp_note, note)
+        return f"quarantine/{copy.name}"
+
+
+class Linkage:
+    """Original → new identifiers, for authorised re-identification (``--linkage`` only).
+
+    Two CSV files with ``id_old`` and ``id_new`` columns, as the MIDI-B challenge's
+    validation reads them: ``uid_mapping.csv`` and ``patid_mapping.csv``.  Mode 0600.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.files = {"uid": folder / "uid_mapping.csv", "patient": folder / "patid_mapping.csv"}
+        self._seen: dict[str, set[tuple[str, str]]] = {kind: set() for kind in self.files}
+        for kind, path in self.files.items():
+            if path.exists():
+                self._seen[kind] = set(_read_pairs(path))
+            else:
+                path.touch(mode=0o600)
+                path.write_text("id_old,id_new\n")
+            os.chmod(path, 0o600)
+
+    def add(self, kind: str, pairs: Iterable[tuple[str, str]]) -> None:
+        new = [pair for pair in pairs if pair not in self._seen[kind]]
+        if not new:
+            return
+        with open(self.files[kind], "a", newline="") as handle:
+            writer = csv.writer(handle)
+            for pair in new:
+                self._seen[kind].add(pair)
+                writer.writerow(pair)
+
+
+def _read_pairs(path: Path) -> Iterator[tuple[str, str]]:
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("id_old") is not None and row.get("id_new") is not None:
+                yield row["id_old"], row["id_new"]
