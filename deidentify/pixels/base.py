@@ -1,0 +1,59 @@
+"""What the pixel stage's parts share: boxes, decisions and the pixel detector interface.
+
+Coordinates are in pixels of the stored image: x to the right, y down, ``x1``
+and ``y1`` exclusive, so a box covers columns x0..x1-1 and rows y0..y1-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle to mask, and why: ``label`` is a rule's name or ``text`` (OCR);
+    ``kind`` says which class of value OCR recognised (never the value)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    label: str
+    kind: str = ""
+
+    def clipped(self, columns: int, rows: int) -> Box | None:
+        x0, y0 = max(0, self.x0), max(0, self.y0)
+        x1, y1 = min(columns, self.x1), min(rows, self.y1)
+        if x0 >= x1 or y0 >= y1:
+            return None
+        return Box(x0, y0, x1, y1, self.label, self.kind)
+
+    def padded(self, padding: int) -> Box:
+        return Box(self.x0 - padding, self.y0 - padding, self.x1 + padding, self.y1 + padding, self.label, self.kind)
+
+
+@dataclass(frozen=True)
+class RegionDecision:
+    """What the device rules say about one image.
+
+    ``boxes`` to mask; ``whole`` to blank the whole image; ``keep`` areas that
+    may stay (e.g. the ultrasound regions); ``clean`` when a rule declares the
+    image free of burnt-in text (OCR findings still win over it).
+    """
+
+    boxes: Sequence[Box] = ()
+    whole: bool = False
+    keep: Sequence[Box] = ()
+    clean: bool = False
+    rules: Sequence[str] = field(default_factory=tuple)
+
+
+class PixelDetector(Protocol):
+    """Finds burnt-in text in one rendered frame (8-bit, rows x columns, grayscale)."""
+
+    def find(self, image: np.ndarray, own_values: Iterable[object] = ()) -> list[Box]:
+        """Boxes of text to mask; ``own_values`` are text detectors that say which words identify."""
+        ...
