@@ -21,7 +21,7 @@ import warnings
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
@@ -33,7 +33,7 @@ from .progress import Progress
 from .report import row, summary, write_report
 from .sinks import FolderSink, Sink, SinkConflict
 from .source import digest_of
-from .state import Linkage, StateFolder, StateLocked
+from .state import Linkage, Seen, StateFolder, StateLocked
 
 log = logging.getLogger("deidentify")
 
@@ -136,6 +136,85 @@ def _work(path: Path) -> _Done:
 # --- the run ----------------------------------------------------------------------------------
 
 
+class Runner:
+    """An open state folder and sink: feed it paths, then :meth:`finish` for the report.
+
+    ``run`` feeds it one walk of SRC; the folder watcher feeds it files as they
+    settle.  Holding a Runner holds the state folder's lock.
+    """
+
+    def __init__(self, dst: Path, profile: Profile, key: bytes, state: Path, *, workers: int = 1,
+                 progress: str = "none", linkage: bool = False, total: int | None = None) -> None:
+        self.folder = StateFolder(state)
+        try:
+            self.folder.lock()
+        except StateLocked as exc:
+            raise RunError(str(exc)) from None
+        self.profile, self.key, self.workers, self.linkage = profile, key, workers, linkage
+        self.keyring = Keyring(key)
+        self.sink = FolderSink(dst)
+        self.seen = self.folder.load_manifest()
+        self.crosswalk = Linkage(self.folder.path) if linkage else None
+        self.meter = Progress(progress, total)
+        self.rows: list[dict[str, Any]] = []
+        self.started = time.perf_counter()
+        self._handler = logging.FileHandler(self.folder.log_path)
+        self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(self._handler)
+        log.setLevel(logging.INFO)
+        self._pydicom_was_disabled = logging.getLogger("pydicom").disabled
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        _quiet_pydicom()
+        log.info("run started: profile %s, %d worker(s)", profile.name, workers)
+
+    def process(self, paths: Iterable[Path]) -> None:
+        """De-identify ``paths`` (in order), skipping those finished before and unchanged since."""
+        todo = _unfinished(iter(paths), self.seen, self.keyring, self.rows, self.meter, self.sink)
+        for done in _process(todo, self.profile, self.key, self.folder.path, self.linkage, self.workers):
+            self._finish(done)
+
+    def _finish(self, done: _Done) -> None:
+        outcome = done.outcome
+        output = done.quarantined
+        if outcome.status == "written":
+            output = _write(self.sink, outcome, self.folder)
+        if self.crosswalk is not None and outcome.status == "written":
+            self.crosswalk.add("uid", outcome.uid_pairs)
+            if outcome.patient_pair:
+                self.crosswalk.add("patient", [outcome.patient_pair])
+        entry = row(outcome, output, done.seconds)
+        entry["bytes"] = max(done.size, 0)
+        if outcome.status == "written":
+            log.info("file %s written: %s", outcome.file_id, output)
+        else:
+            log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason)
+        self.folder.record(done.path_id, done.size, done.mtime_ns, entry)
+        self.seen[done.path_id] = Seen(done.size, done.mtime_ns, entry)
+        self.rows.append(entry)
+        self.meter.update(entry)
+
+    def finish(self) -> RunResult:
+        """Write the report of every path fed to this runner and release the state folder."""
+        try:
+            self.meter.close()
+            seconds = time.perf_counter() - self.started
+            frame = write_report(self.rows, self.folder.report_csv, self.folder.report_parquet)
+            text = summary(frame, seconds)
+            log.info("run finished\n%s", text)
+            return RunResult(frame, text, self.folder.path)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.sink.close()
+        self._warnings.__exit__(None, None, None)
+        logging.getLogger("pydicom").disabled = self._pydicom_was_disabled
+        log.removeHandler(self._handler)
+        self._handler.close()
+        self.folder.unlock()
+
+
 def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None, *,
         workers: int = 1, progress: str = "none", linkage: bool = False) -> RunResult:
     """De-identify every file under ``src`` into ``dst``.
@@ -146,71 +225,17 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
     """
     state_path = state or default_state(dst)
     check_paths(src, dst, state_path)
-    folder = StateFolder(state_path)
-    try:
-        folder.lock()
-    except StateLocked as exc:
-        raise RunError(str(exc)) from None
-    handler = logging.FileHandler(folder.log_path)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    pydicom_log = logging.getLogger("pydicom")
-    was_disabled = pydicom_log.disabled
-    try:
-        with warnings.catch_warnings():
-            _quiet_pydicom()
-            return _run(src, FolderSink(dst), folder, profile, key, workers, progress, linkage)
-    finally:
-        pydicom_log.disabled = was_disabled
-        log.removeHandler(handler)
-        handler.close()
-        folder.unlock()
-
-
-def _run(src: Path, sink: Sink, folder: StateFolder, profile: Profile, key: bytes, workers: int,
-         progress: str, linkage: bool) -> RunResult:
-    log.info("run started: profile %s, %d worker(s)", profile.name, workers)
-    keyring = Keyring(key)
-    seen = folder.load_manifest()
-    crosswalk = Linkage(folder.path) if linkage else None
     total = sum(1 for _ in walk(src)) if progress != "none" else None
-    meter = Progress(progress, total)
-    rows: list[dict[str, Any]] = []
-    started = time.perf_counter()
-
-    def finish(done: _Done) -> None:
-        outcome = done.outcome
-        output = done.quarantined
-        if outcome.status == "written":
-            output = _write(sink, outcome, folder, done)
-        if crosswalk is not None and outcome.status == "written":
-            crosswalk.add("uid", outcome.uid_pairs)
-            if outcome.patient_pair:
-                crosswalk.add("patient", [outcome.patient_pair])
-        entry = row(outcome, output, done.seconds)
-        entry["bytes"] = max(done.size, 0)
-        if outcome.status == "written":
-            log.info("file %s written: %s", outcome.file_id, output)
-        else:
-            log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason)
-        folder.record(done.path_id, done.size, done.mtime_ns, entry)
-        rows.append(entry)
-        meter.update(entry)
-
-    todo = _unfinished(walk(src), seen, keyring, rows, meter, sink)
-    for done in _process(todo, profile, key, folder.path, linkage, workers):
-        finish(done)
-    meter.close()
-    seconds = time.perf_counter() - started
-    frame = write_report(rows, folder.report_csv, folder.report_parquet)
-    text = summary(frame, seconds)
-    log.info("run finished\n%s", text)
-    sink.close()
-    return RunResult(frame, text, folder.path)
+    runner = Runner(dst, profile, key, state_path, workers=workers, progress=progress, linkage=linkage, total=total)
+    try:
+        runner.process(walk(src))
+    except BaseException:
+        runner.close()
+        raise
+    return runner.finish()
 
 
-def _write(sink: Sink, outcome: Outcome, folder: StateFolder, done: _Done) -> str:
+def _write(sink: Sink, outcome: Outcome, folder: StateFolder) -> str:
     assert outcome.data is not None and outcome.name is not None
     try:
         return sink.write(outcome.name, outcome.data)
