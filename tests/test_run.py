@@ -391,3 +391,10 @@ def test_console_script_runs_the_sample(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert re.search(r"written\s+39\n", result.stdout) and "burnt-in text not cleaned" in result.stdout
     assert (tmp_path / "out.state" / "report.csv").is_file()
+
+
+def test_sample_command_writes_the_committed_sample(tmp_path: Path) -> None:
+    assert main(["sample", str(tmp_path / "s")]) == 0
+    assert _tree(tmp_path / "s" / "studies") == _tree(STUDIES)
+    assert (tmp_path / "s" / "planted.json").read_bytes() == (SAMPLE / "planted.json").read_bytes()
+    assert main(["sample", str(tmp_path / "s")]) == 2  # never mixes with an earlier sample
