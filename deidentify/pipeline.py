@@ -69,6 +69,9 @@ def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bo
     except HeaderError as exc:
         outcome.status, outcome.reason = "error", str(exc)
         return outcome
+    except Exception as exc:  # fail closed; pydicom's messages may quote values, so name only the type
+        outcome.status, outcome.reason = "error", f"cannot be de-identified ({type(exc).__name__})"
+        return outcome
     stamp(out, rules.profile)
     try:
         outcome.data = encode(out, source.transfer_syntax or "1.2.840.10008.1.2")

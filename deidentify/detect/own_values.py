@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import Iterable, Iterator, Mapping
 
 from pydicom import Dataset
-from pydicom.dataelem import DataElement
+from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.dataelem import DataElement, convert_raw_data_element
 from pydicom.multival import MultiValue
 
 from .base import Finding
@@ -221,6 +222,42 @@ def _element_strings(element: DataElement) -> list[str]:
     return [text for item in items if item is not None and (text := str(item).strip())]
 
 
+_WANTED_KEYWORDS = _ID_KEYWORDS | _ADDRESS_KEYWORDS | _PHONE_KEYWORDS | _INSTITUTION_KEYWORDS
+
+
+def _wanted_elements(ds: Dataset) -> Iterator[DataElement]:
+    """The elements :meth:`OwnValuesDetector.from_dataset` reads, at every depth.
+
+    Values are decoded into new objects and never stored back, so the dataset's
+    raw elements stay raw: the header stage copies kept elements byte for byte.
+    An element that cannot be decoded is skipped here; if an action needs it, the
+    header stage reports it.
+    """
+    for tag in ds.keys():
+        raw = ds.get_item(tag)
+        vr = raw.VR if raw.VR and raw.VR != "UN" else _dictionary_vr(tag)
+        if vr not in ("PN", "DA", "SQ") and keyword_for_tag(tag) not in _WANTED_KEYWORDS:
+            continue
+        try:
+            element = raw if isinstance(raw, DataElement) else convert_raw_data_element(
+                raw, encoding=ds._character_set, ds=ds
+            )
+        except Exception:
+            continue
+        if element.VR == "SQ":
+            for item in element.value or ():
+                yield from _wanted_elements(item)
+        else:
+            yield element
+
+
+def _dictionary_vr(tag: int) -> str:
+    try:
+        return dictionary_VR(tag)[:2]
+    except KeyError:
+        return "UN"
+
+
 class OwnValuesDetector:
     """Finds a dataset's own identifying values in free text.
 
@@ -291,7 +328,7 @@ class OwnValuesDetector:
         * institution: InstitutionName and InstitutionalDepartmentName, whole.
         """
         values: dict[str, list[str]] = {kind: [] for kind in KINDS}
-        for element in ds.iterall():
+        for element in _wanted_elements(ds):
             if element.VR == "PN":
                 kind, expand = "name", _name_values
             elif element.VR == "DA":
