@@ -8,7 +8,7 @@ cannot change, and pixel data that needs no masking stays byte-identical.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Mapping
+from typing import Any, Mapping
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -35,7 +35,7 @@ _DUMMY_TEXT_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR
 _RECURSE_AS_IS = frozenset({"keep", "K", "C", "clean"})
 # ...except the codes of public coding schemes, which name concepts, not people.
 _CODE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080104, 0x00080119, 0x00080120})
-_CODING_SCHEME_DESIGNATOR = 0x00080102
+CODING_SCHEME_DESIGNATOR = 0x00080102
 PUBLIC_SCHEMES = frozenset({
     "DCM", "SCT", "SRT", "LN", "UCUM", "FMA", "RADLEX", "NCIT", "UMLS", "I10", "ICD10", "I9C",
     "NCDR", "ACR", "MDC", "UBERON", "NEU", "BARI", "ITIS_TSN", "MA", "PUBCHEM_CID", "RXNORM",
@@ -95,9 +95,7 @@ def _clean(src: Dataset, plan: Plan, counts: Counter[str], overrides: Mapping[in
         raw = src.get_item(tag)
         creator = _creator(src, group, element >> 8) if private and element >= 0x1000 else None
         vr = element_vr(tag, raw.VR)
-        step = overrides.get(tag) or plan.rules.step(tag, vr, creator)
-        if dummy and step.kind == "keep" and vr in _DUMMY_TEXT_VRS and not (public_code and tag in _CODE_TAGS):
-            step = _DUMMY
+        step = decide(tag, vr, creator, plan, overrides, dummy, public_code)
         counts[step.name] += 1
         if step.kind == "keep":
             out[tag] = raw
@@ -106,10 +104,10 @@ def _clean(src: Dataset, plan: Plan, counts: Counter[str], overrides: Mapping[in
         else:
             elem = _decode(src, tag)
             if step.kind == "recurse":
-                inner_dummy = dummy or step.name not in _RECURSE_AS_IS
+                inner_dummy = dummy or dummies_inside(step)
                 out[tag] = DataElement(tag, "SQ", _clean_items(elem.value, tag, plan, counts, inner_dummy))
             else:
-                new = _apply(step, elem, vr, plan)
+                new = apply_step(step, elem, vr, plan)
                 if new is None:
                     continue
                 out[tag] = new
@@ -131,10 +129,31 @@ def _decode(src: Dataset, tag: int) -> DataElement:
         raise HeaderError(f"element ({tag >> 16:04X},{tag & 0xFFFF:04X}) cannot be decoded") from exc
 
 
-def _apply(step: Step, elem: DataElement, vr: str, plan: Plan) -> DataElement | None:
+def decide(tag: int, vr: str, creator: str | None, plan: Plan, overrides: Mapping[int, Step], dummy: bool,
+           public_code: bool) -> Step:
+    """The step for one element, in a sequence the profile wants dummied or not."""
+    step = overrides.get(tag) or plan.rules.step(tag, vr, creator)
+    if dummy and step.kind == "keep" and vr in _DUMMY_TEXT_VRS and not (public_code and tag in _CODE_TAGS):
+        return _DUMMY
+    return step
+
+
+def dummies_inside(step: Step) -> bool:
+    """Whether recursing with ``step`` means the sequence is to be dummied (D, X/Z/D …)."""
+    return step.name not in _RECURSE_AS_IS
+
+
+def apply_step(step: Step, elem: DataElement, vr: str, plan: Plan) -> DataElement | None:
+    """Run an ``apply`` step's action; None when the element is to go."""
     write_vr = elem.VR if len(elem.VR) == 2 else vr
+    value = act(step, elem.value, write_vr, plan)
+    return None if value is REMOVE else DataElement(elem.tag, write_vr, value)
+
+
+def act(step: Step, value: Any, vr: str, plan: Plan) -> Any:
+    """The new value from an ``apply`` step's action, or :data:`REMOVE`."""
     ctx = ElementContext(
-        vr=write_vr,
+        vr=vr,
         keyring=plan.keyring,
         patient=plan.patient,
         settings=plan.rules.profile.settings,
@@ -142,19 +161,21 @@ def _apply(step: Step, elem: DataElement, vr: str, plan: Plan) -> DataElement | 
         detectors=plan.detectors,
     )
     assert step.action is not None
-    value = step.action(elem.value, ctx)
-    if value is REMOVE:
-        return None
-    return DataElement(elem.tag, write_vr, value)
+    return step.action(value, ctx)
 
 
 def _is_public_code(item: Dataset) -> bool:
-    if _CODING_SCHEME_DESIGNATOR not in item:
+    if CODING_SCHEME_DESIGNATOR not in item:
         return False
     try:
-        scheme = str(item[_CODING_SCHEME_DESIGNATOR].value or "").strip().upper()
+        scheme = str(item[CODING_SCHEME_DESIGNATOR].value or "")
     except Exception:
         return False
+    return is_public_scheme(scheme)
+
+
+def is_public_scheme(scheme: str) -> bool:
+    scheme = scheme.strip().upper()
     return scheme in PUBLIC_SCHEMES or scheme.startswith(("SCT", "LN", "DCM"))
 
 

@@ -8,8 +8,6 @@ no value.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
 
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -19,34 +17,32 @@ from .actions import is_well_known
 from .header import HeaderError, clean_header
 from .keys import Keyring
 from .plan import RuleBook, make_plan
-from .sinks import OutputName
+from .fastpath import deidentify_fast
+from .outcome import Outcome, output_name
 from .source import SourceError, digest_of, parse_source
 from .stamp import encode, stamp
 
 
-@dataclass
-class Outcome:
-    """What became of one input."""
-
-    file_id: str
-    status: str  # written, withheld, not DICOM, error
-    reason: str = ""
-    data: bytes | None = None
-    name: OutputName | None = None
-    modality: str = ""
-    sop_class: str = ""
-    transfer_syntax: str = ""
-    counts: Counter[str] = field(default_factory=Counter)
-    uid_pairs: list[tuple[str, str]] = field(default_factory=list)
-    patient_pair: tuple[str, str] | None = None
+_NAME_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
 
 def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bool = False) -> Outcome:
     """De-identify one file's bytes, or say why they are withheld.
 
-    With ``linkage``, the outcome also lists original → new UIDs and PatientID,
-    for the crosswalk; without it no original identifier leaves this function.
+    The fast path takes the files it can; the full path below takes the rest and
+    gives the same bytes.  With ``linkage``, the outcome also lists original →
+    new UIDs and PatientID, for the crosswalk; without it no original identifier
+    leaves this function.
     """
+    if not linkage:
+        fast = deidentify_fast(data, rules, keyring)
+        if fast is not None:
+            return fast
+    return deidentify_full(data, rules, keyring, linkage)
+
+
+def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bool = False) -> Outcome:
+    """The full path: pydicom parses the whole file."""
     try:
         source = parse_source(data)
     except SourceError as exc:
@@ -75,7 +71,7 @@ def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bo
     stamp(out, rules.profile)
     try:
         outcome.data = encode(out, source.transfer_syntax or "1.2.840.10008.1.2")
-        outcome.name = _output_name(out, plan.patient.key, keyring)
+        outcome.name = output_name({k: _plain(out, k) for k in _NAME_KEYWORDS}, plan.patient.key, keyring)
     except Exception as exc:  # a value an action produced that pydicom cannot encode
         outcome.status, outcome.reason = "error", f"cannot be written as DICOM ({type(exc).__name__})"
         return outcome
@@ -106,11 +102,3 @@ def _plain(ds: Dataset, keyword: str) -> str:
         return ""
 
 
-def _output_name(ds: Dataset, patient_key: str, keyring: Keyring) -> OutputName:
-    """Path parts from the new dataset: the patient's keyed pseudonym, never a value of the input."""
-    parts = []
-    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
-        value = _plain(ds, keyword)
-        # A missing or malformed UID still needs a stable folder name that reveals nothing.
-        parts.append(value if value and all(c.isdigit() or c == "." for c in value) else keyring.uid(value or keyword))
-    return OutputName("P" + keyring.pseudonym(patient_key), *parts)

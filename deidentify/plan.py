@@ -125,13 +125,14 @@ class RuleBook:
             elif isinstance(sel, VRSelector):
                 self.vrs[sel.vr] = rule
         # Table E.3.4-1 names some concepts once per value type, with different actions.
+        self.private_groups = frozenset(group for group, _, _ in self.private)
         self.content_items: dict[tuple[str, str], dict[str, ContentItemRule]] = {}
         if "clean-structured-content" in profile.options:
             for i in profile.content_items:
                 self.content_items.setdefault((i.scheme.upper(), i.concept), {})[i.value_type.upper()] = i
         self._cache: dict[tuple[int, str, str | None], Step] = {}
         active = [r for r in profile.rules if r.when is None or r.when in profile.options]
-        self.uses_clean = any(self.code(r) in ("C", "clean") for r in active)
+        self.uses_clean = any(self.code(r) in ("C", "clean") and _may_clean_text(r) for r in active)
         self.from_tags = {PATIENT_ID} | {
             parse_selector(str(r.args["from"])).tag  # type: ignore[union-attr]
             for r in profile.rules
@@ -188,6 +189,22 @@ class RuleBook:
         return step_for_code(code, vr)
 
 
+def _may_clean_text(rule: Rule) -> bool:
+    """Whether a C rule can reach free text (and so needs the text detectors).
+
+    C on a private element removes it; on a date, an age or a UID it shifts, caps
+    or remaps; only text is scrubbed by the detectors.
+    """
+    sel = rule.selector
+    if isinstance(sel, PrivateSelector) or (isinstance(sel, ClassSelector) and sel.name == "private"):
+        return rule.action == "clean"
+    if isinstance(sel, VRSelector):
+        return sel.vr in TEXT_VRS or rule.action == "clean"
+    if isinstance(sel, TagSelector) and _in_dictionary(sel.tag) and rule.action != "clean":
+        return dictionary_VR(sel.tag)[:2] in TEXT_VRS or dictionary_VR(sel.tag) == "SQ"
+    return True
+
+
 def _in_dictionary(tag: int) -> bool:
     try:
         get_entry(tag)  # knows repeating groups (50xx, 60xx) too
@@ -229,10 +246,16 @@ def patient_key(ds: Dataset) -> str:
 def make_plan(ds: Dataset, rules: RuleBook, keyring: Keyring) -> Plan:
     """Resolve the profile for ``ds``: read what keyed actions derive from before anything changes."""
     key = patient_key(ds)
-    low, high = rules.profile.settings.date_shift_days
     originals = {tag: str(ds[tag].value) for tag in rules.from_tags if tag in ds}
     detectors: list[Detector] = []
     if rules.uses_clean:
         detectors = [OwnValuesDetector.from_dataset(ds), *default_detectors()]
+    return plan_for(key, originals, rules, keyring, detectors)
+
+
+def plan_for(key: str, originals: dict[int, str], rules: RuleBook, keyring: Keyring,
+             detectors: Sequence[Detector] = ()) -> Plan:
+    """A plan from the values keyed actions derive from (the patient key and ``from:`` originals)."""
+    low, high = rules.profile.settings.date_shift_days
     patient = PatientContext(key=key, day_offset=keyring.day_offset(key, low, high), originals=originals)
     return Plan(rules, keyring, patient, detectors)

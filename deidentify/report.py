@@ -12,7 +12,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from .pipeline import Outcome
+from .outcome import Outcome
 
 #: How the header's steps are summed up in the report.
 COUNT_COLUMNS = {

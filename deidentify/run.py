@@ -26,7 +26,8 @@ from typing import Any, Iterable, Iterator
 import pandas as pd
 
 from .keys import Keyring
-from .pipeline import Outcome, deidentify_bytes
+from .outcome import Outcome
+from .pipeline import deidentify_bytes
 from .plan import RuleBook
 from .profile import Profile
 from .progress import Progress

@@ -1,0 +1,349 @@
+"""The fast path: source, header and stamp stages over raw bytes, for the common case.
+
+Most files are explicit VR little endian (native or encapsulated) and need only
+header actions.  For those, :func:`deidentify_fast` scans the element headers
+(:mod:`deidentify.rawscan`), copies kept elements as slices of the input,
+decodes and re-encodes with pydicom only the elements an action touches, and
+writes the file meta itself.  It makes the same decisions as the full path
+(:func:`deidentify.header.decide`, :func:`~deidentify.header.apply_step`) and
+its output is byte-identical to it; a test proves that on every test file.
+
+Anything else — another transfer syntax, no preamble, pixels that may need
+cleaning, a profile that cleans free text, linkage, or bytes the scanner does
+not expect — returns None and the caller takes the full path, which also owns
+every per-file error message.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from struct import Struct
+from typing import Any, Mapping, Sequence
+
+from pydicom.charset import default_encoding
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
+from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element, write_dataset
+
+from .actions import ACTIONS, REMOVE
+from .header import CODING_SCHEME_DESIGNATOR, act, apply_step, decide, dummies_inside, is_public_scheme
+from .keys import Keyring
+from .outcome import Outcome, output_name
+from .pixels import may_carry_burnt_in_text
+from .plan import PATIENT_ID, Plan, RuleBook, element_vr, plan_for
+from .profile import normalise_creator
+from .rawscan import LONG_VRS, RawElement, ScanError, items, read_group, scan
+from .source import DICOMDIR_CLASS, digest_of
+from .stamp import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, stamp
+
+_ENCAPSULATED_PREFIX = "1.2.840.10008.1.2.4."
+_FAST_SYNTAXES = frozenset({"1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5"})
+_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
+_ENCAPSULATED_DOCUMENT = 0x00420011
+_CHARSET = 0x00080005
+_PATIENT_NAME = 0x00100010
+_GATE_TAGS = (0x00080016, 0x00080060, 0x00280301)
+_NAME_TAGS = (0x0020000D, 0x0020000E, 0x00080018, 0x00080016)
+_ITEM = Struct("<HHI")
+_SHORT_HEADER = Struct("<HH2sH")
+_LONG_HEADER = Struct("<HH2s2xI")
+# Text VRs whose ASCII values pydicom writes as they are, padded to even length.
+_ASCII_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI",
+                             "UR", "UT"})
+VALUE_FREE = frozenset({ACTIONS["remove"], ACTIONS["empty"], ACTIONS["dummy"]})
+_U32 = Struct("<I")
+
+
+class _Fallback(Exception):
+    """This file needs the full path."""
+
+
+def deidentify_fast(data: bytes, rules: RuleBook, keyring: Keyring) -> Outcome | None:
+    """De-identify ``data`` on the fast path, or None when the full path must do it."""
+    if rules.uses_clean or len(data) < 144 or data[128:132] != b"DICM":
+        return None
+    buf = memoryview(data)
+    try:
+        return _deidentify(buf, data, rules, keyring)
+    except (_Fallback, ScanError):
+        return None
+
+
+def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring) -> Outcome | None:
+    meta, meta_end = read_group(buf, 132, 0x0002)
+    syntax = _text(buf, meta.get(0x00020010))
+    if not (syntax in _FAST_SYNTAXES or syntax.startswith(_ENCAPSULATED_PREFIX)):
+        return None
+    if _text(buf, meta.get(0x00020002)) == DICOMDIR_CLASS:
+        return None
+    elements = scan(buf, meta_end, len(buf))
+    top = _index(elements)
+    if 0x00080016 not in top or 0x00080018 not in top or 0x00041220 in top:
+        return None
+    charset = _decode(buf, top[_CHARSET], default_encoding).value if _CHARSET in top else default_encoding
+    charset = charset or default_encoding
+    gate = Dataset()
+    for tag in _GATE_TAGS:
+        if tag in top:
+            gate.add(_decode(buf, top[tag], charset))
+    if _ENCAPSULATED_DOCUMENT in top or (any(t in top for t in _PIXEL_TAGS) and may_carry_burnt_in_text(gate)):
+        return None
+    plan = plan_for(_patient_key(buf, top, charset), _originals(buf, top, rules, charset), rules, keyring)
+    counts: Counter[str] = Counter()
+    body = _clean(buf, elements, plan, counts, charset, False)
+    marks = _stamp_bytes(rules)
+    merged = dict(body)
+    merged.update(marks)
+    produced = {tag: merged[tag] for tag in _NAME_TAGS if tag in merged}
+    values = {tag: _element_text(piece) for tag, piece in produced.items()}
+    instance, sop_class = values.get(0x00080018, ""), values.get(0x00080016, "")
+    if not instance or not sop_class:
+        return None
+    dataset_bytes = b"".join(bytes(merged[tag]) for tag in sorted(merged))
+    out = b"\0" * 128 + b"DICM" + _file_meta(sop_class, instance, syntax) + dataset_bytes
+    outcome = Outcome(
+        keyring.file_id(digest_of(data)),
+        "written",
+        data=out,
+        modality=str(gate.get("Modality", "") or "").strip(),
+        sop_class=str(gate.get("SOPClassUID", "") or "").strip(),
+        transfer_syntax=syntax,
+        counts=counts,
+    )
+    outcome.name = output_name(
+        {"StudyInstanceUID": values.get(0x0020000D, ""), "SeriesInstanceUID": values.get(0x0020000E, ""),
+         "SOPInstanceUID": instance}, plan.patient.key, keyring)
+    return outcome
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _index(elements: Sequence[RawElement]) -> dict[int, RawElement]:
+    index = {e.tag: e for e in elements}
+    if len(index) != len(elements) or any(a.tag >= b.tag for a, b in zip(elements, elements[1:])):
+        raise _Fallback  # duplicate or unsorted tags: let pydicom decide what they mean
+    return index
+
+
+def _text(buf: memoryview, element: RawElement | None) -> str:
+    if element is None:
+        return ""
+    return bytes(buf[element.value:element.value_end]).decode("ascii", "replace").strip("\0 ")
+
+
+def _raw(buf: memoryview, element: RawElement) -> RawDataElement:
+    return RawDataElement(element.tag, element.vr, element.value_end - element.value,
+                          bytes(buf[element.value:element.value_end]), element.value, False, True)
+
+
+def _decode(buf: memoryview, element: RawElement, charset: Any) -> DataElement:
+    try:
+        return convert_raw_data_element(_raw(buf, element), encoding=charset)
+    except Exception as exc:
+        raise _Fallback from exc  # the full path reports which element cannot be decoded
+
+
+def _patient_key(buf: memoryview, top: Mapping[int, RawElement], charset: Any) -> str:
+    for tag in (PATIENT_ID, _PATIENT_NAME):
+        if tag in top:
+            value = str(_decode(buf, top[tag], charset).value).strip()
+            if value:
+                return value
+    return ""
+
+
+def _originals(buf: memoryview, top: Mapping[int, RawElement], rules: RuleBook, charset: Any) -> dict[int, str]:
+    return {tag: str(_decode(buf, top[tag], charset).value) for tag in rules.from_tags if tag in top}
+
+
+# --- the header stage over raw elements --------------------------------------------------------
+
+
+def _clean(buf: memoryview, elements: Sequence[RawElement], plan: Plan, counts: Counter[str], charset: Any,
+           dummy: bool) -> list[tuple[int, bytes | memoryview]]:
+    """(tag, encoded element) pairs, as :func:`deidentify.header._clean` would write them."""
+    index = _index(elements)
+    if _CHARSET in index:
+        charset = _decode(buf, index[_CHARSET], charset).value or charset
+    public_code = dummy and CODING_SCHEME_DESIGNATOR in index and is_public_scheme(
+        str(_decode(buf, index[CODING_SCHEME_DESIGNATOR], charset).value or ""))
+    out: list[tuple[int, bytes | memoryview]] = []
+    creators: dict[int, RawElement] = {}
+    kept_blocks: set[int] = set()
+    blocks: dict[int, str | None] = {}
+    for element in elements:
+        tag = element.tag
+        group, number = tag >> 16, tag & 0xFFFF
+        if number == 0 or group in (0x0002, 0x0004):
+            counts["remove"] += 1
+            continue
+        private = bool(group & 1)
+        if private and 0x0010 <= number <= 0x00FF:
+            creators[tag] = element
+            continue
+        creator = None
+        if private and number >= 0x1000:
+            block = (group << 16) | (number >> 8)
+            if block not in blocks:
+                # Only rules for this group need the creator's name; else its presence is enough.
+                blocks[block] = (_creator(buf, index.get(block), charset) if group in plan.rules.private_groups
+                                 else ("" if block in index else None))
+            creator = blocks[block]
+        vr = element_vr(tag, element.vr)
+        step = decide(tag, vr, creator, plan, {}, dummy, public_code)
+        counts[step.name] += 1
+        if step.kind == "keep":
+            out.append((tag, buf[element.start:element.end]))
+        elif step.kind == "remove":
+            continue
+        elif step.kind == "recurse":
+            if element.vr != "SQ":
+                raise _Fallback  # a sequence hidden behind UN: pydicom knows how to read it
+            inner = dummy or dummies_inside(step)
+            out.append((tag, _sequence(buf, element, plan, counts, charset, inner)))
+        elif step.action in VALUE_FREE and element.vr == _dictionary_vr(tag) and _well_sized(element):
+            # The value is not read, but a VR other than the dictionary's may hide one pydicom
+            # cannot decode, which the full path reports as an error: decode those below.
+            value = act(step, None, element.vr, plan)
+            if value is REMOVE:
+                continue
+            out.append((tag, _encode_value(tag, element.vr, value, charset)))
+        else:
+            new = apply_step(step, _decode(buf, element, charset), vr, plan)
+            if new is None:
+                continue
+            out.append((tag, _encode(new, charset)))
+        if private and creator is not None:
+            kept_blocks.add((group << 16) | (number >> 8))
+    for tag, element in creators.items():
+        if tag in kept_blocks:
+            out.append((tag, buf[element.start:element.end]))
+        else:
+            counts["remove"] += 1
+    out.sort(key=lambda pair: pair[0])
+    return out
+
+
+def _creator(buf: memoryview, element: RawElement | None, charset: Any) -> str | None:
+    if element is None:
+        return None
+    try:
+        value = convert_raw_data_element(_raw(buf, element), encoding=charset).value
+    except Exception:
+        return None
+    return normalise_creator(str(value)) if value else None
+
+
+def _sequence(buf: memoryview, element: RawElement, plan: Plan, counts: Counter[str], charset: Any,
+              dummy: bool) -> bytes:
+    """A recursed sequence as pydicom writes a new one: defined lengths for it and its items."""
+    pieces = []
+    for start, stop in items(buf, element):
+        body = b"".join(bytes(piece) for _, piece in _clean(buf, scan(buf, start, stop), plan, counts, charset,
+                                                             dummy))
+        pieces.append(_ITEM.pack(0xFFFE, 0xE000, len(body)) + body)
+    content = b"".join(pieces)
+    tag = element.tag
+    return Struct("<HH").pack(tag >> 16, tag & 0xFFFF) + b"SQ\0\0" + _U32.pack(len(content)) + content
+
+
+_FIXED_SIZES = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "AT": 4, "FD": 8, "SV": 8, "UV": 8}
+
+
+def _well_sized(element: RawElement) -> bool:
+    size = _FIXED_SIZES.get(element.vr)
+    return size is None or (element.value_end - element.value) % size == 0
+
+
+def _dictionary_vr(tag: int) -> str:
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return ""
+
+
+def _encode_value(tag: int, vr: str, value: Any, charset: Any) -> bytes:
+    """An element as pydicom would write it; empty and plain ASCII text values without pydicom."""
+    if value is None or (isinstance(value, (str, bytes, list)) and len(value) == 0):
+        return _header(tag, vr, 0)
+    if isinstance(value, str) and vr in _ASCII_TEXT_VRS and value.isascii():
+        encoded = value.encode("ascii")
+        if len(encoded) % 2:
+            encoded += b"\0" if vr == "UI" else b" "
+        return _header(tag, vr, len(encoded)) + encoded
+    return _encode(DataElement(tag, vr, value), charset)
+
+
+def _header(tag: int, vr: str, length: int) -> bytes:
+    if vr.encode() in LONG_VRS:
+        return _LONG_HEADER.pack(tag >> 16, tag & 0xFFFF, vr.encode(), length)
+    return _SHORT_HEADER.pack(tag >> 16, tag & 0xFFFF, vr.encode(), length)
+
+
+def _encode(element: DataElement, charset: Any) -> bytes:
+    buffer = DicomBytesIO()
+    buffer.is_little_endian = True
+    buffer.is_implicit_VR = False
+    write_data_element(buffer, element, charset)
+    return buffer.getvalue()
+
+
+# --- stamp and file meta ----------------------------------------------------------------------
+
+
+@dataclass
+class _StampCache:
+    rules: RuleBook
+    pieces: list[tuple[int, bytes]]
+
+
+_stamps: dict[int, _StampCache] = {}
+
+
+def _stamp_bytes(rules: RuleBook) -> list[tuple[int, bytes]]:
+    """The stamp's elements, encoded once per profile (they are the same for every file)."""
+    cached = _stamps.get(id(rules))
+    if cached is None or cached.rules is not rules:
+        marks = Dataset()
+        stamp(marks, rules.profile)
+        buffer = DicomBytesIO()
+        buffer.is_little_endian = True
+        buffer.is_implicit_VR = False
+        write_dataset(buffer, marks)
+        encoded = buffer.getvalue()
+        cached = _StampCache(rules, [(e.tag, encoded[e.start:e.end]) for e in scan(encoded, 0, len(encoded))])
+        _stamps[id(rules)] = cached
+    return cached.pieces
+
+
+def _element_text(piece: bytes | memoryview) -> str:
+    """The value of one encoded explicit VR little endian element with a short header (UI)."""
+    return bytes(piece[8:]).decode("ascii", "replace").strip("\0 ")
+
+
+def _file_meta(sop_class: str, instance: str, syntax: str) -> bytes:
+    """The file meta group as pydicom writes it for :func:`deidentify.stamp.encode`."""
+    elements = b"".join([
+        _short(0x0001, b"OB", b"\0\1", long=True),
+        _short(0x0002, b"UI", _pad(sop_class, b"\0")),
+        _short(0x0003, b"UI", _pad(instance, b"\0")),
+        _short(0x0010, b"UI", _pad(syntax, b"\0")),
+        _short(0x0012, b"UI", _pad(IMPLEMENTATION_CLASS_UID, b"\0")),
+        _short(0x0013, b"SH", _pad(IMPLEMENTATION_VERSION_NAME, b" ")),
+    ])
+    return _short(0x0000, b"UL", _U32.pack(len(elements))) + elements
+
+
+def _short(element: int, vr: bytes, value: bytes, long: bool = False) -> bytes:
+    if long:
+        return Struct("<HH2s2xI").pack(0x0002, element, vr, len(value)) + value
+    return Struct("<HH2sH").pack(0x0002, element, vr, len(value)) + value
+
+
+def _pad(text: str, pad: bytes) -> bytes:
+    encoded = text.encode("ascii")
+    return encoded + pad if len(encoded) % 2 else encoded

@@ -1,0 +1,37 @@
+"""What became of one input: the record every stage after the source fills in."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from .keys import Keyring
+from .sinks import OutputName
+
+
+@dataclass
+class Outcome:
+    """What became of one input."""
+
+    file_id: str
+    status: str  # written, withheld, not DICOM, error
+    reason: str = ""
+    data: bytes | None = None
+    name: OutputName | None = None
+    modality: str = ""
+    sop_class: str = ""
+    transfer_syntax: str = ""
+    counts: Counter[str] = field(default_factory=Counter)
+    uid_pairs: list[tuple[str, str]] = field(default_factory=list)
+    patient_pair: tuple[str, str] | None = None
+
+
+def output_name(uids: Mapping[str, str], patient_key: str, keyring: Keyring) -> OutputName:
+    """Path parts from the new dataset's UIDs and the patient's keyed pseudonym, never an input value."""
+    parts = []
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+        value = uids.get(keyword, "")
+        # A missing or malformed UID still needs a stable folder name that reveals nothing.
+        parts.append(value if value and all(c.isdigit() or c == "." for c in value) else keyring.uid(value or keyword))
+    return OutputName("P" + keyring.pseudonym(patient_key), *parts)
