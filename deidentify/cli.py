@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from . import __version__
-from .keys import KEY_ENV, KeyFileError, default_key_path, load_or_create_key
-from .profile import ProfileError, builtin_names, load_profile
+from ._commands import profile_and_key
+from .keys import KEY_ENV, KeyFileError, default_key_path
+from .profile import ProfileError, builtin_names
+from .report_html import add_report_parser, report_main
 from .run import RunError, default_workers, progress_mode, run
 from .sample import write_sample
+from .watch import add_watch_parser, watch_main
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     sample_cmd.add_argument("dir", type=Path, metavar="DIR")
     sample_cmd.add_argument("--seed", type=int, default=0)
     sample_cmd.add_argument("--patients", type=int, default=4)
+
+    add_watch_parser(commands)
+    add_report_parser(commands)
     return parser
 
 
@@ -52,17 +57,16 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"wrote {args.patients} patients' studies to {args.dir} ({len(manifest.planted)} planted values)")
         return 0
+    if args.command == "watch":
+        return watch_main(args)
+    if args.command == "report":
+        return report_main(args)
     return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        profile = load_profile(args.profile, options=tuple(args.option))
-        key_path = args.key_file or Path(os.environ.get(KEY_ENV) or default_key_path())
-        key, created = load_or_create_key(key_path)
-        if created:
-            print(f"deidentify: created a new secret key at {key_path}; keep it safe: the same key "
-                  "gives the same pseudonyms", file=sys.stderr)
+        profile, key = profile_and_key(args.profile, args.option, args.key_file)
         if args.workers < 1:
             raise RunError("--workers must be at least 1")
         result = run(args.src, args.dst, profile, key, args.state, workers=args.workers,

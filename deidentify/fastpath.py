@@ -29,7 +29,7 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_dataset
 
 from .actions import ACTIONS, REMOVE
-from .header import CODING_SCHEME_DESIGNATOR, act, apply_step, decide, dummies_inside, is_public_scheme
+from .header import CODING_SCHEME_DESIGNATOR, act, decide, dummies_inside, is_public_scheme
 from .keys import Keyring
 from .outcome import Outcome, output_name
 from .pixels import may_carry_burnt_in_text
@@ -147,6 +147,20 @@ def _decode(buf: memoryview, element: RawElement, charset: Any) -> DataElement:
         raise _Fallback from exc  # the full path reports which element cannot be decoded
 
 
+def _read(buf: memoryview, element: RawElement, vr: str, charset: Any) -> tuple[str, Any]:
+    """The VR to write and the value an action reads, as the full path's ``src[tag]`` gives them."""
+    if element.vr == "UI" and _dictionary_vr(element.tag) == "UI":
+        try:
+            text = bytes(buf[element.value:element.value_end]).decode("ascii").rstrip("\0 ")
+        except UnicodeDecodeError:
+            pass
+        else:
+            # Multi-valued UIDs reach actions as a list; each_value treats it as pydicom's MultiValue.
+            return "UI", (text.split("\\") if "\\" in text else text)
+    decoded = _decode(buf, element, charset)
+    return (decoded.VR if len(decoded.VR) == 2 else vr), decoded.value
+
+
 def _patient_key(buf: memoryview, top: Mapping[int, RawElement], charset: Any) -> str:
     for tag in (PATIENT_ID, _PATIENT_NAME):
         if tag in top:
@@ -213,10 +227,11 @@ def _clean(buf: memoryview, elements: Sequence[RawElement], plan: Plan, counts: 
                 continue
             out.append((tag, _encode_value(tag, element.vr, value, charset)))
         else:
-            new = apply_step(step, _decode(buf, element, charset), vr, plan)
-            if new is None:
+            write_vr, value = _read(buf, element, vr, charset)
+            value = act(step, value, write_vr, plan)
+            if value is REMOVE:
                 continue
-            out.append((tag, _encode(new, charset)))
+            out.append((tag, _encode_value(tag, write_vr, value, charset)))
         if private and creator is not None:
             kept_blocks.add((group << 16) | (number >> 8))
     for tag, element in creators.items():

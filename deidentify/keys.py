@@ -9,7 +9,6 @@ that a UID and a patient ID with the same text never share an output.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os

@@ -21,7 +21,7 @@ from .detect import OwnValuesDetector, default_detectors
 from .detect.base import Detector
 from .keys import Keyring
 from .profile import ClassSelector, ContentItemRule, PrivateSelector, Profile, Rule, TagSelector, VRSelector, WildcardSelector
-from .profile.selectors import normalise_creator, parse_selector
+from .profile.selectors import parse_selector
 
 PATIENT_ID = 0x00100020
 CONTENT_SEQUENCE = 0x0040A730

@@ -21,6 +21,7 @@ class FolderSink(Sink):
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        self._folders: set[Path] = set()
         for leftover in root.rglob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
             leftover.unlink()
 
@@ -31,7 +32,9 @@ class FolderSink(Sink):
             if target.read_bytes() == data:
                 return str(relative)
             raise SinkConflict("another input already gave this SOP Instance UID different content")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
         temp = target.with_name(f"{_TEMP_PREFIX}{target.name}.{os.getpid()}{_TEMP_SUFFIX}")
         with open(temp, "wb") as handle:
             handle.write(data)
