@@ -42,6 +42,11 @@ class RegionDecision:
     ``boxes`` to mask; ``whole`` to blank the whole image; ``keep`` areas that
     may stay (e.g. the ultrasound regions); ``clean`` when a rule declares the
     image free of burnt-in text (OCR findings still win over it).
+
+    ``keep`` areas are exempt from ``whole`` only: ``boxes`` (and OCR's boxes)
+    are masked wherever they are.  ``flags`` names the rules that say the image
+    has burnt-in text at places they do not know (deid's blacklist, a graylist
+    label without coordinates); ``rules`` names every rule that applied.
     """
 
     boxes: Sequence[Box] = ()
@@ -49,6 +54,7 @@ class RegionDecision:
     keep: Sequence[Box] = ()
     clean: bool = False
     rules: Sequence[str] = field(default_factory=tuple)
+    flags: Sequence[str] = field(default_factory=tuple)
 
 
 class PixelDetector(Protocol):
@@ -57,3 +63,33 @@ class PixelDetector(Protocol):
     def find(self, image: np.ndarray, own_values: Iterable[object] = ()) -> list[Box]:
         """Boxes of text to mask; ``own_values`` are text detectors that say which words identify."""
         ...
+
+
+#: When OCR runs on an image that may carry burnt-in text (see :class:`PixelSettings`).
+OCR_MODES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class PixelSettings:
+    """How the pixel stage cleans an image that may carry burnt-in text.
+
+    ``ocr``: ``auto`` runs the detector whenever there is one and requires it only
+    where no region rule covers the image; ``always`` requires it on every such
+    image; ``never`` relies on region rules alone.  ``padding`` widens each OCR
+    box on every side, as text edges are anti-aliased beyond the box a detector
+    reports.  ``icon_size`` bounds a regenerated icon's longer side (PS3.3 F.7).
+    """
+
+    ocr: str = "auto"
+    padding: int = 2
+    icon_size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.ocr not in OCR_MODES:
+            raise ValueError(f"ocr must be one of {', '.join(OCR_MODES)}")
+        if self.padding < 0 or self.icon_size < 1:
+            raise ValueError("padding must be >= 0 and icon_size >= 1")
+
+
+class PixelError(ValueError):
+    """Pixel data that cannot be read, decoded or written; the message is the reason and quotes no value."""

@@ -1,13 +1,15 @@
-"""Pixel cleaning.
+"""The gate: which images may carry burnt-in text, and what is withheld whatever is done.
 
-Until burnt-in text can be found and masked, this stage fails closed: an image
-that may carry burnt-in text is withheld, whatever the profile, and an
-encapsulated document (which can hold anything) is never passed on.
+An image that may carry burnt-in text must be cleaned (:mod:`.clean`) or withheld;
+an encapsulated document (which can hold anything) is never passed on.
+:func:`withhold_reason` is the stage's verdict where pixel cleaning is off.
 """
 
 from __future__ import annotations
 
 from pydicom.dataset import Dataset
+
+from .layout import has_pixel_data
 
 BURNT_IN_NOT_CLEANED = "burnt-in text not cleaned"
 
@@ -23,18 +25,25 @@ _CAPTURE_CLASS_PREFIXES = (
     "1.2.840.10008.5.1.4.1.1.77.",
 )
 _ENCAPSULATED_DOCUMENT_PREFIX = "1.2.840.10008.5.1.4.1.1.104."
-_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 
 
 def withhold_reason(ds: Dataset) -> str | None:
     """Why ``ds`` cannot be passed on without pixel cleaning, or None when it can."""
-    sop_class = str(ds.get("SOPClassUID", ""))
-    if sop_class.startswith(_ENCAPSULATED_DOCUMENT_PREFIX) or 0x00420011 in ds:
-        return "encapsulated document cannot be cleaned"
-    if not any(tag in ds for tag in _PIXEL_TAGS):
+    reason = document_reason(ds)
+    if reason is not None:
+        return reason
+    if not has_pixel_data(ds):
         return None
     if may_carry_burnt_in_text(ds):
         return BURNT_IN_NOT_CLEANED
+    return None
+
+
+def document_reason(ds: Dataset) -> str | None:
+    """Why ``ds`` is withheld whatever the pixel stage can do: an encapsulated document can hold anything."""
+    sop_class = str(ds.get("SOPClassUID", ""))
+    if sop_class.startswith(_ENCAPSULATED_DOCUMENT_PREFIX) or 0x00420011 in ds:
+        return "encapsulated document cannot be cleaned"
     return None
 
 

@@ -1,0 +1,138 @@
+"""Pixel cleaning of one image: find what to mask, mask it, or say why the image is withheld.
+
+An image that may carry burnt-in text (:func:`~.gate.may_carry_burnt_in_text`)
+must be covered by a region rule or read by OCR, and so must one a rule flags as
+carrying text at places it does not know; when OCR is required and there
+is no detector, or it fails, or the pixel data cannot be decoded, the image is
+withheld (fail closed).  OCR findings are masked even where a rule declares the
+image clean.  Region rules that name boxes are applied to any image they match;
+an image that may not carry burnt-in text is read by OCR only when the profile
+asks for it (``scan``).  An image with nothing to mask is left exactly as the
+header stage copied it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from pydicom.dataset import Dataset
+from pydicom.uid import UID
+
+from .base import Box, PixelDetector, PixelError, PixelSettings, RegionDecision
+from .frames import decode_frames
+from .gate import BURNT_IN_NOT_CLEANED, may_carry_burnt_in_text
+from .icon import replace_icon
+from .layout import ImageLayout, has_pixel_data, read_layout, transfer_syntax_of
+from .regions import frame_regions, rule_regions
+from .render import to_gray
+from .rewrite import set_element, write_masked
+
+UNCHANGED, CLEANED, WITHHELD = "unchanged", "cleaned", "withheld"
+
+
+@dataclass(frozen=True)
+class PixelOutcome:
+    """What the pixel stage did to one image.
+
+    ``boxes[i]`` are the regions masked on frame i (labels and kinds, never
+    text); ``transfer_syntax`` is the syntax the output must be written in;
+    ``clean_pixel_data`` says whether the Clean Pixel Data Option (113101) applies.
+    """
+
+    status: str
+    reason: str
+    boxes: tuple[tuple[Box, ...], ...] = ()
+    transfer_syntax: str = ""
+    clean_pixel_data: bool = False
+
+
+def clean_pixels(
+    source_ds: Dataset,
+    out_ds: Dataset,
+    decision: RegionDecision,
+    detector: PixelDetector | None,
+    own_values: Iterable[object] = (),
+    settings: PixelSettings = PixelSettings(),
+    *,
+    scan: bool = False,
+) -> PixelOutcome:
+    """Clean ``out_ds``'s pixel data (the header stage's output) from ``source_ds``'s.
+
+    ``decision`` is what the region rules say about the image, ``detector`` the
+    OCR (or None where there is none), ``own_values`` what the detector needs to
+    tell identifying words from others.  ``scan`` has the detector read an
+    image the gate lets pass (a profile that OCRs every image, or listed
+    modalities); only the gate's images are withheld for want of OCR.
+
+    A ``cleaned`` outcome changes ``out_ds``: new Pixel Data (and Image Pixel
+    elements where the encoding changed), BurnedInAnnotation NO.  The icon of
+    an image that may carry burnt-in text is regenerated from the output or
+    removed.  Nothing else is changed, and ``source_ds`` never is.
+    """
+    syntax = transfer_syntax_of(source_ds)
+    # A rule's flag says there is burnt-in text at places the rule does not know.
+    gated = may_carry_burnt_in_text(source_ds) or bool(decision.flags)
+    if not has_pixel_data(out_ds):
+        return PixelOutcome(UNCHANGED, "no pixel data", transfer_syntax=syntax)
+    if not (gated or scan or decision.whole or decision.boxes):
+        return PixelOutcome(UNCHANGED, "may not carry burnt-in text", transfer_syntax=syntax)
+    # Whole frames blanked with nothing kept leave no text to read.
+    readable = (gated or scan) and not (decision.whole and not decision.keep)
+    covered = not decision.flags and (decision.whole or bool(decision.boxes) or decision.clean)
+    run_ocr = readable and settings.ocr != "never" and detector is not None
+    if gated and readable and (settings.ocr == "always" or not covered) and not run_ocr:
+        detail = "no region rule covers it and OCR is off" if settings.ocr == "never" else "no text detector"
+        return _withheld(detail, syntax)
+    try:
+        layout = read_layout(source_ds, syntax)
+        rules = rule_regions(decision, layout.columns, layout.rows)
+        ocr = detector if run_ocr else None
+        regions = _regions(source_ds, layout, rules, ocr, tuple(own_values), settings.padding)
+        if not any(regions):
+            reason = (
+                "no burnt-in text found" if ocr is not None
+                else "declared clean by a region rule" if decision.clean
+                else "no region to mask"
+            )
+            if gated:
+                replace_icon(out_ds, syntax, settings.icon_size)
+            return PixelOutcome(UNCHANGED, reason, regions, syntax)
+        out_syntax = write_masked(source_ds, out_ds, layout, regions)
+    except PixelError as exc:
+        return _withheld(str(exc), syntax)
+    set_element(out_ds, "BurnedInAnnotation", "NO")
+    replace_icon(out_ds, out_syntax, settings.icon_size)
+    masked, frames = sum(len(boxes) for boxes in regions), sum(1 for boxes in regions if boxes)
+    reason = f"masked {_count(masked, 'region')} on {frames} of {_count(layout.frames, 'frame')}"
+    return PixelOutcome(CLEANED, reason, regions, out_syntax, clean_pixel_data=True)
+
+
+def _regions(
+    source_ds: Dataset,
+    layout: ImageLayout,
+    rules: tuple[Box, ...],
+    detector: PixelDetector | None,
+    own_values: tuple[object, ...],
+    padding: int,
+) -> tuple[tuple[Box, ...], ...]:
+    """The regions to mask on each frame: the rules', and what OCR finds on the rendered frame."""
+    if detector is None:
+        return (rules,) * layout.frames
+    regions = []
+    for frame in decode_frames(source_ds, layout):
+        gray = to_gray(frame, source_ds)
+        try:
+            found = detector.find(gray, own_values)
+        except Exception as exc:  # any failure of the OCR engine leaves the text unread
+            raise PixelError(f"OCR failed: {type(exc).__name__}") from exc
+        regions.append(frame_regions(rules, found, padding, layout.columns, layout.rows))
+    return tuple(regions)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' * (number != 1)}"
+
+
+def _withheld(detail: str, syntax: UID) -> PixelOutcome:
+    return PixelOutcome(WITHHELD, f"{BURNT_IN_NOT_CLEANED} ({detail})", transfer_syntax=syntax)

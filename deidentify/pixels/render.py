@@ -1,0 +1,85 @@
+"""Rendering: a decoded frame as a person would see it, in 8 bits.
+
+Monochrome frames go through the modality rescale and the dataset's first VOI
+window (PS3.3 C.11.2.1.2.1, linear), or their own min/max when no window is
+given; MONOCHROME1 is inverted so that text shows as on a viewer.  Palette
+frames go through their lookup table, YCbCr frames are converted to RGB.  OCR
+reads the grey (luminance) image; the preview shows the colour one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, convert_color_space
+
+from .base import PixelError
+from .frames import Frame
+
+#: ITU-R BT.601 luma weights, as in YBR_FULL's Y (PS3.3 C.7.6.3.1.2).
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def to_display(frame: Frame, ds: Dataset) -> np.ndarray:
+    """uint8 (rows, columns) for monochrome frames, (rows, columns, 3) RGB for colour ones."""
+    try:
+        return _display(frame, ds)
+    except Exception as exc:  # a malformed window, rescale or palette
+        raise PixelError(f"frame cannot be rendered ({type(exc).__name__})") from exc
+
+
+def _display(frame: Frame, ds: Dataset) -> np.ndarray:
+    photometric = frame.format.photometric
+    if photometric in ("MONOCHROME1", "MONOCHROME2"):
+        return _monochrome(frame.pixels[..., 0], ds, invert=photometric == "MONOCHROME1")
+    if photometric == "PALETTE COLOR":
+        rgb = apply_color_lut(frame.pixels[..., 0], ds)[..., :3]
+        return _to_8_bits(rgb, 8 * rgb.dtype.itemsize)
+    rgb = _to_8_bits(frame.pixels, frame.format.bits_stored)
+    return convert_color_space(rgb, "YBR_FULL", "RGB") if photometric == "YBR_FULL" else rgb
+
+
+def to_gray(frame: Frame, ds: Dataset) -> np.ndarray:
+    """uint8 (rows, columns): what the OCR detector reads."""
+    return luminance(to_display(frame, ds))
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    return np.clip(np.rint(image @ LUMA), 0, 255).astype(np.uint8)
+
+
+def _monochrome(stored: np.ndarray, ds: Dataset, invert: bool) -> np.ndarray:
+    window = _window(ds)
+    if window is None:
+        values = stored.astype(np.float32)
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+    else:
+        centre, width = window
+        values = np.asarray(apply_modality_lut(stored, ds), dtype=np.float32)
+        scaled = ((values - (centre - 0.5)) / max(width - 1.0, 1e-6) + 0.5) * 255.0
+    gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    return 255 - gray if invert else gray
+
+
+def _window(ds: Dataset) -> tuple[float, float] | None:
+    """The first Window Center and Width, or None when absent or unreadable."""
+    try:
+        centre, width = (_first(ds.get(keyword)) for keyword in ("WindowCenter", "WindowWidth"))
+        window = float(centre), float(width)  # type: ignore[arg-type]
+    except (TypeError, ValueError, IndexError):
+        return None
+    return window if window[1] >= 1 else None
+
+
+def _first(value: object) -> object:
+    return value[0] if isinstance(value, MultiValue) else value
+
+
+def _to_8_bits(values: np.ndarray, bits: int) -> np.ndarray:
+    if values.dtype == np.uint8:
+        return values
+    return (values.astype(np.float64) * (255.0 / (2**bits - 1))).round().clip(0, 255).astype(np.uint8)
