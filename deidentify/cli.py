@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from ._commands import profile_and_key
+from .check import cli as check_cli
 from .keys import KEY_ENV, KeyFileError, default_key_path
 from .profile import ProfileError, builtin_names
 from .report_html import add_report_parser, report_main
@@ -35,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="worker processes (default: every core, here %(default)s)")
     run_cmd.add_argument("--linkage", action="store_true",
                          help="write original -> new UID and PatientID maps (mode 0600) into the state folder")
+    run_cmd.add_argument("--verify", action="store_true",
+                         help="check each output against its input (as `check` does); withhold any with findings")
     run_cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
 
     sample_cmd = commands.add_parser("sample", help="write synthetic studies full of planted (fake) PHI")
@@ -44,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_watch_parser(commands)
     add_report_parser(commands)
+    check_cli.add_parser(commands)
     return parser
 
 
@@ -61,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return watch_main(args)
     if args.command == "report":
         return report_main(args)
+    if args.command == "check":
+        return check_cli.main(args)
     return _run(args)
 
 
@@ -70,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.workers < 1:
             raise RunError("--workers must be at least 1")
         result = run(args.src, args.dst, profile, key, args.state, workers=args.workers,
-                     progress=progress_mode(args.quiet), linkage=args.linkage)
+                     progress=progress_mode(args.quiet), linkage=args.linkage, verify=args.verify)
     except (ProfileError, KeyFileError, RunError) as exc:
         print(f"deidentify: {exc}", file=sys.stderr)
         return 2

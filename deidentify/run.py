@@ -94,9 +94,10 @@ def walk(src: Path) -> Iterator[Path]:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(profile: Profile, key: bytes, state: Path, linkage: bool) -> None:
+def _init_worker(profile: Profile, key: bytes, state: Path, linkage: bool, verify: bool = False) -> None:
     _quiet_pydicom()
-    _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), linkage=linkage)
+    _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), linkage=linkage,
+                   verify=verify)
 
 
 def _quiet_pydicom() -> None:
@@ -127,11 +128,25 @@ def _work(path: Path) -> _Done:
         outcome = Outcome(path_id, "error", f"cannot read the file ({type(exc).__name__})")
         return _Done(path_id, -1, -1, outcome, 0.0)
     outcome = deidentify_bytes(data, _worker["rules"], keyring, _worker["linkage"])
+    if _worker["verify"] and outcome.status == "written":
+        _verify(outcome, data, _worker["rules"])
     done = _Done(path_id, stat.st_size, stat.st_mtime_ns, outcome, 0.0)
     if outcome.status != "written":
         done.quarantined = _worker["state"].hold(outcome.file_id, outcome.status, outcome.reason, data)
     done.seconds = time.perf_counter() - began
     return done
+
+
+def _verify(outcome: Outcome, data: bytes, rules: RuleBook) -> None:
+    """``--verify``: check the output against its input; any finding withholds it."""
+    from .check import verify_output  # the checker's detectors load only when asked for
+
+    assert outcome.data is not None
+    findings = verify_output(outcome.data, data, rules)
+    if findings:
+        outcome.status = "withheld"
+        outcome.reason = "verify: " + "; ".join(sorted({f"{f.element} {f.detector}" for f in findings}))
+        outcome.data = None
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -145,13 +160,14 @@ class Runner:
     """
 
     def __init__(self, dst: Path, profile: Profile, key: bytes, state: Path, *, workers: int = 1,
-                 progress: str = "none", linkage: bool = False, total: int | None = None) -> None:
+                 progress: str = "none", linkage: bool = False, verify: bool = False,
+                 total: int | None = None) -> None:
         self.folder = StateFolder(state)
         try:
             self.folder.lock()
         except StateLocked as exc:
             raise RunError(str(exc)) from None
-        self.profile, self.key, self.workers, self.linkage = profile, key, workers, linkage
+        self.profile, self.key, self.workers, self.linkage, self.verify = profile, key, workers, linkage, verify
         self.keyring = Keyring(key)
         self.sink = FolderSink(dst)
         self.seen = self.folder.load_manifest()
@@ -172,7 +188,8 @@ class Runner:
     def process(self, paths: Iterable[Path]) -> None:
         """De-identify ``paths`` (in order), skipping those finished before and unchanged since."""
         todo = _unfinished(iter(paths), self.seen, self.keyring, self.rows, self.meter, self.sink)
-        for done in _process(todo, self.profile, self.key, self.folder.path, self.linkage, self.workers):
+        for done in _process(todo, self.profile, self.key, self.folder.path, self.linkage, self.verify,
+                             self.workers):
             self._finish(done)
 
     def _finish(self, done: _Done) -> None:
@@ -217,7 +234,7 @@ class Runner:
 
 
 def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None, *,
-        workers: int = 1, progress: str = "none", linkage: bool = False) -> RunResult:
+        workers: int = 1, progress: str = "none", linkage: bool = False, verify: bool = False) -> RunResult:
     """De-identify every file under ``src`` into ``dst``.
 
     ``progress`` is ``bar`` (tqdm), ``log`` (a line every few seconds on stderr) or
@@ -227,7 +244,8 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
     state_path = state or default_state(dst)
     check_paths(src, dst, state_path)
     total = sum(1 for _ in walk(src)) if progress != "none" else None
-    runner = Runner(dst, profile, key, state_path, workers=workers, progress=progress, linkage=linkage, total=total)
+    runner = Runner(dst, profile, key, state_path, workers=workers, progress=progress, linkage=linkage,
+                    verify=verify, total=total)
     try:
         runner.process(walk(src))
     except BaseException:
@@ -267,16 +285,16 @@ def _unfinished(paths: Iterator[Path], seen: dict[str, Any], keyring: Keyring, r
         yield path
 
 
-def _process(paths: Iterator[Path], profile: Profile, key: bytes, state: Path, linkage: bool,
+def _process(paths: Iterator[Path], profile: Profile, key: bytes, state: Path, linkage: bool, verify: bool,
              workers: int) -> Iterator[_Done]:
     """Results in the order of ``paths``, from ``workers`` processes (or this one)."""
     if workers <= 1:
-        _init_worker(profile, key, state, linkage)
+        _init_worker(profile, key, state, linkage, verify)
         yield from map(_work, paths)
         return
     context = multiprocessing.get_context("spawn")
     window = workers * 4
-    with context.Pool(workers, initializer=_init_worker, initargs=(profile, key, state, linkage)) as pool:
+    with context.Pool(workers, initializer=_init_worker, initargs=(profile, key, state, linkage, verify)) as pool:
         pending: deque[Any] = deque()
         for path in paths:
             pending.append(pool.apply_async(_work, (path,)))

@@ -156,3 +156,18 @@ def test_report_is_csv_and_parquet_with_no_planted_value(corpus: Path, reference
     counts = csv.status.value_counts()
     assert counts["written"] == len({*csv[csv.status == "written"].output}) == len(list(reference[0].rglob("*.dcm")))
     assert counts["withheld"] == len(list((state / "quarantine").glob("*.reason.txt")))
+
+
+def test_verify_withholds_an_output_the_check_finds_identifying(tmp_path: Path) -> None:
+    # A careless user profile keeps a free-text comment that names the patient.
+    profile = tmp_path / "careless.yaml"
+    profile.write_text("name: careless\nextends: basic\nrules:\n  - {select: PatientComments, action: keep}\n")
+    studies = Path(__file__).resolve().parent.parent / "sample_synthetic" / "studies"
+    careless = run(studies, tmp_path / "plain", load_profile(profile), KEY)
+    verified = run(studies, tmp_path / "verified", load_profile(profile), KEY, verify=True)
+    leaked = set(careless.report.output[careless.report.status == "written"])
+    caught = verified.report[verified.report.reason.str.startswith("verify:")]
+    assert len(caught) > 0 and all("PatientComments" in reason for reason in caught.reason)
+    assert len(verified.report[verified.report.status == "written"]) == len(leaked) - len(caught)
+    for path in (tmp_path / "verified").rglob("*.dcm"):
+        assert "PatientComments" not in pydicom.dcmread(path) or not pydicom.dcmread(path).PatientComments

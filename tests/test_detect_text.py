@@ -71,7 +71,8 @@ def test_default_detectors_are_the_pattern_detectors() -> None:
     detectors = default_detectors()
     kinds = {d.kind for d in detectors}
     assert kinds == {
-        "phone", "email", "us-ssn", "uk-nhs", "in-aadhaar", "za-id", "fr-nir", "ca-sin", "date"
+        "phone", "email", "us-ssn", "uk-nhs", "in-aadhaar", "za-id", "fr-nir", "ca-sin", "date",
+        "person-name", "address",
     }
 
 
@@ -105,7 +106,7 @@ def test_pattern_and_own_value_detectors_together() -> None:
     text = "Åse Ødegård (PID 778899) called 555-0199 on 2024-01-31 re: CT chest with contrast."
     cleaned, findings = scrub(text, detectors)
     assert cleaned == "*** (***) called *** on *** re: CT chest with contrast."
-    assert [f.kind for f in findings] == ["name", "id", "phone", "date"]
+    assert [f.kind for f in findings] == ["name", "person-name", "id", "phone", "date"]
 
 
 def test_phone_and_date_detectors_do_not_fight_over_dates() -> None:

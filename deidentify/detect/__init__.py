@@ -1,10 +1,11 @@
 """Detectors of identifying text in free-text DICOM values.
 
-Pattern detectors (phone, e-mail, national identifiers, dates) need nothing
-but the text; :class:`OwnValuesDetector` looks for the values a dataset
+Pattern detectors (phone, e-mail, national identifiers, dates, person names,
+street addresses) need nothing but the text; :class:`OwnValuesDetector` looks for the values a dataset
 itself carries.  :func:`scrub` runs any set of them and blanks what they find.
 """
 
+from .address import AddressDetector
 from .base import Detector, Finding
 from .dates import DateDetector, DateSpan, iter_dates
 from .email import EmailDetector
@@ -30,11 +31,13 @@ from .national_id import (
 )
 from .own_values import KINDS as OWN_VALUE_KINDS
 from .own_values import OwnValuesDetector
+from .person_names import PersonNameDetector
 from .phone import PhoneDetector
 from .text import default_detectors, scrub
 
 __all__ = [
     "AadhaarDetector",
+    "AddressDetector",
     "DateDetector",
     "DateSpan",
     "Detector",
@@ -44,6 +47,7 @@ __all__ = [
     "NirDetector",
     "OWN_VALUE_KINDS",
     "OwnValuesDetector",
+    "PersonNameDetector",
     "PhoneDetector",
     "SinDetector",
     "SsnDetector",

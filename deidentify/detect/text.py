@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .address import AddressDetector
 from .base import Detector, Finding
 from .dates import DateDetector
 from .email import EmailDetector
@@ -15,12 +16,17 @@ from .national_id import (
     SsnDetector,
     ZaIdDetector,
 )
+from .person_names import PersonNameDetector
 from .phone import PhoneDetector
 
 
 def default_detectors() -> list[Detector]:
     """The detectors that need no knowledge of the dataset: phone numbers, e-mail
-    addresses, national identifiers and dates."""
+    addresses, national identifiers, dates, person names and street addresses.
+
+    The same list scrubs free text under the clean actions of ``run`` and scans
+    every text element in ``check``, so what one removes the other looks for.
+    """
     return [
         PhoneDetector(),
         EmailDetector(),
@@ -31,6 +37,8 @@ def default_detectors() -> list[Detector]:
         NirDetector(),
         SinDetector(),
         DateDetector(),
+        PersonNameDetector(),
+        AddressDetector(),
     ]
 
 

@@ -1,0 +1,92 @@
+"""What a check reports: findings that say what and where, never the value.
+
+A finding names the file, the element (its path through sequences), the
+scanner and detector that raised it, a severity, and the value only as its
+class and length.  Nothing a scanner writes into a finding may quote a value:
+these go to terminals, JSON, CSV and HTML that leave the secure area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+#: Severities, most serious first.  ``error``: the file could not be checked at all.
+SEVERITIES: tuple[str, ...] = ("error", "high", "medium", "low")
+
+#: Exit status of a check: nothing found, findings, the check could not be completed.
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+#: The pseudo-element of a file's path below the checked folder.
+PATH_ELEMENT = "(path)"
+#: The pseudo-element of findings about a file as a whole.
+FILE_ELEMENT = "(file)"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing in one file that may identify someone or break the dataset.
+
+    ``value_class`` and ``length`` describe the value (``person-name``, 17
+    characters); ``start`` and ``end`` locate a span inside the element's text
+    when a text detector found it.  ``region`` is a box ``(x0, y0, x1, y1)`` in
+    the pixels of ``element`` for pixel findings, and ``thumbnail`` a small PNG
+    of that image for the HTML report (rendered so that text is unreadable).
+    """
+
+    file: str
+    element: str
+    scanner: str
+    detector: str
+    severity: str
+    value_class: str
+    length: int
+    message: str = ""
+    start: int | None = None
+    end: int | None = None
+    region: tuple[int, int, int, int] | None = None
+    thumbnail: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def value(self) -> str:
+        """How the value is shown: its class and length, e.g. ``<person-name, 17 chars>``."""
+        if self.length <= 0:
+            return f"<{self.value_class}>"
+        return f"<{self.value_class}, {self.length} chars>"
+
+    def as_row(self) -> dict[str, object]:
+        """The finding as a flat record (JSON, CSV), without the thumbnail."""
+        return {
+            "file": self.file,
+            "element": self.element,
+            "scanner": self.scanner,
+            "detector": self.detector,
+            "severity": self.severity,
+            "value": self.value,
+            "value_class": self.value_class,
+            "length": self.length,
+            "start": self.start,
+            "end": self.end,
+            "region": list(self.region) if self.region else None,
+            "message": self.message,
+        }
+
+
+def severity_rank(severity: str) -> int:
+    """Position in :data:`SEVERITIES` (0 is the most serious); unknown ones sort last."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """By file, then element, then most serious first."""
+    return sorted(
+        findings,
+        key=lambda f: (f.file, f.element, severity_rank(f.severity), f.scanner, f.detector, f.start or 0),
+    )
+
+
+def exit_status(findings: Sequence[Finding]) -> int:
+    """0 when there is no finding, 2 when a file could not be checked, else 1."""
+    if any(f.severity == "error" for f in findings):
+        return EXIT_ERROR
+    return EXIT_FINDINGS if findings else EXIT_CLEAN
