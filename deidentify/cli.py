@@ -5,24 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 from . import __version__
 from ._commands import profile_and_key
-from .check import cli as check_cli
 from .keys import KEY_ENV, KeyFileError, default_key_path
 from .profile import ProfileError, builtin_names
-from .report_html import add_report_parser, report_main
 from .run import RunError, default_workers, progress_mode, run
-from .sample import write_sample
-from .watch import add_watch_parser, watch_main
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deidentify", description="Remove patient identity from DICOM studies.")
-    parser.add_argument("--version", action="version", version=f"deidentify {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    run_cmd = commands.add_parser("run", help="de-identify every file under SRC into DST")
+def _add_run_parser(commands: Any) -> None:
+    run_cmd = commands.add_parser("run", help=_HELP["run"])
     run_cmd.add_argument("src", type=Path, metavar="SRC")
     run_cmd.add_argument("dst", type=Path, metavar="DST")
     run_cmd.add_argument("--profile", default="basic",
@@ -40,34 +33,71 @@ def _parser() -> argparse.ArgumentParser:
                          help="check each output against its input (as `check` does); withhold any with findings")
     run_cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
 
-    sample_cmd = commands.add_parser("sample", help="write synthetic studies full of planted (fake) PHI")
+
+def _add_sample_parser(commands: Any) -> None:
+    sample_cmd = commands.add_parser("sample", help=_HELP["sample"])
     sample_cmd.add_argument("dir", type=Path, metavar="DIR")
     sample_cmd.add_argument("--seed", type=int, default=0)
     sample_cmd.add_argument("--patients", type=int, default=4)
 
-    add_watch_parser(commands)
-    add_report_parser(commands)
-    check_cli.add_parser(commands)
+
+def _sample(args: argparse.Namespace) -> int:
+    from .sample import write_sample
+
+    try:
+        manifest = write_sample(args.dir, seed=args.seed, patients=args.patients)
+    except FileExistsError:
+        print("deidentify: the sample folder already holds studies", file=sys.stderr)
+        return 2
+    print(f"wrote {args.patients} patients' studies to {args.dir} ({len(manifest.planted)} planted values)")
+    return 0
+
+
+_HELP = {
+    "run": "de-identify every file under SRC into DST",
+    "sample": "write synthetic studies full of planted (fake) PHI",
+    "watch": "de-identify files as they arrive in INBOX, into DST",
+    "report": "print a state folder's summary again and write it as an HTML page",
+    "check": "prove that a folder holds nothing identifying and is valid DICOM",
+}
+
+
+def _command(name: str) -> tuple[Callable[[Any], None], Callable[[argparse.Namespace], int]]:
+    """A command's parser and entry point, imported only when that command runs (start-up time counts)."""
+    if name == "run":
+        return _add_run_parser, _run
+    if name == "sample":
+        return _add_sample_parser, _sample
+    if name == "watch":
+        from .watch import add_watch_parser, watch_main
+
+        return add_watch_parser, watch_main
+    if name == "report":
+        from .report_html import add_report_parser, report_main
+
+        return add_report_parser, report_main
+    from .check import cli as check_cli
+
+    return check_cli.add_parser, check_cli.main
+
+
+def _parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deidentify", description="Remove patient identity from DICOM studies.")
+    parser.add_argument("--version", action="version", version=f"deidentify {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name, text in _HELP.items():
+        if chosen in _HELP and name != chosen:
+            commands.add_parser(name, help=text)
+        else:
+            _command(name)[0](commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "sample":
-        try:
-            manifest = write_sample(args.dir, seed=args.seed, patients=args.patients)
-        except FileExistsError:
-            print("deidentify: the sample folder already holds studies", file=sys.stderr)
-            return 2
-        print(f"wrote {args.patients} patients' studies to {args.dir} ({len(manifest.planted)} planted values)")
-        return 0
-    if args.command == "watch":
-        return watch_main(args)
-    if args.command == "report":
-        return report_main(args)
-    if args.command == "check":
-        return check_cli.main(args)
-    return _run(args)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(argv).parse_args(argv)
+    return _command(args.command)[1](args)
 
 
 def _run(args: argparse.Namespace) -> int:

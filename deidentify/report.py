@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Iterable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Iterable
 
 from .outcome import Outcome
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: How the header's steps are summed up in the report.
 COUNT_COLUMNS = {
@@ -47,6 +48,8 @@ def row(outcome: Outcome, output: str, seconds: float) -> dict[str, object]:
 
 
 def write_report(rows: Iterable[dict[str, object]], csv_path: Path, parquet_path: Path | None = None) -> pd.DataFrame:
+    import pandas as pd  # only when the run ends: it costs a third of a second to import
+
     frame = pd.DataFrame(list(rows), columns=COLUMNS)
     frame.to_csv(csv_path, index=False)
     if parquet_path is not None:
@@ -56,6 +59,8 @@ def write_report(rows: Iterable[dict[str, object]], csv_path: Path, parquet_path
 
 def summary(frame: pd.DataFrame, seconds: float) -> str:
     """Counts by status, modality and withheld reason, and throughput."""
+    import pandas as pd
+
     megabytes = frame["bytes"].sum() / 1e6 if len(frame) else 0.0
     rate = f"{len(frame) / seconds:.0f} files/s, {megabytes / seconds:.1f} MB/s" if seconds > 0 else "-"
     lines = [f"{len(frame)} files, {megabytes:.1f} MB in {seconds:.1f} s ({rate})", "", "status"]

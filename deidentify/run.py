@@ -21,9 +21,7 @@ import warnings
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .keys import Keyring
 from .outcome import Outcome
@@ -36,6 +34,9 @@ from .sinks import FolderSink, Sink, SinkConflict
 from .source import digest_of
 from .state import Linkage, Seen, StateFolder, StateLocked
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 log = logging.getLogger("deidentify")
 
 
@@ -45,7 +46,7 @@ class RunError(ValueError):
 
 @dataclass
 class RunResult:
-    report: pd.DataFrame
+    report: "pd.DataFrame"
     summary: str
     state: Path
 
