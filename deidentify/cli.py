@@ -10,7 +10,7 @@ from typing import Any, Callable
 from . import __version__
 from ._commands import profile_and_key
 from .keys import KEY_ENV, KeyFileError, default_key_path
-from .profile import ProfileError, builtin_names
+from .profile import ProfileError, builtin_names, load_profile
 from .run import RunError, default_workers, progress_mode, run
 
 
@@ -31,6 +31,9 @@ def _add_run_parser(commands: Any) -> None:
                          help="write original -> new UID and PatientID maps (mode 0600) into the state folder")
     run_cmd.add_argument("--verify", action="store_true",
                          help="check each output against its input (as `check` does); withhold any with findings")
+    run_cmd.add_argument("--preview-dir", type=Path, metavar="DIR",
+                         help="write one before/after picture per series whose pixels were cleaned "
+                              "(they show the original image: keep DIR with the originals)")
     run_cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
 
 
@@ -39,6 +42,28 @@ def _add_sample_parser(commands: Any) -> None:
     sample_cmd.add_argument("dir", type=Path, metavar="DIR")
     sample_cmd.add_argument("--seed", type=int, default=0)
     sample_cmd.add_argument("--patients", type=int, default=4)
+
+
+def _add_preview_parser(commands: Any) -> None:
+    preview = commands.add_parser("preview", help=_HELP["preview"])
+    preview.add_argument("file", type=Path, metavar="FILE")
+    preview.add_argument("-o", "--output", type=Path, default=Path("preview.png"), metavar="PNG")
+    preview.add_argument("--profile", default="basic")
+    preview.add_argument("--option", action="append", default=[], metavar="NAME")
+    preview.add_argument("--frame", type=int, default=None, help="which frame (default: the first masked one)")
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from .preview import PreviewError, preview_file
+
+    try:
+        profile = load_profile(args.profile, options=tuple(args.option))
+        preview_file(args.file, profile, args.output, frame=args.frame)
+    except (ProfileError, PreviewError) as exc:
+        print(f"deidentify: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}")
+    return 0
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -59,6 +84,7 @@ _HELP = {
     "watch": "de-identify files as they arrive in INBOX, into DST",
     "report": "print a state folder's summary again and write it as an HTML page",
     "check": "prove that a folder holds nothing identifying and is valid DICOM",
+    "preview": "draw what pixel cleaning masks in one file: the original outlined, beside the result",
 }
 
 
@@ -68,6 +94,8 @@ def _command(name: str) -> tuple[Callable[[Any], None], Callable[[argparse.Names
         return _add_run_parser, _run
     if name == "sample":
         return _add_sample_parser, _sample
+    if name == "preview":
+        return _add_preview_parser, _preview
     if name == "watch":
         from .watch import add_watch_parser, watch_main
 
@@ -106,7 +134,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.workers < 1:
             raise RunError("--workers must be at least 1")
         result = run(args.src, args.dst, profile, key, args.state, workers=args.workers,
-                     progress=progress_mode(args.quiet), linkage=args.linkage, verify=args.verify)
+                     progress=progress_mode(args.quiet), linkage=args.linkage, verify=args.verify,
+                     preview_dir=args.preview_dir)
     except (ProfileError, KeyFileError, RunError) as exc:
         print(f"deidentify: {exc}", file=sys.stderr)
         return 2

@@ -33,6 +33,7 @@ from .header import CODING_SCHEME_DESIGNATOR, act, decide, dummies_inside, is_pu
 from .keys import Keyring
 from .outcome import Outcome, output_name
 from .pixels import may_carry_burnt_in_text
+from .pixels.stage import needs_cleaning, tools_for
 from .plan import PATIENT_ID, Plan, RuleBook, element_vr, plan_for
 from .profile import normalise_creator
 from .rawscan import LONG_VRS, RawElement, ScanError, items, read_group, scan
@@ -89,8 +90,18 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring)
     for tag in _GATE_TAGS:
         if tag in top:
             gate.add(_decode(buf, top[tag], charset))
-    if _ENCAPSULATED_DOCUMENT in top or (any(t in top for t in _PIXEL_TAGS) and may_carry_burnt_in_text(gate)):
+    if _ENCAPSULATED_DOCUMENT in top:
         return None
+    if any(t in top for t in _PIXEL_TAGS):
+        if may_carry_burnt_in_text(gate):
+            return None
+        tools = tools_for(rules.profile)
+        for tag in tools.rules.tags - set(_GATE_TAGS):
+            if tag in top:
+                gate.add(_decode(buf, top[tag], charset))
+        gate.add(DataElement(0x7FE00010, "OB", b""))  # present; its bytes are not read here
+        if needs_cleaning(gate, tools):
+            return None
     plan = plan_for(_patient_key(buf, top, charset), _originals(buf, top, rules, charset), rules, keyring)
     counts: Counter[str] = Counter()
     body = _clean(buf, elements, plan, counts, charset, False)
@@ -111,6 +122,7 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring)
         modality=str(gate.get("Modality", "") or "").strip(),
         sop_class=str(gate.get("SOPClassUID", "") or "").strip(),
         transfer_syntax=syntax,
+        transfer_syntax_out=syntax,
         counts=counts,
     )
     outcome.name = output_name(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 from .keys import Keyring
 from .sinks import OutputName
@@ -22,9 +22,12 @@ class Outcome:
     modality: str = ""
     sop_class: str = ""
     transfer_syntax: str = ""
+    transfer_syntax_out: str = ""
     counts: Counter[str] = field(default_factory=Counter)
     uid_pairs: list[tuple[str, str]] = field(default_factory=list)
     patient_pair: tuple[str, str] | None = None
+    pixels: Any = None
+    """The pixel stage's outcome (masked boxes per frame, labels only), for previews and the report."""
 
 
 def output_name(uids: Mapping[str, str], patient_key: str, keyring: Keyring) -> OutputName:

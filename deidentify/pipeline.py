@@ -19,6 +19,7 @@ from .keys import Keyring
 from .plan import RuleBook, make_plan
 from .fastpath import deidentify_fast
 from .outcome import Outcome, output_name
+from .pixels.stage import clean_image, tools_for
 from .source import SourceError, digest_of, parse_source
 from .stamp import encode, stamp
 
@@ -55,7 +56,9 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
         sop_class=_plain(ds, "SOPClassUID"),
         transfer_syntax=source.transfer_syntax,
     )
-    reason = pixels.withhold_reason(ds)
+    settings = rules.profile.settings
+    # With pixel cleaning off, every image that may carry burnt-in text is withheld.
+    reason = pixels.document_reason(ds) if settings.clean_pixel_data else pixels.withhold_reason(ds)
     if reason is not None:
         outcome.reason = reason
         return outcome
@@ -68,9 +71,18 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
     except Exception as exc:  # fail closed; pydicom's messages may quote values, so name only the type
         outcome.status, outcome.reason = "error", f"cannot be de-identified ({type(exc).__name__})"
         return outcome
-    stamp(out, rules.profile)
+    syntax, cleaned = source.transfer_syntax or "1.2.840.10008.1.2", False
+    if settings.clean_pixel_data:
+        px = clean_image(ds, out, tools_for(rules.profile))
+        if px.status == "withheld":
+            outcome.reason = px.reason
+            return outcome
+        syntax, cleaned = px.transfer_syntax or syntax, px.clean_pixel_data
+        outcome.pixels = px
+    stamp(out, rules.profile, pixels_cleaned=cleaned)
+    outcome.transfer_syntax_out = syntax
     try:
-        outcome.data = encode(out, source.transfer_syntax or "1.2.840.10008.1.2")
+        outcome.data = encode(out, syntax)
         outcome.name = output_name({k: _plain(out, k) for k in _NAME_KEYWORDS}, plan.patient.key, keyring)
     except Exception as exc:  # a value an action produced that pydicom cannot encode
         outcome.status, outcome.reason = "error", f"cannot be written as DICOM ({type(exc).__name__})"

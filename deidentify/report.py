@@ -26,7 +26,7 @@ COUNT_COLUMNS = {
     "kept": ("keep", "K"),
 }
 COLUMNS = ["file_id", "status", "reason", "output", "modality", "sop_class", "transfer_syntax_in",
-           "transfer_syntax_out", *COUNT_COLUMNS, "bytes", "seconds"]
+           "transfer_syntax_out", *COUNT_COLUMNS, "masked_regions", "masked_by", "bytes", "seconds"]
 
 
 def row(outcome: Outcome, output: str, seconds: float) -> dict[str, object]:
@@ -40,11 +40,19 @@ def row(outcome: Outcome, output: str, seconds: float) -> dict[str, object]:
         "modality": outcome.modality,
         "sop_class": outcome.sop_class,
         "transfer_syntax_in": outcome.transfer_syntax,
-        "transfer_syntax_out": outcome.transfer_syntax if outcome.status == "written" else "",
+        "transfer_syntax_out": outcome.transfer_syntax_out if outcome.status == "written" else "",
         **summed,
+        **_masked(outcome),
         "bytes": 0,
         "seconds": round(seconds, 6),
     }
+
+
+def _masked(outcome: Outcome) -> dict[str, object]:
+    """How many pixel regions were masked, and by what: rule names, or ``text:<class>`` for OCR."""
+    boxes = [box for frame in getattr(outcome.pixels, "boxes", ()) or () for box in frame]
+    labels = sorted({f"text:{box.kind}" if box.label == "text" and box.kind else box.label for box in boxes})
+    return {"masked_regions": len(boxes), "masked_by": ";".join(labels)}
 
 
 def write_report(rows: Iterable[dict[str, object]], csv_path: Path, parquet_path: Path | None = None) -> pd.DataFrame:

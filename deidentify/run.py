@@ -95,10 +95,11 @@ def walk(src: Path) -> Iterator[Path]:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(profile: Profile, key: bytes, state: Path, linkage: bool, verify: bool = False) -> None:
+def _init_worker(profile: Profile, key: bytes, state: Path, linkage: bool, verify: bool = False,
+                 preview_dir: Path | None = None) -> None:
     _quiet_pydicom()
     _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), linkage=linkage,
-                   verify=verify)
+                   verify=verify, preview_dir=preview_dir)
 
 
 def _quiet_pydicom() -> None:
@@ -131,6 +132,8 @@ def _work(path: Path) -> _Done:
     outcome = deidentify_bytes(data, _worker["rules"], keyring, _worker["linkage"])
     if _worker["verify"] and outcome.status == "written":
         _verify(outcome, data, _worker["rules"])
+    if _worker["preview_dir"] is not None and outcome.status == "written":
+        _preview(outcome, data, _worker["preview_dir"])
     done = _Done(path_id, stat.st_size, stat.st_mtime_ns, outcome, 0.0)
     if outcome.status != "written":
         done.quarantined = _worker["state"].hold(outcome.file_id, outcome.status, outcome.reason, data)
@@ -150,6 +153,17 @@ def _verify(outcome: Outcome, data: bytes, rules: RuleBook) -> None:
         outcome.data = None
 
 
+def _preview(outcome: Outcome, data: bytes, folder: Path) -> None:
+    """One picture per series whose pixels were cleaned, named by the series' new UID."""
+    if getattr(outcome.pixels, "status", "") != "cleaned" or outcome.name is None:
+        return
+    target = folder / f"{outcome.name.patient}_{outcome.name.series}.png"
+    if not target.exists():
+        from .preview import write_preview
+
+        write_preview(data, outcome, target)
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -162,13 +176,14 @@ class Runner:
 
     def __init__(self, dst: Path, profile: Profile, key: bytes, state: Path, *, workers: int = 1,
                  progress: str = "none", linkage: bool = False, verify: bool = False,
-                 total: int | None = None) -> None:
+                 preview_dir: Path | None = None, total: int | None = None) -> None:
         self.folder = StateFolder(state)
         try:
             self.folder.lock()
         except StateLocked as exc:
             raise RunError(str(exc)) from None
         self.profile, self.key, self.workers, self.linkage, self.verify = profile, key, workers, linkage, verify
+        self.preview_dir = preview_dir
         self.keyring = Keyring(key)
         self.sink = FolderSink(dst)
         self.seen = self.folder.load_manifest()
@@ -189,8 +204,8 @@ class Runner:
     def process(self, paths: Iterable[Path]) -> None:
         """De-identify ``paths`` (in order), skipping those finished before and unchanged since."""
         todo = _unfinished(iter(paths), self.seen, self.keyring, self.rows, self.meter, self.sink)
-        for done in _process(todo, self.profile, self.key, self.folder.path, self.linkage, self.verify,
-                             self.workers):
+        options = (self.linkage, self.verify, self.preview_dir)
+        for done in _process(todo, self.profile, self.key, self.folder.path, options, self.workers):
             self._finish(done)
 
     def _finish(self, done: _Done) -> None:
@@ -235,7 +250,8 @@ class Runner:
 
 
 def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None, *,
-        workers: int = 1, progress: str = "none", linkage: bool = False, verify: bool = False) -> RunResult:
+        workers: int = 1, progress: str = "none", linkage: bool = False, verify: bool = False,
+        preview_dir: Path | None = None) -> RunResult:
     """De-identify every file under ``src`` into ``dst``.
 
     ``progress`` is ``bar`` (tqdm), ``log`` (a line every few seconds on stderr) or
@@ -244,9 +260,11 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
     """
     state_path = state or default_state(dst)
     check_paths(src, dst, state_path)
+    if preview_dir is not None and _inside(preview_dir.resolve(), dst.resolve()):
+        raise RunError("the preview folder must not be inside DST: previews show the original images")
     total = sum(1 for _ in walk(src)) if progress != "none" else None
     runner = Runner(dst, profile, key, state_path, workers=workers, progress=progress, linkage=linkage,
-                    verify=verify, total=total)
+                    verify=verify, preview_dir=preview_dir, total=total)
     try:
         runner.process(walk(src))
     except BaseException:
@@ -286,16 +304,16 @@ def _unfinished(paths: Iterator[Path], seen: dict[str, Any], keyring: Keyring, r
         yield path
 
 
-def _process(paths: Iterator[Path], profile: Profile, key: bytes, state: Path, linkage: bool, verify: bool,
-             workers: int) -> Iterator[_Done]:
+def _process(paths: Iterator[Path], profile: Profile, key: bytes, state: Path,
+             options: tuple[bool, bool, Path | None], workers: int) -> Iterator[_Done]:
     """Results in the order of ``paths``, from ``workers`` processes (or this one)."""
     if workers <= 1:
-        _init_worker(profile, key, state, linkage, verify)
+        _init_worker(profile, key, state, *options)
         yield from map(_work, paths)
         return
     context = multiprocessing.get_context("spawn")
     window = workers * 4
-    with context.Pool(workers, initializer=_init_worker, initargs=(profile, key, state, linkage, verify)) as pool:
+    with context.Pool(workers, initializer=_init_worker, initargs=(profile, key, state, *options)) as pool:
         pending: deque[Any] = deque()
         for path in paths:
             pending.append(pool.apply_async(_work, (path,)))

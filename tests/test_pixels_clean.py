@@ -25,7 +25,7 @@ from test_pixels_support import (
     synthetic,
 )
 
-from deidentify.pixels import Box, PixelSettings, RegionDecision, clean_pixels
+from deidentify.pixels import Box, CleanSettings, RegionDecision, clean_pixels
 
 ICON = 0x00880200
 NOT_CLEANED = "burnt-in text not cleaned"
@@ -52,7 +52,7 @@ def test_an_image_that_may_not_carry_text_passes_unread() -> None:
 
 def test_a_scan_reads_an_image_the_gate_lets_pass_but_does_not_require_it() -> None:
     source = ct()
-    outcome, out = run_pixels(source, RegionDecision(), FixedBoxes(TEXT[0]), PixelSettings(padding=0), scan=True)
+    outcome, out = run_pixels(source, RegionDecision(), FixedBoxes(TEXT[0]), CleanSettings(padding=0), scan=True)
     assert outcome.status == "cleaned"
     check_masked(source, out, inside([TEXT[0]]))
     outcome, _ = run_pixels(source, RegionDecision(), None, scan=True)
@@ -71,15 +71,15 @@ def test_region_rule_boxes_apply_to_any_image_they_match_without_ocr() -> None:
 @pytest.mark.parametrize(
     "decision, settings, detail",
     [
-        (RegionDecision(), PixelSettings(), "no text detector"),
-        (RegionDecision(), PixelSettings(ocr="never"), "no region rule covers it and OCR is off"),
-        (RegionDecision(boxes=TEXT), PixelSettings(ocr="always"), "no text detector"),
-        (RegionDecision(clean=True, flags=("deid blacklist",)), PixelSettings(), "no text detector"),
-        (RegionDecision(boxes=TEXT, flags=("deid graylist",)), PixelSettings(), "no text detector"),
+        (RegionDecision(), CleanSettings(), "no text detector"),
+        (RegionDecision(), CleanSettings(ocr="never"), "no region rule covers it and OCR is off"),
+        (RegionDecision(boxes=TEXT), CleanSettings(ocr="always"), "no text detector"),
+        (RegionDecision(clean=True, flags=("deid blacklist",)), CleanSettings(), "no text detector"),
+        (RegionDecision(boxes=TEXT, flags=("deid graylist",)), CleanSettings(), "no text detector"),
     ],
 )
 def test_an_image_that_needs_ocr_without_a_detector_is_withheld(
-    decision: RegionDecision, settings: PixelSettings, detail: str
+    decision: RegionDecision, settings: CleanSettings, detail: str
 ) -> None:
     source = capture()
     out = header_stage(source)
@@ -117,7 +117,7 @@ def test_a_rule_that_declares_the_image_clean_passes_it_unchanged_and_unmarked()
 
 def test_ocr_findings_win_over_a_rule_that_declares_the_image_clean() -> None:
     source = synthetic("explicit", "MONOCHROME2", 8, burned_in="YES")
-    outcome, out = run_pixels(source, RegionDecision(clean=True), FixedBoxes(TEXT[0]), PixelSettings(padding=0))
+    outcome, out = run_pixels(source, RegionDecision(clean=True), FixedBoxes(TEXT[0]), CleanSettings(padding=0))
     assert outcome.status == "cleaned"
     assert out.BurnedInAnnotation == "NO"
     check_masked(source, out, inside([TEXT[0]]))
@@ -145,7 +145,7 @@ def test_whole_spares_the_kept_areas_but_not_the_text_found_in_them() -> None:
     keep = Box(10, 10, 50, 40, "ultrasound region")
     finding = Box(36, 30, 48, 36, "text")  # inside the kept area
     decision = RegionDecision(whole=True, keep=(keep,))
-    outcome, out = run_pixels(source, decision, FixedBoxes(finding), PixelSettings(padding=0))
+    outcome, out = run_pixels(source, decision, FixedBoxes(finding), CleanSettings(padding=0))
     masked = ~inside([keep]) | inside([finding])
     check_masked(source, out, masked)
     assert outcome.status == "cleaned"
@@ -181,7 +181,7 @@ def test_the_detector_reads_the_rendered_frame_and_the_own_values() -> None:
 )
 def test_text_is_found_where_it_shows_in_every_colour_space(encoding: str, photometric: str, bits: int) -> None:
     source = synthetic(encoding, photometric, bits)
-    outcome, out = run_pixels(source, RegionDecision(), BrightestArea(), PixelSettings(padding=0))
+    outcome, out = run_pixels(source, RegionDecision(), BrightestArea(), CleanSettings(padding=0))
     union = Box(TEXT[0].x0, TEXT[0].y0, TEXT[1].x1, TEXT[1].y1, "text", "name")
     assert outcome.boxes == ((union,),)
     assert np.all(decoded(out)[0][inside([union])] == darkest_expected(out))
@@ -223,7 +223,7 @@ def test_the_icon_is_regenerated_from_the_cleaned_image() -> None:
     source = capture(frames=2)
     out = header_stage(source)
     _with_icon(out)
-    outcome = clean_pixels(source, out, RegionDecision(whole=True), None, (), PixelSettings(icon_size=16))
+    outcome = clean_pixels(source, out, RegionDecision(whole=True), None, (), CleanSettings(icon_size=16))
     assert outcome.status == "cleaned"
     (icon,) = out.IconImageSequence
     assert (icon.Columns, icon.Rows, icon.BitsAllocated, icon.PhotometricInterpretation) == (16, 12, 8, "MONOCHROME2")

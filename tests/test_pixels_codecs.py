@@ -18,7 +18,7 @@ from pydicom.pixels.processing import apply_color_lut
 from pydicom.uid import UID, ExplicitVRLittleEndian
 from test_pixels_support import LOSSY, SYNTAXES, TEXT, FixedBoxes, OnFrames, decoded, inside, run_pixels, synthetic
 
-from deidentify.pixels import PixelSettings, RegionDecision
+from deidentify.pixels import CleanSettings, RegionDecision
 
 # (encoding, photometric, bits stored, signed, frames, planar configuration)
 NATIVE = [
@@ -156,7 +156,7 @@ def test_native_ycbcr_is_masked_black_in_its_own_colour_space() -> None:
 
 def test_unmasked_frames_keep_their_original_codestream() -> None:
     source = synthetic("rle", "MONOCHROME2", 16, frames=3)
-    outcome, out = run_pixels(source, RegionDecision(), OnFrames(TEXT[0], {1}), PixelSettings(padding=0))
+    outcome, out = run_pixels(source, RegionDecision(), OnFrames(TEXT[0], {1}), CleanSettings(padding=0))
     assert [bool(boxes) for boxes in outcome.boxes] == [False, True, False]
     before, after = _codestreams(source), _codestreams(out)
     assert after[0] == before[0] and after[2] == before[2]
@@ -171,7 +171,7 @@ def _codestreams(ds: Dataset) -> list[bytes]:
 def test_ocr_findings_are_padded_and_masked_on_every_frame() -> None:
     source = synthetic("explicit", "MONOCHROME2", 12, frames=2)
     finding = TEXT[1]
-    outcome, out = run_pixels(source, RegionDecision(), FixedBoxes(finding), PixelSettings(padding=2))
+    outcome, out = run_pixels(source, RegionDecision(), FixedBoxes(finding), CleanSettings(padding=2))
     padded = finding.padded(2)
     assert outcome.boxes == ((padded,), (padded,))
     check_masked(source, out, inside([padded]))

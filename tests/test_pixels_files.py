@@ -13,7 +13,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian
 from test_pixels_codecs import darkest_expected
 from test_pixels_support import FixedBoxes, bundled, decoded, run_pixels
 
-from deidentify.pixels import Box, PixelSettings, RegionDecision
+from deidentify.pixels import Box, CleanSettings, RegionDecision
 
 BOX = Box(2, 1, 40, 12, "banner")
 
@@ -83,7 +83,7 @@ LOSSY_SOURCES = {
 def test_every_frame_is_rendered_masked_and_written(name: str) -> None:
     source = bundled(name)
     detector = FixedBoxes(BOX)
-    outcome, out = run_pixels(source, RegionDecision(flags=("unknown text",)), detector, PixelSettings(padding=0))
+    outcome, out = run_pixels(source, RegionDecision(flags=("unknown text",)), detector, CleanSettings(padding=0))
     assert outcome.status == "cleaned", outcome.reason
     frames = int(source.get("NumberOfFrames", 1) or 1)
     assert len(detector.seen) == frames

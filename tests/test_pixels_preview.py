@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 from test_pixels_support import FixedBoxes, bundled, header_stage
 
-from deidentify.pixels import Box, PixelSettings, RegionDecision, clean_pixels, render_preview
+from deidentify.pixels import Box, CleanSettings, RegionDecision, clean_pixels, render_preview
 
 RED = np.array([255, 48, 48])
 
@@ -19,7 +19,7 @@ def test_the_preview_outlines_each_region_beside_the_cleaned_frame(tmp_path: Pat
     out = header_stage(source)
     banner, finding = Box(0, 0, 640, 40, "ACME banner"), Box(400, 420, 600, 450, "text", "name")
     decision, detector = RegionDecision(boxes=(banner,)), FixedBoxes(finding)
-    outcome = clean_pixels(source, out, decision, detector, (), PixelSettings(padding=0))
+    outcome = clean_pixels(source, out, decision, detector, (), CleanSettings(padding=0))
     path = tmp_path / "previews" / "us.png"
     render_preview(source, outcome, path, out)
 

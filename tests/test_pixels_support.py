@@ -47,7 +47,7 @@ from pydicom.uid import (
 
 from deidentify.header import clean_header
 from deidentify.keys import Keyring
-from deidentify.pixels import Box, PixelOutcome, PixelSettings, RegionDecision, clean_pixels
+from deidentify.pixels import Box, PixelOutcome, CleanSettings, RegionDecision, clean_pixels
 from deidentify.plan import RuleBook, make_plan
 from deidentify.profile import load_profile
 from deidentify.stamp import encode
@@ -295,7 +295,7 @@ def run_pixels(
     source: Dataset,
     decision: RegionDecision = RegionDecision(),
     detector: object | None = None,
-    settings: PixelSettings = PixelSettings(),
+    settings: CleanSettings = CleanSettings(),
     scan: bool = False,
 ) -> tuple[PixelOutcome, Dataset]:
     """Header stage, pixel stage, then the written bytes read back (the output as a receiver sees it)."""

@@ -13,7 +13,7 @@ import time
 import pytest
 from test_pixels_support import FixedBoxes, bundled, header_stage
 
-from deidentify.pixels import Box, PixelSettings, RegionDecision, clean_pixels
+from deidentify.pixels import Box, CleanSettings, RegionDecision, clean_pixels
 
 BANNER = RegionDecision(boxes=(Box(0, 0, 400, 40, "banner"),))
 
@@ -37,7 +37,7 @@ def test_images_per_second(
 ) -> None:
     source = bundled(name)
     out = header_stage(source)
-    settings = PixelSettings()
+    settings = CleanSettings()
     runs, started = 0, time.perf_counter()
     while runs < 3 or time.perf_counter() - started < 0.3:
         outcome = clean_pixels(source, out, BANNER, detector, (), settings)

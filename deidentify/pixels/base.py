@@ -65,12 +65,12 @@ class PixelDetector(Protocol):
         ...
 
 
-#: When OCR runs on an image that may carry burnt-in text (see :class:`PixelSettings`).
+#: When OCR runs on an image that may carry burnt-in text (see :class:`CleanSettings`).
 OCR_MODES = ("auto", "always", "never")
 
 
 @dataclass(frozen=True)
-class PixelSettings:
+class CleanSettings:
     """How the pixel stage cleans an image that may carry burnt-in text.
 
     ``ocr``: ``auto`` runs the detector whenever there is one and requires it only

@@ -19,7 +19,7 @@ from typing import Iterable
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
-from .base import Box, PixelDetector, PixelError, PixelSettings, RegionDecision
+from .base import Box, PixelDetector, PixelError, CleanSettings, RegionDecision
 from .frames import decode_frames
 from .gate import BURNT_IN_NOT_CLEANED, may_carry_burnt_in_text
 from .icon import replace_icon
@@ -53,7 +53,7 @@ def clean_pixels(
     decision: RegionDecision,
     detector: PixelDetector | None,
     own_values: Iterable[object] = (),
-    settings: PixelSettings = PixelSettings(),
+    settings: CleanSettings = CleanSettings(),
     *,
     scan: bool = False,
 ) -> PixelOutcome:

@@ -15,7 +15,7 @@ import yaml
 
 import deidentify
 
-from .model import CODES, EXCLUSIVE_OPTIONS, OPTIONS, ContentItemRule, Profile, Rule, Settings
+from .model import CODES, EXCLUSIVE_OPTIONS, OPTIONS, ContentItemRule, OcrSettings, PixelSettings, Profile, Rule, Settings
 from .selectors import parse_selector
 
 #: Actions by name and the arguments each accepts (required ones first in the tuple).
@@ -34,7 +34,10 @@ ACTION_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "regex": (("pattern", "repl"), ()),
 }
 
-_TOP_KEYS = {"name", "description", "extends", "options", "settings", "rules", "content_items"}
+_TOP_KEYS = {"name", "description", "extends", "options", "settings", "rules", "content_items", "pixels"}
+_PIXEL_KEYS = {"sources", "regions", "ocr"}
+_OCR_KEYS = {"enabled", "scan", "confidence", "padding", "language", "upscale", "timeout"}
+_SCAN_KEYS = {"auto", "modalities", "sop_classes"}
 _RULE_KEYS = {"select", "action", "name", "options", "when", "vr", "note"}
 _ITEM_KEYS = {"concept", "scheme", "meaning", "value_type", "action", "options"}
 
@@ -99,7 +102,14 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ProfileError(f"{path}:1: a profile is a mapping with at least 'name' and 'rules' or 'extends'")
     where = f"{path}:{doc['__line__']}"
     _unknown_keys(doc, _TOP_KEYS, where, "profile")
-    merged: dict[str, Any] = {"options": set(), "settings": {}, "rules": [], "content_items": [], "files": []}
+    merged: dict[str, Any] = {
+        "options": set(),
+        "settings": {},
+        "rules": [],
+        "content_items": [],
+        "files": [],
+        "pixels": {"sources": [], "regions": [], "ocr": {}},
+    }
     parents = doc.get("extends") or []
     for parent in [parents] if isinstance(parents, str) else parents:
         parent_path = _resolve_path(str(parent), path.parent).resolve()
@@ -114,6 +124,7 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         merged["rules"] += base["rules"]
         merged["content_items"] += base["content_items"]
         merged["files"] += base["files"]
+        _merge_pixels(merged["pixels"], base["pixels"])
     merged["name"] = str(doc.get("name") or path.stem)
     merged["description"] = str(doc.get("description", ""))
     merged["options"] |= set(_options_list(doc.get("options", []), f"{path}:{_key_line(text, 'options', doc)}"))
@@ -121,6 +132,8 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     merged["rules"] += [_rule(r, path, i) for i, r in enumerate(doc.get("rules") or [], 1)]
     merged["content_items"] += [_item(r, path, i) for i, r in enumerate(doc.get("content_items") or [], 1)]
     merged["files"] += [str(path)]
+    if "pixels" in doc:
+        _merge_pixels(merged["pixels"], _pixels(doc["pixels"], path, text, doc))
     return merged
 
 
@@ -145,6 +158,11 @@ def _finish(merged: dict[str, Any], extra: tuple[str, ...], where: str) -> Profi
         rules=tuple(merged["rules"]),
         content_items=tuple(merged["content_items"]),
         files=tuple(merged["files"]),
+        pixels=PixelSettings(
+            sources=tuple(merged["pixels"]["sources"]),
+            regions=tuple(merged["pixels"]["regions"]),
+            ocr=OcrSettings(**merged["pixels"]["ocr"]),
+        ),
     )
 
 
@@ -261,3 +279,115 @@ def _item(raw: Any, path: Path, index: int) -> ContentItemRule:
         meaning=str(raw.get("meaning", "")),
         options=_option_codes(raw.get("options", {}), where),
     )
+
+
+def _merge_pixels(into: dict[str, Any], more: dict[str, Any]) -> None:
+    """A later ``pixels`` section over an earlier one: its ``sources`` replace the
+    earlier list when given, its ``regions`` come after the earlier ones, its
+    ``ocr`` keys override."""
+    if "sources_given" in more or more.get("sources"):
+        into["sources"] = list(more["sources"])
+        into["sources_given"] = True
+    into["regions"] = into["regions"] + list(more["regions"])
+    into["ocr"] = {**into["ocr"], **more["ocr"]}
+
+
+def _pixels(value: Any, path: Path, text: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """Validate a ``pixels`` section: its sources are read now, so a bad recipe fails the load."""
+    from deidentify.pixels.rules import RuleError, load_source, parse_region_rule, resolve_source
+
+    if not isinstance(value, dict):
+        raise ProfileError(f"{path}:{_key_line(text, 'pixels', doc)}: 'pixels' is a mapping of sources, regions and ocr")
+    line = int(value["__line__"])
+    _unknown_keys(value, _PIXEL_KEYS, f"{path}:{line}", "pixels")
+    out: dict[str, Any] = {"sources": [], "regions": [], "ocr": {}}
+    if "sources" in value:
+        sources = value["sources"] or []
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            raise ProfileError(f"{path}:{line}: pixels.sources is a list like [deid:dicom, recipes/our.deid, ctp:our.script]")
+        for written in sources:
+            source_line = _line_of(text, written, line)
+            where = f"{path}:{source_line}: pixels source {written!r}"
+            try:
+                source = resolve_source(written, path.parent, origin=f"{path.name}:{source_line}")
+                load_source(source)
+            except RuleError as exc:
+                raise ProfileError(f"{where}: {exc}") from None
+            out["sources"].append(source)
+        out["sources_given"] = True
+    regions = value.get("regions") or []
+    if not isinstance(regions, list):
+        raise ProfileError(f"{path}:{line}: pixels.regions is a list of region rules")
+    for index, raw in enumerate(regions, 1):
+        raw_line = raw.get("__line__", line) if isinstance(raw, dict) else line
+        name = raw.get("name") if isinstance(raw, dict) else None
+        where = f"{path}:{raw_line}: pixels region {index}" + (f" ({name!r})" if name else "")
+        try:
+            out["regions"].append(parse_region_rule(raw, f"{path.name}:{raw_line}", index))
+        except ValueError as exc:
+            raise ProfileError(f"{where}: {exc}") from None
+    if "ocr" in value:
+        out["ocr"] = _ocr(value["ocr"], path, line)
+    return out
+
+
+def _line_of(text: str, needle: str, start: int) -> int:
+    """The first line from ``start`` on that mentions ``needle`` (list items carry no line of their own)."""
+    for number, content in enumerate(text.splitlines(), 1):
+        if number >= start and needle in content:
+            return number
+    return start
+
+
+def _ocr(value: Any, path: Path, parent_line: int) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ProfileError(f"{path}:{parent_line}: pixels.ocr is a mapping (enabled, scan, confidence, padding, language, upscale, timeout)")
+    where = f"{path}:{value['__line__']}: pixels.ocr"
+    _unknown_keys(value, _OCR_KEYS, where, "pixels.ocr")
+    out: dict[str, Any] = {}
+    if "enabled" in value:
+        if not isinstance(value["enabled"], bool):
+            raise ProfileError(f"{where}: enabled is true or false")
+        out["enabled"] = value["enabled"]
+    if "confidence" in value:
+        confidence = value["confidence"]
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 100:
+            raise ProfileError(f"{where}: confidence is a number from 0 to 100")
+        out["confidence"] = float(confidence)
+    for key, low, high in (("padding", 0, 100), ("upscale", 0, 4), ("timeout", 1, 3600)):
+        if key in value:
+            number = value[key]
+            if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+                raise ProfileError(f"{where}: {key} is a whole number from {low} to {high}")
+            out[key] = number
+    if "language" in value:
+        language = value["language"]
+        if not isinstance(language, str) or not re.fullmatch(r"[A-Za-z_]+(\+[A-Za-z_]+)*", language):
+            raise ProfileError(f"{where}: language is Tesseract's, like eng or eng+deu")
+        out["language"] = language
+    if "scan" in value:
+        out.update(_scan(value["scan"], where))
+    return out
+
+
+def _scan(scan: Any, where: str) -> dict[str, Any]:
+    if scan in ("auto", "all"):
+        return {"scan": scan, "modalities": (), "sop_classes": ()}
+    if not isinstance(scan, dict):
+        raise ProfileError(f"{where}: scan is auto, all, or a mapping of modalities and sop_classes (and auto: false)")
+    _unknown_keys(scan, _SCAN_KEYS, where, "pixels.ocr.scan")
+    auto = scan.get("auto", True)
+    if not isinstance(auto, bool):
+        raise ProfileError(f"{where}: scan.auto is true or false")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("modalities", "sop_classes"):
+        items = scan.get(key) or []
+        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+            raise ProfileError(f"{where}: scan.{key} is a list of names")
+        lists[key] = tuple(i.strip() for i in items)
+    for uid in lists["sop_classes"]:
+        if not re.fullmatch(r"[0-9.]+\*?", uid):
+            raise ProfileError(f"{where}: scan.sop_classes: {uid!r} is not a UID (a trailing * matches a prefix)")
+    if not auto and not (lists["modalities"] or lists["sop_classes"]):
+        raise ProfileError(f"{where}: scan with auto: false lists no modality or SOP class, so nothing would be read")
+    return {"scan": "auto" if auto else "listed", **lists}

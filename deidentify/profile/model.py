@@ -80,6 +80,47 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class OcrSettings:
+    """How burnt-in text is read (``pixels.ocr``).
+
+    ``enabled``: read images with Tesseract at all.  ``scan``: which images --
+    ``auto`` (those :func:`deidentify.pixels.gate.may_carry_burnt_in_text` flags,
+    plus the listed ``modalities`` and ``sop_classes``), ``all``, or ``listed``
+    (only the listed ones; a SOP class ending in ``*`` is a prefix).
+    ``confidence`` (0-100): from which OCR confidence any word is masked (words
+    recognised as identifying are masked at any confidence).  ``padding``: pixels
+    added around each word.  ``language``: Tesseract's (``eng``, ``eng+deu``).
+    ``upscale``: 0 picks the factor from the image size.  ``timeout``: seconds
+    one Tesseract run may take.
+    """
+
+    enabled: bool = True
+    scan: str = "auto"
+    modalities: tuple[str, ...] = ()
+    sop_classes: tuple[str, ...] = ()
+    confidence: float = 60.0
+    padding: int = 3
+    language: str = "eng"
+    upscale: int = 0
+    timeout: int = 60
+
+
+@dataclass(frozen=True)
+class PixelSettings:
+    """The ``pixels`` section: where region rules come from, and OCR.
+
+    ``sources``: :class:`deidentify.pixels.rules.PixelSource` s in order (deid
+    recipes, CTP scripts); ``regions``: the profile's own
+    :class:`deidentify.pixels.rules.RegionRule` s; ``ocr``: :class:`OcrSettings`.
+    Compile them with :func:`deidentify.pixels.rules.compile_rules`.
+    """
+
+    sources: tuple[Any, ...] = ()
+    regions: tuple[Any, ...] = ()
+    ocr: OcrSettings = field(default_factory=OcrSettings)
+
+
+@dataclass(frozen=True)
 class Profile:
     """A resolved profile: its own rules after those of the profiles it extends."""
 
@@ -90,6 +131,7 @@ class Profile:
     rules: tuple[Rule, ...]
     content_items: tuple[ContentItemRule, ...]
     files: tuple[str, ...]
+    pixels: PixelSettings = field(default_factory=PixelSettings)
 
     @property
     def method_codes(self) -> list[tuple[str, str]]:

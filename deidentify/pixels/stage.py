@@ -1,0 +1,75 @@
+"""The pixel stage as the pipeline sees it: the profile's tools, built once per process.
+
+Region rules are compiled and the OCR detector started once; per image the
+stage decides what the rules say, whether OCR reads it, and lets
+:func:`~deidentify.pixels.clean.clean_pixels` do the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydicom.dataset import Dataset
+
+from .base import CleanSettings, PixelDetector
+from .clean import PixelOutcome, clean_pixels
+from .detectors import DetectorUnavailable, TesseractDetector, should_scan, text_detectors
+from .gate import may_carry_burnt_in_text
+from .rules import RuleSet, compile_rules, decide
+
+_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
+
+
+@dataclass(frozen=True)
+class PixelTools:
+    """What the stage needs of a profile: its rule set, OCR settings and detector (None when unavailable)."""
+
+    rules: RuleSet
+    ocr: Any
+    detector: PixelDetector | None
+    settings: CleanSettings
+
+
+_tools: dict[int, tuple[Any, PixelTools]] = {}
+
+
+def tools_for(profile: Any) -> PixelTools:
+    """The profile's pixel tools, built on first use in this process."""
+    cached = _tools.get(id(profile))
+    if cached is None or cached[0] is not profile:
+        ocr = profile.pixels.ocr
+        detector: PixelDetector | None = None
+        if ocr.enabled:
+            try:
+                detector = TesseractDetector.from_settings(ocr)
+            except DetectorUnavailable:
+                detector = None  # images that need OCR are withheld, with the reason
+        # The detector pads its own boxes; rule boxes are exact.
+        settings = CleanSettings(ocr="auto" if ocr.enabled else "never", padding=0)
+        cached = (profile, PixelTools(compile_rules(profile.pixels), ocr, detector, settings))
+        _tools[id(profile)] = cached
+    return cached[1]
+
+
+def needs_cleaning(ds: Dataset, tools: PixelTools) -> bool:
+    """Whether an image's pixels may need masking: a rule applies, OCR reads it, or it may carry text.
+
+    ``ds`` need hold only the top-level elements the gate, the rules
+    (:attr:`RuleSet.tags`) and OCR's scan settings read: the fast path asks with no more.
+    """
+    if not any(tag in ds for tag in _PIXEL_TAGS):
+        return False
+    if may_carry_burnt_in_text(ds) or should_scan(ds, tools.ocr):
+        return True
+    decision = decide(ds, tools.rules)
+    return bool(decision.boxes or decision.whole or decision.flags)
+
+
+def clean_image(source: Dataset, out: Dataset, tools: PixelTools) -> PixelOutcome:
+    """Mask what the rules and OCR find in ``source``'s pixels, writing into ``out``."""
+    decision = decide(source, tools.rules)
+    scan = should_scan(source, tools.ocr) or bool(decision.flags)
+    reads = tools.detector is not None and (scan or may_carry_burnt_in_text(source))
+    own_values = text_detectors(source) if reads else ()
+    return clean_pixels(source, out, decision, tools.detector, own_values, tools.settings, scan=scan)
