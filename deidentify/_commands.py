@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from .keys import default_key_path, load_or_create_key
-from .profile import Profile, load_profile
+from .keys import KEY_ENV, default_key_path, load_or_create_key
+from .profile import Profile, builtin_names, load_profile
+
+
+def add_profile_and_key_arguments(cmd: argparse.ArgumentParser) -> None:
+    """--profile, --option, --key-file and --state, as run and watch take them."""
+    cmd.add_argument("--profile", default="basic",
+                     help=f"a built-in ({', '.join(builtin_names())}) or a YAML file (default: basic)")
+    cmd.add_argument("--option", action="append", default=[], metavar="NAME",
+                     help="add a PS3.15 Annex E option to the profile (repeatable)")
+    cmd.add_argument("--key-file", type=Path,
+                     help=f"secret key file, created if missing (default: ${KEY_ENV} or {default_key_path()})")
+    cmd.add_argument("--state", type=Path, help="state folder (default: DST.state beside DST)")
 
 
 def profile_and_key(profile: str, options: Sequence[str], key_file: Path | None) -> tuple[Profile, bytes]:

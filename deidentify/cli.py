@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
-from ._commands import profile_and_key
-from .keys import KEY_ENV, KeyFileError, default_key_path
-from .profile import ProfileError, builtin_names, load_profile
+from ._commands import add_profile_and_key_arguments, profile_and_key
+from .keys import KeyFileError
+from .profile import ProfileError, load_profile
 from .run import RunError, default_workers, progress_mode, run
 
 
@@ -18,13 +18,7 @@ def _add_run_parser(commands: Any) -> None:
     run_cmd = commands.add_parser("run", help=_HELP["run"])
     run_cmd.add_argument("src", type=Path, metavar="SRC")
     run_cmd.add_argument("dst", type=Path, metavar="DST")
-    run_cmd.add_argument("--profile", default="basic",
-                         help=f"a built-in ({', '.join(builtin_names())}) or a YAML file (default: basic)")
-    run_cmd.add_argument("--option", action="append", default=[], metavar="NAME",
-                         help="add a PS3.15 Annex E option to the profile (repeatable)")
-    run_cmd.add_argument("--key-file", type=Path,
-                         help=f"secret key file, created if missing (default: ${KEY_ENV} or {default_key_path()})")
-    run_cmd.add_argument("--state", type=Path, help="state folder (default: DST.state beside DST)")
+    add_profile_and_key_arguments(run_cmd)
     run_cmd.add_argument("--workers", type=int, default=default_workers(),
                          help="worker processes (default: every core, here %(default)s)")
     run_cmd.add_argument("--linkage", action="store_true",

@@ -45,9 +45,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._commands import profile_and_key
-from .keys import KEY_ENV, KeyFileError, default_key_path
-from .profile import Profile, ProfileError, builtin_names
+from ._commands import add_profile_and_key_arguments, profile_and_key
+from .keys import KeyFileError
+from .profile import Profile, ProfileError
 from .run import Runner, RunError, RunResult, check_paths, default_state, progress_mode
 from .source import digest_of
 
@@ -514,13 +514,7 @@ def add_watch_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "or with --once processes what is there and exits.")
     cmd.add_argument("inbox", type=Path, metavar="INBOX")
     cmd.add_argument("dst", type=Path, metavar="DST")
-    cmd.add_argument("--profile", default="basic",
-                     help=f"a built-in ({', '.join(builtin_names())}) or a YAML file (default: basic)")
-    cmd.add_argument("--option", action="append", default=[], metavar="NAME",
-                     help="add a PS3.15 Annex E option to the profile (repeatable)")
-    cmd.add_argument("--key-file", type=Path,
-                     help=f"secret key file, created if missing (default: ${KEY_ENV} or {default_key_path()})")
-    cmd.add_argument("--state", type=Path, help="state folder (default: DST.state beside DST)")
+    add_profile_and_key_arguments(cmd)
     cmd.add_argument("--once", action="store_true", help="process the settled files that are there, then exit")
     cmd.add_argument("--settle", type=float, default=DEFAULT_SETTLE, metavar="SECONDS",
                      help="a file is read only after its size and time stayed unchanged this long "
