@@ -19,6 +19,11 @@ from deidentify.run import Runner, RunError, run
 from deidentify.sample import SampleManifest, write_sample
 
 KEY = bytes(range(32))
+# The mechanics of a run are tested without OCR: fast, and the images it would have to read
+# (the capture images, and CTs deid's device list flags) are withheld, so every run here has
+# written and withheld files alike.
+NO_OCR = Path(__file__).resolve().parent / "profiles" / "no-ocr.yaml"
+BURNT_IN = "burnt-in text not cleaned"
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -36,13 +41,14 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def reference(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
     dst = tmp_path_factory.mktemp("reference") / "out"
-    result = run(corpus / "studies", dst, load_profile("basic"), KEY)
+    result = run(corpus / "studies", dst, load_profile(NO_OCR), KEY)
+    assert set(result.report.status) == {"written", "withheld"}
     return dst, result.report
 
 
 def test_two_workers_write_the_same_bytes_as_one(corpus: Path, reference: tuple[Path, pd.DataFrame],
                                                  tmp_path: Path) -> None:
-    result = run(corpus / "studies", tmp_path / "out", load_profile("basic"), KEY, workers=2)
+    result = run(corpus / "studies", tmp_path / "out", load_profile(NO_OCR), KEY, workers=2)
     assert _tree(tmp_path / "out") == _tree(reference[0])
     assert result.report.drop(columns="seconds").equals(reference[1].drop(columns="seconds"))
 
@@ -55,7 +61,7 @@ def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_result(
     key_file.chmod(0o600)
     dst = tmp_path / "out"
     command = [sys.executable, "-m", "deidentify.cli", "run", str(corpus / "studies"), str(dst),
-               "--key-file", str(key_file), "--workers", "2", "--quiet"]
+               "--key-file", str(key_file), "--workers", "2", "--quiet", "--profile", str(NO_OCR)]
     rng = random.Random(20261129)
     killed = 0
     for _ in range(4):
@@ -67,7 +73,7 @@ def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_result(
         process.wait()
     assert killed >= 1, "the run should have been killed at least once"
     final = subprocess.run(command, capture_output=True, text=True)
-    assert final.returncode == 1, final.stderr  # the sample's capture images are withheld
+    assert final.returncode == 1, final.stderr  # images that need OCR are withheld without it
     assert _tree(dst) == _tree(reference[0])
     assert not [p for p in dst.rglob("*") if p.name.startswith(".")]
     report = pd.read_csv(dst.with_name("out.state") / "report.csv", keep_default_na=False)
@@ -77,14 +83,17 @@ def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_result(
 
 def test_a_second_run_on_a_locked_state_folder_is_refused(corpus: Path, tmp_path: Path) -> None:
     state = tmp_path / "state"
-    holder = Runner(tmp_path / "a", load_profile("basic"), KEY, state)
+    holder = Runner(tmp_path / "a", load_profile(NO_OCR), KEY, state)
     try:
         with pytest.raises(RunError, match="another deidentify process"):
-            run(corpus / "studies", tmp_path / "b", load_profile("basic"), KEY, state)
+            run(corpus / "studies", tmp_path / "b", load_profile(NO_OCR), KEY, state)
+        assert not (tmp_path / "b").exists() or not list((tmp_path / "b").rglob("*.dcm"))
     finally:
         holder.close()
-    # Released with its holder: the next run goes ahead.
-    assert run(corpus / "studies", tmp_path / "b", load_profile("basic"), KEY, state).exit_code == 1
+    # Released with its holder: the next run goes ahead (and withholds what needs OCR).
+    again = run(corpus / "studies", tmp_path / "b", load_profile(NO_OCR), KEY, state)
+    assert again.exit_code == 1
+    assert len(again.report) == sum(1 for p in (corpus / "studies").rglob("*") if p.is_file())
 
 
 def test_finished_inputs_are_not_redone_and_changed_ones_are(tmp_path: Path) -> None:
@@ -156,12 +165,14 @@ def test_report_is_csv_and_parquet_with_no_planted_value(corpus: Path, reference
     counts = csv.status.value_counts()
     assert counts["written"] == len({*csv[csv.status == "written"].output}) == len(list(reference[0].rglob("*.dcm")))
     assert counts["withheld"] == len(list((state / "quarantine").glob("*.reason.txt")))
+    assert csv[csv.status == "withheld"].reason.str.startswith(BURNT_IN).all()
 
 
 def test_verify_withholds_an_output_the_check_finds_identifying(tmp_path: Path) -> None:
-    # A careless user profile keeps a free-text comment that names the patient.
+    # A careless user profile keeps a free-text comment that names the patient (OCR off: this
+    # is about --verify, not about pixels).
     profile = tmp_path / "careless.yaml"
-    profile.write_text("name: careless\nextends: basic\nrules:\n  - {select: PatientComments, action: keep}\n")
+    profile.write_text(f"name: careless\nextends: {NO_OCR}\nrules:\n  - {{select: PatientComments, action: keep}}\n")
     studies = Path(__file__).resolve().parent.parent / "sample_synthetic" / "studies"
     careless = run(studies, tmp_path / "plain", load_profile(profile), KEY)
     verified = run(studies, tmp_path / "verified", load_profile(profile), KEY, verify=True)
@@ -169,5 +180,11 @@ def test_verify_withholds_an_output_the_check_finds_identifying(tmp_path: Path) 
     caught = verified.report[verified.report.reason.str.startswith("verify:")]
     assert len(caught) > 0 and all("PatientComments" in reason for reason in caught.reason)
     assert len(verified.report[verified.report.status == "written"]) == len(leaked) - len(caught)
+    # Verify withholds only what it checks: the images withheld before it are withheld for their own reason.
+    for report in (careless.report, verified.report):
+        assert report[report.status == "withheld"].reason.str.startswith(("verify:", BURNT_IN)).all()
+    withheld = careless.report[careless.report.status == "withheld"]
+    assert len(withheld) > 0 and withheld.file_id.isin(
+        verified.report[verified.report.reason.str.startswith(BURNT_IN)].file_id).all()
     for path in (tmp_path / "verified").rglob("*.dcm"):
         assert "PatientComments" not in pydicom.dcmread(path) or not pydicom.dcmread(path).PatientComments

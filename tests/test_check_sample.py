@@ -4,6 +4,7 @@ input, nothing in the de-identified outputs, and no value in anything it writes.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -18,6 +19,7 @@ from deidentify.check.elements import iter_elements, path_element
 from deidentify.check.render import to_csv, to_html, to_json
 from deidentify.pixels import may_carry_burnt_in_text
 from deidentify.profile import load_profile
+from deidentify.profile.model import CLEAN_PIXEL_DATA_CODE
 from deidentify.run import run, walk
 from deidentify.sample import SampleManifest
 
@@ -150,11 +152,36 @@ def test_raw_files_are_named_by_number_because_their_paths_identify(raw_report: 
 @pytest.mark.parametrize("against", [False, True])
 def test_deidentified_output_yields_no_finding(outputs: dict[str, Path], profile: str, against: bool) -> None:
     report = check_folder(outputs[profile], load_profile(profile), STUDIES if against else None)
-    assert report.files == 39
+    assert report.files == 48  # every input, the images with burnt-in text cleaned
     assert [(f.element, f.detector) for f in report.findings] == []
     assert report.exit_code == 0
     expected_notes = 0 if against else 2  # against and uids need a source
     assert len(report.notes) == expected_notes + (0 if "validity" not in " ".join(report.notes) else 1)
+
+
+@pytest.mark.parametrize("profile", ["basic", "research"])
+def test_images_with_burnt_in_text_come_out_cleaned_and_marked_so(outputs: dict[str, Path], profile: str,
+                                                                   tmp_path: Path) -> None:
+    source_pixels = {hashlib.sha256(pydicom.dcmread(p, force=True).PixelData).digest()
+                     for p in _files() if may_carry_burnt_in_text(pydicom.dcmread(p, force=True))}
+    assert len(source_pixels) == 9
+    captures = [p for p in walk(outputs[profile]) if may_carry_burnt_in_text(pydicom.dcmread(p))]
+    assert len(captures) == 9  # the sample's US and OT images: capture modalities whatever the flag says
+    for path in captures:
+        ds = pydicom.dcmread(path)
+        assert ds.BurnedInAnnotation == "NO"
+        assert CLEAN_PIXEL_DATA_CODE[0] in {item.CodeValue for item in ds.DeidentificationMethodCodeSequence}
+        assert hashlib.sha256(ds.PixelData).digest() not in source_pixels, "the pixels were masked"
+    report = check_folder(outputs[profile], load_profile(profile), STUDIES)
+    assert not [f for f in report.findings if f.detector == "burnt-in-text-risk"]
+
+    # What keeps them from being flagged is the mark of the pixel stage: without it, the risk is reported.
+    ds = pydicom.dcmread(captures[0])
+    ds.DeidentificationMethodCodeSequence = [
+        item for item in ds.DeidentificationMethodCodeSequence if item.CodeValue != CLEAN_PIXEL_DATA_CODE[0]]
+    ds.save_as(tmp_path / "unmarked.dcm")
+    found = {(f.element, f.detector) for f in check_folder(tmp_path, load_profile(profile)).findings}
+    assert ("PixelData", "burnt-in-text-risk") in found
 
 
 def test_a_leak_put_back_into_an_output_is_found(outputs: dict[str, Path], tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from deidentify.keys import Keyring
 from deidentify.pipeline import deidentify_bytes
 from deidentify.plan import RuleBook
 from deidentify.profile import load_profile
+from deidentify.profile.model import CLEAN_PIXEL_DATA_CODE
 from deidentify.run import walk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,11 +89,22 @@ def test_a_private_element_the_profile_does_not_allow() -> None:
 
 
 def test_an_image_that_may_carry_burnt_in_text_is_withheld_by_its_finding() -> None:
+    # Its pixels not cleaned: the input itself offered as the output.
     source = next(p for p in walk(STUDIES) if "US_" in str(p)).read_bytes()
     ds = pydicom.dcmread(BytesIO(source), force=True)
     findings = verify_output(source, source, load_profile("basic"))
     assert ("PixelData", "burnt-in-text-risk") in {(f.element, f.detector) for f in findings}
     assert ds.Modality == "US"
+
+
+@pytest.mark.parametrize("modality", ["US", "OT"])
+def test_an_image_whose_burnt_in_text_was_cleaned_has_no_finding(modality: str) -> None:
+    source, output = _pair("basic", lambda ds: ds.Modality == modality)
+    ds = pydicom.dcmread(BytesIO(output))
+    assert ds.BurnedInAnnotation == "NO"
+    assert CLEAN_PIXEL_DATA_CODE[0] in {item.CodeValue for item in ds.DeidentificationMethodCodeSequence}
+    assert ds.PixelData != pydicom.dcmread(BytesIO(source), force=True).PixelData
+    assert verify_output(output, source, load_profile("basic")) == []
 
 
 def test_validity_counts_only_errors_the_source_did_not_have() -> None:

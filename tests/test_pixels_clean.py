@@ -106,13 +106,13 @@ def test_rule_boxes_suffice_where_there_is_no_detector() -> None:
     check_masked(source, out, inside(TEXT))
 
 
-def test_a_rule_that_declares_the_image_clean_passes_it_unchanged_and_unmarked() -> None:
+def test_a_rule_that_declares_the_image_clean_passes_it_unchanged_and_marked_clean() -> None:
     source = capture()
     outcome, out = run_pixels(source, RegionDecision(clean=True, rules=("ACME: no text",)))
     assert (outcome.status, outcome.reason) == ("unchanged", "declared clean by a region rule")
-    assert not outcome.clean_pixel_data
+    assert outcome.clean_pixel_data  # assessed and found clean: Clean Pixel Data applies
     assert out.PixelData == source.PixelData
-    assert out.BurnedInAnnotation == "NO"  # as the source said; never set by a claim
+    assert out.BurnedInAnnotation == "NO"
 
 
 def test_ocr_findings_win_over_a_rule_that_declares_the_image_clean() -> None:
@@ -123,12 +123,19 @@ def test_ocr_findings_win_over_a_rule_that_declares_the_image_clean() -> None:
     check_masked(source, out, inside([TEXT[0]]))
 
 
-def test_ocr_that_finds_nothing_leaves_the_image_and_its_flag() -> None:
+def test_ocr_that_finds_nothing_where_the_header_says_yes_withholds_the_image() -> None:
     source = synthetic("rle", "MONOCHROME2", 8, burned_in="YES")
     outcome, out = run_pixels(source, RegionDecision(), FixedBoxes())
-    assert (outcome.status, outcome.reason) == ("unchanged", "no burnt-in text found")
+    assert outcome.status == "withheld"
+    assert outcome.reason.startswith("burnt-in text not cleaned") and "BurnedInAnnotation is YES" in outcome.reason
+
+
+def test_ocr_that_finds_nothing_on_a_capture_image_marks_it_clean_with_its_pixels_unchanged() -> None:
+    source = capture()
+    outcome, out = run_pixels(source, RegionDecision(), FixedBoxes())
+    assert (outcome.status, outcome.reason, outcome.clean_pixel_data) == ("unchanged", "no burnt-in text found", True)
     assert out.PixelData == source.PixelData
-    assert out.BurnedInAnnotation == "YES"
+    assert out.BurnedInAnnotation == "NO"
 
 
 def test_whole_blanks_every_frame_without_reading_it() -> None:

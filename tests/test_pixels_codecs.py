@@ -195,9 +195,9 @@ def test_a_box_beyond_the_image_is_clipped() -> None:
 
 @pytest.mark.parametrize("encoding", ["explicit", "big", "rle", "jpeg-ls", "j2k", "jpeg"])
 def test_an_image_with_nothing_to_mask_keeps_its_pixel_data_bytes(encoding: str) -> None:
-    source = synthetic(encoding, "MONOCHROME2", 8, frames=2)
+    source = synthetic(encoding, "MONOCHROME2", 8, frames=2, burned_in="NO")
     outcome, out = run_pixels(source, RegionDecision(), FixedBoxes())
-    assert outcome.status == "unchanged"
+    assert (outcome.status, outcome.clean_pixel_data) == ("unchanged", True)
     assert outcome.transfer_syntax == UID(source.file_meta.TransferSyntaxUID)
     assert out.PixelData == source.PixelData
-    assert out.BurnedInAnnotation == "YES"
+    assert out.BurnedInAnnotation == "NO"

@@ -23,7 +23,7 @@ import pandas as pd
 import pydicom
 import pytest
 
-from deidentify.profile import load_profile
+from deidentify.profile import Profile, load_profile
 from deidentify.report_html import read_report
 from deidentify.run import RunResult, run, walk
 from deidentify.watch import Watcher, add_watch_parser, watch, watch_main
@@ -34,6 +34,10 @@ KEY = bytes(range(32))
 SETTLE = 0.3
 INTERVAL = 0.1
 FILES = 48
+# Watching is tested without OCR: fast, and the images OCR would read (the capture images, and
+# the CTs deid's device list flags) are withheld, so the inbox gives written and withheld files.
+NO_OCR = ROOT / "tests" / "profiles" / "no-ocr.yaml"
+BURNT_IN = "burnt-in text not cleaned"
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -51,9 +55,15 @@ def _key_file(folder: Path) -> Path:
 
 
 def _args(*argv: object) -> argparse.Namespace:
+    """``deidentify watch ARGV``, with the no-OCR test profile unless ARGV names one."""
     parser = argparse.ArgumentParser(prog="deidentify")
     add_watch_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["watch", *map(str, argv)])
+    profile = [] if "--profile" in map(str, argv) else ["--profile", str(NO_OCR)]
+    return parser.parse_args(["watch", *map(str, argv), *profile])
+
+
+def _profile() -> Profile:
+    return load_profile(NO_OCR)
 
 
 def _manifest(state: Path) -> list[dict]:
@@ -79,15 +89,18 @@ def _without_timings(frame: pd.DataFrame) -> pd.DataFrame:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
     """``run`` on the sample with the test key: the outputs every watch must match byte for byte."""
     dst = tmp_path_factory.mktemp("reference") / "out"
-    result = run(STUDIES, dst, load_profile("basic"), KEY)
-    assert result.exit_code == 1  # the sample's US and OT images are withheld by design
+    result = run(STUDIES, dst, _profile(), KEY)
+    assert result.exit_code == 1  # without OCR, the images it would read are withheld
+    withheld = result.report[result.report.status == "withheld"]
+    assert len(withheld) and withheld.reason.str.startswith(BURNT_IN).all()
+    assert set(withheld.modality) >= {"US", "OT"}
     return dst, result.report
 
 
 def _growing_file() -> Path:
-    """The sample's largest CT or MR image (written by a run): the file copied in slowly, in chunks."""
+    """The sample's largest MR image (written by a run without OCR): the file copied in slowly, in chunks."""
     images = [p for p in walk(STUDIES)
-              if pydicom.dcmread(p, stop_before_pixels=True, force=True).get("Modality") in ("CT", "MR")]
+              if pydicom.dcmread(p, stop_before_pixels=True, force=True).get("Modality") == "MR"]
     return max(images, key=lambda p: p.stat().st_size)
 
 
@@ -129,7 +142,7 @@ def test_once_gives_the_same_outputs_as_run_and_a_restart_redoes_nothing(
     argv = [inbox, tmp_path / "dst", "--key-file", key, "--once", "--settle", SETTLE, "--interval", INTERVAL]
     assert watch_main(_args(*argv)) == 1
     out = capsys.readouterr().out
-    assert f"{FILES} files" in out and "burnt-in text not cleaned" in out
+    assert f"{FILES} files" in out and BURNT_IN in out
 
     assert _tree(tmp_path / "dst") == _tree(reference[0])
     state = tmp_path / "dst.state"
@@ -166,17 +179,17 @@ def test_once_leaves_a_file_still_being_copied_for_the_next_time(tmp_path: Path)
     writer = threading.Thread(target=copy_slowly)
     writer.start()
     try:
-        result = Watcher(inbox, dst, load_profile("basic"), KEY, settle=settle, interval=INTERVAL).once()
+        result = Watcher(inbox, dst, _profile(), KEY, settle=settle, interval=INTERVAL).once()
     finally:
         writer.join(timeout=60)
     assert len(result.report) == 0, "a file that was still growing was read"
     assert not dst.exists() or not list(dst.rglob("*.dcm"))
     assert target.read_bytes() == data
 
-    result = Watcher(inbox, dst, load_profile("basic"), KEY, settle=SETTLE, interval=INTERVAL).once()
+    result = Watcher(inbox, dst, _profile(), KEY, settle=SETTLE, interval=INTERVAL).once()
     assert result.report["status"].tolist() == ["written"]
     written = pydicom.dcmread(next(dst.rglob("*.dcm")))
-    alone = run(source, tmp_path / "alone", load_profile("basic"), KEY)
+    alone = run(source, tmp_path / "alone", _profile(), KEY)
     assert alone.report["status"].tolist() == ["written"]
     assert written.PixelData == pydicom.dcmread(next((tmp_path / "alone").rglob("*.dcm"))).PixelData
 
@@ -192,7 +205,7 @@ def test_files_arriving_one_at_a_time_are_each_processed_once_and_only_when_comp
     growing = _growing_file()
     others = [p for p in walk(STUDIES) if p != growing]
     settle = 0.5
-    watcher = Watcher(inbox, dst, load_profile("basic"), KEY, settle=settle, interval=INTERVAL, poll=poll)
+    watcher = Watcher(inbox, dst, _profile(), KEY, settle=settle, interval=INTERVAL, poll=poll)
     background = _Background(watcher)
 
     # One file written in chunks, growing for several settle times before it completes.
@@ -231,7 +244,7 @@ def test_files_arriving_one_at_a_time_are_each_processed_once_and_only_when_comp
     assert set(result.report["status"]) == {"written", "withheld"}, "nothing read half-written"
     assert _tree(dst) == _tree(reference[0])
     # The growing file in particular: its output is what a run on the complete file gives.
-    alone = run(growing, tmp_path / "alone", load_profile("basic"), KEY)
+    alone = run(growing, tmp_path / "alone", _profile(), KEY)
     [output] = alone.report["output"]
     mine = pydicom.dcmread(dst / output)
     assert mine.PixelData == pydicom.dcmread(tmp_path / "alone" / output).PixelData
@@ -258,7 +271,8 @@ def test_a_second_watcher_on_the_same_inbox_is_refused(tmp_path: Path, capsys: p
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     key = _key_file(tmp_path)
-    first = _start([inbox, tmp_path / "a", "--key-file", key, "--settle", SETTLE, "--interval", INTERVAL], tmp_path)
+    first = _start([inbox, tmp_path / "a", "--key-file", key, "--settle", SETTLE, "--interval", INTERVAL,
+                    "--profile", NO_OCR], tmp_path)
     try:
         _wait_for(_holds_state(first, tmp_path / "a.state"), "the first watcher to start")
         # Another state folder and DST, the same inbox (named differently): refused, nothing written.
@@ -282,7 +296,7 @@ def test_the_state_folder_lock_still_holds(tmp_path: Path, capsys: pytest.Captur
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir()
     two.mkdir()
-    watcher = Watcher(one, tmp_path / "dst", load_profile("basic"), KEY, settle=0)
+    watcher = Watcher(one, tmp_path / "dst", _profile(), KEY, settle=0)
     try:
         assert watch_main(_args(two, tmp_path / "dst", "--key-file", _key_file(tmp_path), "--once")) == 2
         assert "state folder" in capsys.readouterr().err
@@ -299,7 +313,7 @@ def test_a_signal_finishes_the_file_in_hand_and_writes_the_report(
     inbox, dst, state = tmp_path / "inbox", tmp_path / "dst", tmp_path / "dst.state"
     shutil.copytree(STUDIES, inbox)
     key = _key_file(tmp_path)
-    argv = [inbox, dst, "--key-file", key, "--settle", SETTLE, "--interval", INTERVAL]
+    argv = [inbox, dst, "--key-file", key, "--settle", SETTLE, "--interval", INTERVAL, "--profile", NO_OCR]
     process = _start(argv, tmp_path)
     try:
         _wait_for(lambda: len(_manifest(state)) >= 10 or process.poll() is not None, "files to be processed")
@@ -388,6 +402,6 @@ def test_hidden_and_empty_files_are_left_alone(tmp_path: Path) -> None:
     shutil.copyfile(source, inbox / ".snapshot" / "copy")
     (inbox / "empty").touch()
     count = sum(1 for p in walk(inbox) if not any(part.startswith(".") for part in p.relative_to(inbox).parts))
-    result = watch(inbox, tmp_path / "dst", load_profile("basic"), KEY, once=True, settle=0)
+    result = watch(inbox, tmp_path / "dst", _profile(), KEY, once=True, settle=0)
     assert len(result.report) == count - 1  # not the empty file
     assert (inbox / "empty").exists()

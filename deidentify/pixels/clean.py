@@ -66,7 +66,9 @@ def clean_pixels(
     modalities); only the gate's images are withheld for want of OCR.
 
     A ``cleaned`` outcome changes ``out_ds``: new Pixel Data (and Image Pixel
-    elements where the encoding changed), BurnedInAnnotation NO.  The icon of
+    elements where the encoding changed), BurnedInAnnotation NO.  An image that
+    may carry text but holds none to mask keeps its pixels and is marked the same
+    way (BurnedInAnnotation NO, Clean Pixel Data applies).  The icon of
     an image that may carry burnt-in text is regenerated from the output or
     removed.  Nothing else is changed, and ``source_ds`` never is.
     """
@@ -95,9 +97,16 @@ def clean_pixels(
                 else "declared clean by a region rule" if decision.clean
                 else "no region to mask"
             )
-            if gated:
-                replace_icon(out_ds, syntax, settings.icon_size)
-            return PixelOutcome(UNCHANGED, reason, regions, syntax)
+            if not gated:
+                return PixelOutcome(UNCHANGED, reason, regions, syntax)
+            if str(source_ds.get("BurnedInAnnotation", "")).strip().upper() == "YES":
+                # The header says there is text; finding none means it was not found: fail closed.
+                return _withheld("BurnedInAnnotation is YES but no text was found to mask", syntax)
+            # The image was assessed (read by OCR, or vouched for by a rule) and holds no text
+            # to mask: it is as clean as a masked one, and says so; its pixels stay as they were.
+            replace_icon(out_ds, syntax, settings.icon_size)
+            set_element(out_ds, "BurnedInAnnotation", "NO")
+            return PixelOutcome(UNCHANGED, reason, regions, syntax, clean_pixel_data=True)
         out_syntax = write_masked(source_ds, out_ds, layout, regions)
     except PixelError as exc:
         return _withheld(str(exc), syntax)
