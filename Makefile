@@ -25,3 +25,31 @@ test: $(STAMP)
 
 profiles: $(STAMP)
 	$(BIN)/python tools/generate_profiles.py
+
+# `make bench` (never part of `make test`): generates corpora into bench/.work/, runs
+# deidentify side by side with cp, a pydicom read+write loop, gdcmanon, dicognito,
+# dicom-anonymizer and deid (peers in their own venv, bench/.venv-peers), writes
+# docs/benchmarks.md and docs/benchmarks.png and prints the tables.
+# `make bench BENCH_SCALE=0.1` is a quick run; bench/README.md lists the other knobs.
+BENCH_SCALE ?= 1
+BENCH_ROUNDS ?= 2
+BENCH_VENV := bench/.venv-peers
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_APT := gdcmanon:libgdcm-tools /usr/bin/time:time openssl:openssl tesseract:tesseract-ocr
+
+$(BENCH_STAMP): bench/requirements-peers.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements-peers.txt
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	@missing=""; for pair in $(BENCH_APT); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  echo "bench: installing$$missing"; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	BENCH_SCALE=$(BENCH_SCALE) BENCH_ROUNDS=$(BENCH_ROUNDS) $(BENCH_VENV)/bin/python bench/run.py

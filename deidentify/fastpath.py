@@ -96,7 +96,7 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring)
         if may_carry_burnt_in_text(gate):
             return None
         tools = tools_for(rules.profile)
-        for tag in tools.rules.tags - set(_GATE_TAGS):
+        for tag in tools.tags - set(_GATE_TAGS):
             if tag in top:
                 gate.add(_decode(buf, top[tag], charset))
         gate.add(DataElement(0x7FE00010, "OB", b""))  # present; its bytes are not read here

@@ -73,7 +73,11 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
         return outcome
     syntax, cleaned = source.transfer_syntax or "1.2.840.10008.1.2", False
     if settings.clean_pixel_data:
-        px = clean_image(ds, out, tools_for(rules.profile))
+        try:
+            px = clean_image(ds, out, tools_for(rules.profile))
+        except Exception as exc:  # fail closed; the message may quote values, so name only the type
+            outcome.reason = f"burnt-in text not cleaned (the pixel stage failed: {type(exc).__name__})"
+            return outcome
         if px.status == "withheld":
             outcome.reason = px.reason
             return outcome

@@ -219,9 +219,7 @@ class Runner:
                 self.crosswalk.add("patient", [outcome.patient_pair])
         entry = row(outcome, output, done.seconds)
         entry["bytes"] = max(done.size, 0)
-        if outcome.status == "written":
-            log.info("file %s written: %s", outcome.file_id, output)
-        else:
+        if outcome.status != "written":  # written files are in the report; the log says what went wrong
             log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason)
         self.folder.record(done.path_id, done.size, done.mtime_ns, entry)
         self.seen[done.path_id] = Seen(done.size, done.mtime_ns, entry)

@@ -7,7 +7,7 @@ stage decides what the rules say, whether OCR reads it, and lets
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -21,14 +21,25 @@ from .rules import RuleSet, compile_rules, decide
 _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 
 
+_GATE_TAGS = frozenset({0x00080016, 0x00080060, 0x00280301})
+_DECISIONS_KEPT = 4096
+
+
 @dataclass(frozen=True)
 class PixelTools:
-    """What the stage needs of a profile: its rule set, OCR settings and detector (None when unavailable)."""
+    """What the stage needs of a profile: its rule set, OCR settings and detector (None when unavailable).
+
+    ``tags`` are the top-level elements whose values decide whether an image needs
+    cleaning; ``decisions`` remembers the answer per combination of those values,
+    as an archive holds few device models and sizes.
+    """
 
     rules: RuleSet
     ocr: Any
     detector: PixelDetector | None
     settings: CleanSettings
+    tags: frozenset[int] = frozenset()
+    decisions: dict[tuple[Any, ...], bool] = field(default_factory=dict)
 
 
 _tools: dict[int, tuple[Any, PixelTools]] = {}
@@ -47,7 +58,8 @@ def tools_for(profile: Any) -> PixelTools:
                 detector = None  # images that need OCR are withheld, with the reason
         # The detector pads its own boxes; rule boxes are exact.
         settings = CleanSettings(ocr="auto" if ocr.enabled else "never", padding=0)
-        cached = (profile, PixelTools(compile_rules(profile.pixels), ocr, detector, settings))
+        rule_set = compile_rules(profile.pixels)
+        cached = (profile, PixelTools(rule_set, ocr, detector, settings, rule_set.tags | _GATE_TAGS))
         _tools[id(profile)] = cached
     return cached[1]
 
@@ -60,10 +72,20 @@ def needs_cleaning(ds: Dataset, tools: PixelTools) -> bool:
     """
     if not any(tag in ds for tag in _PIXEL_TAGS):
         return False
-    if may_carry_burnt_in_text(ds) or should_scan(ds, tools.ocr):
-        return True
-    decision = decide(ds, tools.rules)
-    return bool(decision.boxes or decision.whole or decision.flags)
+    key = tuple((tag, _text(ds, tag)) for tag in sorted(tools.tags))
+    known = tools.decisions.get(key)
+    if known is None:
+        known = may_carry_burnt_in_text(ds) or should_scan(ds, tools.ocr)
+        if not known:
+            decision = decide(ds, tools.rules)
+            known = bool(decision.boxes or decision.whole or decision.flags)
+        if len(tools.decisions) < _DECISIONS_KEPT:
+            tools.decisions[key] = known
+    return known
+
+
+def _text(ds: Dataset, tag: int) -> str | None:
+    return str(ds[tag].value) if tag in ds else None
 
 
 def clean_image(source: Dataset, out: Dataset, tools: PixelTools) -> PixelOutcome:
