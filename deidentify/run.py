@@ -30,7 +30,7 @@ from .plan import RuleBook
 from .profile import Profile
 from .progress import Progress
 from .report import row, summary, write_report
-from .sinks import FolderSink, Sink, SinkConflict
+from .sinks import FolderSink, Sink, SinkConflict, Staged
 from .source import digest_of
 from .state import Linkage, Seen, StateFolder, StateLocked
 
@@ -95,11 +95,11 @@ def walk(src: Path) -> Iterator[Path]:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(profile: Profile, key: bytes, state: Path, linkage: bool, verify: bool = False,
+def _init_worker(profile: Profile, key: bytes, state: Path, dst: Path, linkage: bool, verify: bool = False,
                  preview_dir: Path | None = None) -> None:
     _quiet_pydicom()
-    _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), linkage=linkage,
-                   verify=verify, preview_dir=preview_dir)
+    _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), sink=FolderSink(dst),
+                   linkage=linkage, verify=verify, preview_dir=preview_dir)
 
 
 def _quiet_pydicom() -> None:
@@ -116,6 +116,7 @@ class _Done:
     outcome: Outcome
     seconds: float
     quarantined: str = ""
+    staged: Staged | None = None
 
 
 def _work(path: Path) -> _Done:
@@ -134,7 +135,13 @@ def _work(path: Path) -> _Done:
         _verify(outcome, data, _worker["rules"])
     if _worker["preview_dir"] is not None and outcome.status == "written":
         _preview(outcome, data, _worker["preview_dir"])
-    done = _Done(path_id, stat.st_size, stat.st_mtime_ns, outcome, 0.0)
+    staged = None
+    if outcome.status == "written":
+        assert outcome.name is not None and outcome.data is not None
+        # The output goes to its folder here; only its name travels back to be committed in order.
+        staged = _worker["sink"].stage(outcome.name, outcome.data)
+        outcome.data = None
+    done = _Done(path_id, stat.st_size, stat.st_mtime_ns, outcome, 0.0, staged=staged)
     if outcome.status != "written":
         done.quarantined = _worker["state"].hold(outcome.file_id, outcome.status, outcome.reason, data)
     done.seconds = time.perf_counter() - began
@@ -186,6 +193,8 @@ class Runner:
         self.preview_dir = preview_dir
         self.keyring = Keyring(key)
         self.sink = FolderSink(dst)
+        self.sink.sweep()
+        self.dst = dst
         self.seen = self.folder.load_manifest()
         self.crosswalk = Linkage(self.folder.path) if linkage else None
         self.meter = Progress(progress, total)
@@ -204,7 +213,7 @@ class Runner:
     def process(self, paths: Iterable[Path]) -> None:
         """De-identify ``paths`` (in order), skipping those finished before and unchanged since."""
         todo = _unfinished(iter(paths), self.seen, self.keyring, self.rows, self.meter, self.sink)
-        options = (self.linkage, self.verify, self.preview_dir)
+        options = (self.dst, self.linkage, self.verify, self.preview_dir)
         for done in _process(todo, self.profile, self.key, self.folder.path, options, self.workers):
             self._finish(done)
 
@@ -212,7 +221,7 @@ class Runner:
         outcome = done.outcome
         output = done.quarantined
         if outcome.status == "written":
-            output = _write(self.sink, outcome, self.folder)
+            output = _commit(self.sink, done, self.folder)
         if self.crosswalk is not None and outcome.status == "written":
             self.crosswalk.add("uid", outcome.uid_pairs)
             if outcome.patient_pair:
@@ -271,11 +280,12 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
     return runner.finish()
 
 
-def _write(sink: Sink, outcome: Outcome, folder: StateFolder) -> str:
-    assert outcome.data is not None and outcome.name is not None
+def _commit(sink: Sink, done: _Done, folder: StateFolder) -> str:
+    assert done.staged is not None
     try:
-        return sink.write(outcome.name, outcome.data)
+        return sink.commit(done.staged)
     except SinkConflict as exc:
+        outcome = done.outcome
         outcome.status, outcome.reason = "withheld", str(exc)
         # The input is not at hand here; the reason file says why, the report which file.
         return folder.hold(outcome.file_id, outcome.status, outcome.reason, None)
@@ -303,7 +313,7 @@ def _unfinished(paths: Iterator[Path], seen: dict[str, Any], keyring: Keyring, r
 
 
 def _process(paths: Iterator[Path], profile: Profile, key: bytes, state: Path,
-             options: tuple[bool, bool, Path | None], workers: int) -> Iterator[_Done]:
+             options: tuple[Path, bool, bool, Path | None], workers: int) -> Iterator[_Done]:
     """Results in the order of ``paths``, from ``workers`` processes (or this one)."""
     if workers <= 1:
         _init_worker(profile, key, state, *options)

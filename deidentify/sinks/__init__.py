@@ -1,6 +1,6 @@
 """Output sinks: where de-identified instances go, one module per kind behind :class:`Sink`."""
 
-from .base import OutputName, Sink, SinkConflict
+from .base import OutputName, Sink, SinkConflict, Staged
 from .folder import FolderSink
 
-__all__ = ["FolderSink", "OutputName", "Sink", "SinkConflict"]
+__all__ = ["FolderSink", "OutputName", "Sink", "SinkConflict", "Staged"]

@@ -32,15 +32,34 @@ class SinkConflict(Exception):
     """The sink already holds different content under this name."""
 
 
+@dataclass(frozen=True)
+class Staged:
+    """An output handed to the sink but not yet visible: ``token`` is the sink's own (a temp file)."""
+
+    name: OutputName
+    token: str
+
+
 class Sink(ABC):
-    """Receives de-identified instances."""
+    """Receives de-identified instances.
+
+    Writing is two steps so worker processes can do the heavy part (:meth:`stage`)
+    and the run can make outputs visible (:meth:`commit`) in the order of its walk.
+    """
 
     @abstractmethod
-    def write(self, name: OutputName, data: bytes) -> str:
-        """Store ``data`` under ``name`` and return where it went (relative, no PHI).
+    def stage(self, name: OutputName, data: bytes) -> Staged:
+        """Hold ``data`` for ``name`` without making it visible."""
+
+    @abstractmethod
+    def commit(self, staged: Staged) -> str:
+        """Make a staged output visible; return where it went (relative, no PHI).
 
         Raises :class:`SinkConflict` when other content is already stored under the name.
         """
+
+    def write(self, name: OutputName, data: bytes) -> str:
+        return self.commit(self.stage(name, data))
 
     def close(self) -> None:
         """Release what the sink holds (nothing by default)."""

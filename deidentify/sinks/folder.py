@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .base import OutputName, Sink, SinkConflict
+from .base import OutputName, Sink, SinkConflict, Staged
 
 _TEMP_PREFIX = ".deidentify-"
 _TEMP_SUFFIX = ".partial"
@@ -22,23 +22,32 @@ class FolderSink(Sink):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self._folders: set[Path] = set()
-        for leftover in root.rglob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
+
+    def sweep(self) -> None:
+        """Remove temporary files a killed run left (only the run that owns the folder calls this)."""
+        for leftover in self.root.rglob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
             leftover.unlink()
 
-    def write(self, name: OutputName, data: bytes) -> str:
-        relative = name.path
-        target = self.root / relative
-        if target.exists():
-            if target.read_bytes() == data:
-                return str(relative)
-            raise SinkConflict("another input already gave this SOP Instance UID different content")
+    def stage(self, name: OutputName, data: bytes) -> Staged:
+        target = self.root / name.path
         if target.parent not in self._folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._folders.add(target.parent)
         temp = target.with_name(f"{_TEMP_PREFIX}{target.name}.{os.getpid()}{_TEMP_SUFFIX}")
         with open(temp, "wb") as handle:
             handle.write(data)
-        os.replace(temp, target)
+        return Staged(name, str(temp))
+
+    def commit(self, staged: Staged) -> str:
+        relative = staged.name.path
+        target = self.root / relative
+        if target.exists():
+            same = Path(staged.token).read_bytes() == target.read_bytes()
+            os.unlink(staged.token)
+            if same:
+                return str(relative)
+            raise SinkConflict("another input already gave this SOP Instance UID different content")
+        os.replace(staged.token, target)
         return str(relative)
 
     def discard(self, relative: str) -> None:
