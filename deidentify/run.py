@@ -320,15 +320,34 @@ def _process(paths: Iterator[Path], profile: Profile, key: bytes, state: Path,
         yield from map(_work, paths)
         return
     context = multiprocessing.get_context("spawn")
-    window = workers * 4
+    window = workers * 3  # chunks in flight: enough to keep every worker busy, few enough to stay flat
     with context.Pool(workers, initializer=_init_worker, initargs=(profile, key, state, *options)) as pool:
         pending: deque[Any] = deque()
-        for path in paths:
-            pending.append(pool.apply_async(_work, (path,)))
+        for chunk in _chunks(paths, _CHUNK):
+            pending.append(pool.apply_async(_work_many, (chunk,)))
             if len(pending) >= window:
-                yield pending.popleft().get()
+                yield from pending.popleft().get()
         while pending:
-            yield pending.popleft().get()
+            yield from pending.popleft().get()
+
+
+# Files per task sent to a worker: one task per file costs more in messages than a small file's work.
+_CHUNK = 16
+
+
+def _work_many(paths: list[Path]) -> list[_Done]:
+    return [_work(path) for path in paths]
+
+
+def _chunks(paths: Iterator[Path], size: int) -> Iterator[list[Path]]:
+    chunk: list[Path] = []
+    for path in paths:
+        chunk.append(path)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def default_workers() -> int:
