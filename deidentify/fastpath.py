@@ -33,6 +33,8 @@ from .header import CODING_SCHEME_DESIGNATOR, act, decide, dummies_inside, is_pu
 from .keys import Keyring
 from .outcome import Outcome, output_name
 from .pixels import may_carry_burnt_in_text
+from .pixels.gate import GATE_TAGS
+from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
 from .pixels.stage import needs_cleaning, tools_for
 from .plan import PATIENT_ID, Plan, RuleBook, element_vr, plan_for
 from .profile import normalise_creator
@@ -42,11 +44,10 @@ from .stamp import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, stamp
 
 _ENCAPSULATED_PREFIX = "1.2.840.10008.1.2.4."
 _FAST_SYNTAXES = frozenset({"1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5"})
-_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
+_PIXEL_TAGS = (PIXEL_DATA, *FLOAT_PIXEL_TAGS)
 _ENCAPSULATED_DOCUMENT = 0x00420011
 _CHARSET = 0x00080005
 _PATIENT_NAME = 0x00100010
-_GATE_TAGS = (0x00080016, 0x00080060, 0x00280301)
 _NAME_TAGS = (0x0020000D, 0x0020000E, 0x00080018, 0x00080016)
 _PREAMBLE = b"\0" * 128 + b"DICM"
 _ITEM = Struct("<HHI")
@@ -88,7 +89,7 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring)
     charset = _decode(buf, top[_CHARSET], default_encoding).value if _CHARSET in top else default_encoding
     charset = charset or default_encoding
     gate = Dataset()
-    for tag in _GATE_TAGS:
+    for tag in GATE_TAGS:
         if tag in top:
             gate.add(_decode(buf, top[tag], charset))
     if _ENCAPSULATED_DOCUMENT in top:
@@ -97,10 +98,10 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring)
         if may_carry_burnt_in_text(gate):
             return None
         tools = tools_for(rules.profile)
-        for tag in tools.tags - set(_GATE_TAGS):
+        for tag in tools.tags - GATE_TAGS:
             if tag in top:
                 gate.add(_decode(buf, top[tag], charset))
-        gate.add(DataElement(0x7FE00010, "OB", b""))  # present; its bytes are not read here
+        gate.add(DataElement(PIXEL_DATA, "OB", b""))  # present; its bytes are not read here
         if needs_cleaning(gate, tools):
             return None
     plan = plan_for(_patient_key(buf, top, charset), _originals(buf, top, rules, charset), rules, keyring)

@@ -237,9 +237,9 @@ class Plan:
 def patient_key(ds: Dataset) -> str:
     """What identifies the patient for keyed derivations: PatientID, else PatientName, else nothing."""
     for keyword in ("PatientID", "PatientName"):
-        value = ds.get(keyword)
-        if value is not None and str(value.value if hasattr(value, "value") else value).strip():
-            return str(ds[keyword].value).strip()
+        value = str(ds.get(keyword) or "").strip()
+        if value:
+            return value
     return ""
 
 

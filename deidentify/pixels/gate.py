@@ -26,6 +26,9 @@ _CAPTURE_CLASS_PREFIXES = (
 )
 _ENCAPSULATED_DOCUMENT_PREFIX = "1.2.840.10008.5.1.4.1.1.104."
 
+#: What :func:`may_carry_burnt_in_text` reads: SOPClassUID, Modality, BurnedInAnnotation.
+GATE_TAGS = frozenset({0x00080016, 0x00080060, 0x00280301})
+
 
 def withhold_reason(ds: Dataset) -> str | None:
     """Why ``ds`` cannot be passed on without pixel cleaning, or None when it can."""

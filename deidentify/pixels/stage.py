@@ -15,13 +15,12 @@ from pydicom.dataset import Dataset
 from .base import CleanSettings, PixelDetector
 from .clean import PixelOutcome, clean_pixels
 from .detectors import DetectorUnavailable, TesseractDetector, should_scan, text_detectors
-from .gate import may_carry_burnt_in_text
+from .gate import GATE_TAGS, may_carry_burnt_in_text
+from .layout import has_pixel_data
 from .rules import RuleSet, compile_rules, decide
 
-_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 
 
-_GATE_TAGS = frozenset({0x00080016, 0x00080060, 0x00280301})
 _DECISIONS_KEPT = 4096
 
 
@@ -59,7 +58,7 @@ def tools_for(profile: Any) -> PixelTools:
         # The detector pads its own boxes; rule boxes are exact.
         settings = CleanSettings(ocr="auto" if ocr.enabled else "never", padding=0)
         rule_set = compile_rules(profile.pixels)
-        cached = (profile, PixelTools(rule_set, ocr, detector, settings, rule_set.tags | _GATE_TAGS))
+        cached = (profile, PixelTools(rule_set, ocr, detector, settings, rule_set.tags | GATE_TAGS))
         _tools[id(profile)] = cached
     return cached[1]
 
@@ -70,7 +69,7 @@ def needs_cleaning(ds: Dataset, tools: PixelTools) -> bool:
     ``ds`` need hold only the top-level elements the gate, the rules
     (:attr:`RuleSet.tags`) and OCR's scan settings read: the fast path asks with no more.
     """
-    if not any(tag in ds for tag in _PIXEL_TAGS):
+    if not has_pixel_data(ds):
         return False
     key = tuple((tag, _text(ds, tag)) for tag in sorted(tools.tags))
     known = tools.decisions.get(key)
