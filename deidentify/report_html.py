@@ -21,7 +21,7 @@ from typing import Any, Collection, Sequence
 import pandas as pd
 
 from . import __version__
-from .report import COLUMNS, summary
+from .report import COLUMNS, Tally, summary
 
 #: Rows of the per-file table at most; past that the page says how many are left out.
 MAX_TABLE_ROWS = 5000
@@ -62,7 +62,7 @@ def read_report(state: Path) -> pd.DataFrame:
 
 def report_summary(frame: pd.DataFrame) -> str:
     """:func:`deidentify.report.summary`, its time being the per-file processing seconds added up."""
-    return summary(frame, float(frame["seconds"].sum()))
+    return summary(Tally.of(frame.to_dict("records")), float(frame["seconds"].sum()))
 
 
 # --- the page ---------------------------------------------------------------------------------

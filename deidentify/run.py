@@ -29,7 +29,7 @@ from .pipeline import deidentify_bytes
 from .plan import RuleBook
 from .profile import Profile
 from .progress import Progress
-from .report import row, summary, write_report
+from .report import ReportWriter, Tally, row, summary
 from .sinks import FolderSink, Sink, SinkConflict, Staged
 from .source import digest_of
 from .state import Linkage, Seen, StateFolder, StateLocked
@@ -46,14 +46,21 @@ class RunError(ValueError):
 
 @dataclass
 class RunResult:
-    report: "pd.DataFrame"
+    tally: Tally
     summary: str
     state: Path
 
     @property
+    def report(self) -> "pd.DataFrame":
+        """The report the run wrote, read back (pandas loads only when asked for)."""
+        from .report_html import read_report
+
+        return read_report(self.state)
+
+    @property
     def exit_code(self) -> int:
         """0 when every input was written, 1 when some were withheld."""
-        return 0 if (self.report["status"] == "written").all() else 1
+        return 0 if self.tally.all_written else 1
 
 
 def default_state(dst: Path) -> Path:
@@ -183,7 +190,7 @@ class Runner:
 
     def __init__(self, dst: Path, profile: Profile, key: bytes, state: Path, *, workers: int = 1,
                  progress: str = "none", linkage: bool = False, verify: bool = False,
-                 preview_dir: Path | None = None, total: int | None = None) -> None:
+                 preview_dir: Path | None = None, total: int | None = None, remember: bool = False) -> None:
         self.folder = StateFolder(state)
         try:
             self.folder.lock()
@@ -198,7 +205,10 @@ class Runner:
         self.seen = self.folder.load_manifest()
         self.crosswalk = Linkage(self.folder.path) if linkage else None
         self.meter = Progress(progress, total)
-        self.rows: list[dict[str, Any]] = []
+        # A walk feeds each path once; only the watcher, which may see a name again, needs
+        # this session's finished inputs in memory.  Without it memory stays flat.
+        self.remember = remember
+        self.report = ReportWriter(self.folder.report_csv, self.folder.report_parquet)
         self.started = time.perf_counter()
         self._handler = logging.FileHandler(self.folder.log_path)
         self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -212,7 +222,7 @@ class Runner:
 
     def process(self, paths: Iterable[Path]) -> None:
         """De-identify ``paths`` (in order), skipping those finished before and unchanged since."""
-        todo = _unfinished(iter(paths), self.seen, self.keyring, self.rows, self.meter, self.sink)
+        todo = _unfinished(iter(paths), self.seen, self.keyring, self.report, self.meter, self.sink)
         options = (self.dst, self.linkage, self.verify, self.preview_dir)
         for done in _process(todo, self.profile, self.key, self.folder.path, options, self.workers):
             self._finish(done)
@@ -231,23 +241,28 @@ class Runner:
         if outcome.status != "written":  # written files are in the report; the log says what went wrong
             log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason)
         self.folder.record(done.path_id, done.size, done.mtime_ns, entry)
-        self.seen[done.path_id] = Seen(done.size, done.mtime_ns, entry)
-        self.rows.append(entry)
+        if self.remember or done.path_id in self.seen:
+            self.seen[done.path_id] = Seen(done.size, done.mtime_ns, entry)
+        self.report.add(entry)
         self.meter.update(entry)
 
-    def finish(self) -> RunResult:
-        """Write the report of every path fed to this runner and release the state folder."""
+    def finish(self, before: Iterable[dict[str, Any]] = ()) -> RunResult:
+        """Write the report of every path fed to this runner and release the state folder.
+
+        Rows of ``before`` (inputs finished in earlier sessions) come first in the report.
+        """
         try:
             self.meter.close()
             seconds = time.perf_counter() - self.started
-            frame = write_report(self.rows, self.folder.report_csv, self.folder.report_parquet)
-            text = summary(frame, seconds)
+            tally = self.report.close(before)
+            text = summary(tally, seconds)
             log.info("run finished\n%s", text)
-            return RunResult(frame, text, self.folder.path)
+            return RunResult(tally, text, self.folder.path)
         finally:
             self.close()
 
     def close(self) -> None:
+        self.report.discard()
         self.sink.close()
         self._warnings.__exit__(None, None, None)
         logging.getLogger("pydicom").disabled = self._pydicom_was_disabled
@@ -291,7 +306,7 @@ def _commit(sink: Sink, done: _Done, folder: StateFolder) -> str:
         return folder.hold(outcome.file_id, outcome.status, outcome.reason, None)
 
 
-def _unfinished(paths: Iterator[Path], seen: dict[str, Any], keyring: Keyring, rows: list[dict[str, Any]],
+def _unfinished(paths: Iterator[Path], seen: dict[str, Any], keyring: Keyring, report: ReportWriter,
                 meter: Progress, sink: Sink) -> Iterator[Path]:
     """Paths not finished by an earlier run; finished ones go straight into the report."""
     for path in paths:
@@ -303,7 +318,7 @@ def _unfinished(paths: Iterator[Path], seen: dict[str, Any], keyring: Keyring, r
             except OSError:
                 stat = None
             if stat is not None and (stat.st_size, stat.st_mtime_ns) == (entry.size, entry.mtime_ns):
-                rows.append(entry.row)
+                report.add(entry.row)
                 meter.update(entry.row)
                 continue
             # Changed since: its earlier output must not linger beside the new one.

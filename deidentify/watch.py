@@ -181,7 +181,8 @@ class Watcher:
         self._lock = InboxLock(self.inbox)
         self._lock.acquire()
         try:
-            self.runner = Runner(dst, profile, key, self.state, workers=1, progress=progress, linkage=linkage)
+            self.runner = Runner(dst, profile, key, self.state, workers=1, progress=progress, linkage=linkage,
+                                 remember=True)
         except BaseException:
             self._lock.release()
             raise
@@ -434,9 +435,8 @@ class Watcher:
         earlier = [seen.row for path_id, seen in self._earlier.items() if path_id not in self._fed]
         # Once each (a watcher killed between noting a replaced row and finishing the new input notes it again).
         unique = {json.dumps(row, sort_keys=True): row for row in [*earlier, *self._replaced_rows]}
-        self.runner.rows[:0] = list(unique.values())
         try:
-            return self.runner.finish()
+            return self.runner.finish(before=unique.values())
         finally:
             self._lock.release()
 

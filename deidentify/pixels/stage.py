@@ -8,6 +8,7 @@ stage decides what the rules say, whether OCR reads it, and lets
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -19,12 +20,10 @@ from .gate import GATE_TAGS, may_carry_burnt_in_text
 from .layout import has_pixel_data
 from .rules import RuleSet, compile_rules, decide
 
-
-
 _DECISIONS_KEPT = 4096
 
 
-@dataclass(frozen=True)
+@dataclass
 class PixelTools:
     """What the stage needs of a profile: its rule set, OCR settings and detector (None when unavailable).
 
@@ -35,10 +34,19 @@ class PixelTools:
 
     rules: RuleSet
     ocr: Any
-    detector: PixelDetector | None
     settings: CleanSettings
     tags: frozenset[int] = frozenset()
     decisions: dict[tuple[Any, ...], bool] = field(default_factory=dict)
+
+    @cached_property
+    def detector(self) -> PixelDetector | None:
+        """Tesseract, started when the first image needs it: most runs never do."""
+        if not self.ocr.enabled:
+            return None
+        try:
+            return TesseractDetector.from_settings(self.ocr)
+        except DetectorUnavailable:
+            return None  # images that need OCR are withheld, with the reason
 
 
 _tools: dict[int, tuple[Any, PixelTools]] = {}
@@ -49,16 +57,10 @@ def tools_for(profile: Any) -> PixelTools:
     cached = _tools.get(id(profile))
     if cached is None or cached[0] is not profile:
         ocr = profile.pixels.ocr
-        detector: PixelDetector | None = None
-        if ocr.enabled:
-            try:
-                detector = TesseractDetector.from_settings(ocr)
-            except DetectorUnavailable:
-                detector = None  # images that need OCR are withheld, with the reason
         # The detector pads its own boxes; rule boxes are exact.
         settings = CleanSettings(ocr="auto" if ocr.enabled else "never", padding=0)
         rule_set = compile_rules(profile.pixels)
-        cached = (profile, PixelTools(rule_set, ocr, detector, settings, rule_set.tags | GATE_TAGS))
+        cached = (profile, PixelTools(rule_set, ocr, settings, rule_set.tags | GATE_TAGS))
         _tools[id(profile)] = cached
     return cached[1]
 

@@ -57,7 +57,8 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in builtin_dir().glob("*.yaml") if not p.name.startswith("_"))
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when it is there: the built-in profiles take a third of a second to parse without it.
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """A safe loader that remembers the line of every mapping, for error messages."""
 
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
