@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from struct import Struct
 from typing import Any, Mapping, Sequence
 
@@ -32,7 +33,7 @@ from .actions import ACTIONS, REMOVE
 from .header import CODING_SCHEME_DESIGNATOR, act, decide, dummies_inside, is_public_scheme
 from .keys import Keyring
 from .outcome import Outcome, output_name
-from .pixels import may_carry_burnt_in_text
+from .pixels import document_reason, may_carry_burnt_in_text
 from .pixels.gate import GATE_TAGS
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
 from .pixels.stage import needs_cleaning, tools_for
@@ -86,24 +87,12 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring)
     top = _index(elements)
     if 0x00080016 not in top or 0x00080018 not in top or 0x00041220 in top:
         return None
-    charset = _decode(buf, top[_CHARSET], default_encoding).value if _CHARSET in top else default_encoding
-    charset = charset or default_encoding
-    gate = Dataset()
-    for tag in GATE_TAGS:
-        if tag in top:
-            gate.add(_decode(buf, top[tag], charset))
+    charset = _charset(buf, top.get(_CHARSET), default_encoding)
     if _ENCAPSULATED_DOCUMENT in top:
         return None
-    if any(t in top for t in _PIXEL_TAGS):
-        if may_carry_burnt_in_text(gate):
-            return None
-        tools = tools_for(rules.profile)
-        for tag in tools.tags - GATE_TAGS:
-            if tag in top:
-                gate.add(_decode(buf, top[tag], charset))
-        gate.add(DataElement(PIXEL_DATA, "OB", b""))  # present; its bytes are not read here
-        if needs_cleaning(gate, tools):
-            return None
+    verdict = _verdict(buf, top, rules, charset)
+    if verdict.full_path:
+        return None
     plan = plan_for(_patient_key(buf, top, charset), _originals(buf, top, rules, charset), rules, keyring)
     counts: Counter[str] = Counter()
     body = _clean(buf, elements, plan, counts, charset, False)
@@ -121,8 +110,8 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring)
         keyring.file_id(digest_of(data)),
         "written",
         data=out,
-        modality=str(gate.get("Modality", "") or "").strip(),
-        sop_class=str(gate.get("SOPClassUID", "") or "").strip(),
+        modality=verdict.modality,
+        sop_class=verdict.sop_class,
         transfer_syntax=syntax,
         transfer_syntax_out=syntax,
         counts=counts,
@@ -133,12 +122,63 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring)
     return outcome
 
 
+# --- the gate, memoised -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    full_path: bool  # a document, or pixels that may need cleaning
+    modality: str
+    sop_class: str
+
+
+# Verdicts by the raw bytes of the elements they read.  An archive holds few kinds of
+# image (device, size, class), so most files need none of those elements decoded.
+_verdicts: dict[tuple[Any, ...], _Verdict] = {}
+_VERDICTS_KEPT = 4096
+_GATE_ORDER = tuple(sorted(GATE_TAGS))
+
+
+def _verdict(buf: memoryview, top: Mapping[int, RawElement], rules: RuleBook, charset: Any) -> _Verdict:
+    pixels = any(t in top for t in _PIXEL_TAGS)
+    tools = tools_for(rules.profile) if pixels else None
+    tags = tools.ordered_tags if tools is not None else _GATE_ORDER
+    key = (rules, pixels, str(charset), *(_raw_key(buf, top.get(tag)) for tag in tags))
+    found = _verdicts.get(key)
+    if found is None:
+        found = _judge(buf, top, tools, tags, charset)
+        if len(_verdicts) >= _VERDICTS_KEPT:
+            _verdicts.clear()
+        _verdicts[key] = found
+    return found
+
+
+def _raw_key(buf: memoryview, element: RawElement | None) -> tuple[str, bytes] | None:
+    return None if element is None else (element.vr, bytes(buf[element.value:element.value_end]))
+
+
+def _judge(buf: memoryview, top: Mapping[int, RawElement], tools: Any, tags: Sequence[int],
+           charset: Any) -> _Verdict:
+    """What the full path's gate and pixel stage would decide, from the elements they read."""
+    gate = Dataset()
+    for tag in tags:
+        if tag in top:
+            gate.add(_decode(buf, top[tag], charset))
+    full_path = document_reason(gate) is not None
+    if not full_path and tools is not None:
+        gate.add(DataElement(PIXEL_DATA, "OB", b""))  # present; its bytes are not read here
+        full_path = may_carry_burnt_in_text(gate) or needs_cleaning(gate, tools)
+    return _Verdict(full_path, str(gate.get("Modality", "") or "").strip(),
+                    str(gate.get("SOPClassUID", "") or "").strip())
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 
 def _index(elements: Sequence[RawElement]) -> dict[int, RawElement]:
     index = {e.tag: e for e in elements}
-    if len(index) != len(elements) or any(a.tag >= b.tag for a, b in zip(elements, elements[1:])):
+    tags = list(index)
+    if len(index) != len(elements) or tags != sorted(tags):
         raise _Fallback  # duplicate or unsorted tags: let pydicom decide what they mean
     return index
 
@@ -161,6 +201,47 @@ def _decode(buf: memoryview, element: RawElement, charset: Any) -> DataElement:
         raise _Fallback from exc  # the full path reports which element cannot be decoded
 
 
+_charsets: dict[tuple[str, bytes, str], Any] = {}
+
+
+def _charset(buf: memoryview, element: RawElement | None, default: Any) -> Any:
+    """SpecificCharacterSet's value (``default`` when absent or empty), decoded once per spelling."""
+    if element is None:
+        return default
+    key = (element.vr, bytes(buf[element.value:element.value_end]), str(default))
+    found = _charsets.get(key)
+    if found is None:
+        found = _decode(buf, element, default).value or default
+        if len(_charsets) < _VERDICTS_KEPT:
+            _charsets[key] = found
+    return found
+
+
+# Text VRs pydicom decodes to a plain str, split on backslashes (multi-valued) or not.
+_SPLIT_TEXT_VRS = frozenset({"LO", "SH", "UC"})
+_WHOLE_TEXT_VRS = frozenset({"LT", "ST", "UT"})
+
+
+def _plain_text(buf: memoryview, element: RawElement) -> str | None:
+    """The value pydicom gives a single-valued LO, SH, UC, LT, ST or UT in ASCII, without pydicom; else None.
+
+    ASCII without ESC reads the same in every character set DICOM allows.
+    """
+    vr = element.vr
+    if vr not in _SPLIT_TEXT_VRS and vr not in _WHOLE_TEXT_VRS:
+        return None
+    raw = bytes(buf[element.value:element.value_end])
+    if not raw.isascii() or b"\x1b" in raw or (vr in _SPLIT_TEXT_VRS and b"\\" in raw):
+        return None
+    return raw.decode("ascii").rstrip("\0 ")
+
+
+def _string(buf: memoryview, element: RawElement, charset: Any) -> str:
+    """``str()`` of the element's value as pydicom decodes it."""
+    text = _plain_text(buf, element)
+    return text if text is not None else str(_decode(buf, element, charset).value)
+
+
 def _read(buf: memoryview, element: RawElement, vr: str, charset: Any) -> tuple[str, Any]:
     """The VR to write and the value an action reads, as the full path's ``src[tag]`` gives them."""
     if element.vr == "UI" and _dictionary_vr(element.tag) == "UI":
@@ -171,6 +252,9 @@ def _read(buf: memoryview, element: RawElement, vr: str, charset: Any) -> tuple[
         else:
             # Multi-valued UIDs reach actions as a list; each_value treats it as pydicom's MultiValue.
             return "UI", (text.split("\\") if "\\" in text else text)
+    text = _plain_text(buf, element)
+    if text is not None:
+        return element.vr, text
     decoded = _decode(buf, element, charset)
     return (decoded.VR if len(decoded.VR) == 2 else vr), decoded.value
 
@@ -178,14 +262,14 @@ def _read(buf: memoryview, element: RawElement, vr: str, charset: Any) -> tuple[
 def _patient_key(buf: memoryview, top: Mapping[int, RawElement], charset: Any) -> str:
     for tag in (PATIENT_ID, _PATIENT_NAME):
         if tag in top:
-            value = str(_decode(buf, top[tag], charset).value).strip()
+            value = _string(buf, top[tag], charset).strip()
             if value:
                 return value
     return ""
 
 
 def _originals(buf: memoryview, top: Mapping[int, RawElement], rules: RuleBook, charset: Any) -> dict[int, str]:
-    return {tag: str(_decode(buf, top[tag], charset).value) for tag in rules.from_tags if tag in top}
+    return {tag: _string(buf, top[tag], charset) for tag in rules.from_tags if tag in top}
 
 
 # --- the header stage over raw elements --------------------------------------------------------
@@ -195,40 +279,43 @@ def _clean(buf: memoryview, elements: Sequence[RawElement], plan: Plan, counts: 
            dummy: bool) -> list[tuple[int, bytes | memoryview]]:
     """(tag, encoded element) pairs, as :func:`deidentify.header._clean` would write them."""
     index = _index(elements)
-    if _CHARSET in index:
-        charset = _decode(buf, index[_CHARSET], charset).value or charset
+    charset = _charset(buf, index.get(_CHARSET), charset)
     public_code = dummy and CODING_SCHEME_DESIGNATOR in index and is_public_scheme(
         str(_decode(buf, index[CODING_SCHEME_DESIGNATOR], charset).value or ""))
     out: list[tuple[int, bytes | memoryview]] = []
     creators: dict[int, RawElement] = {}
     kept_blocks: set[int] = set()
     blocks: dict[int, str | None] = {}
+    names: list[str] = []  # the steps taken, counted once at the end
+    step_of = plan.rules.step
     for element in elements:
         tag = element.tag
         group, number = tag >> 16, tag & 0xFFFF
-        if number == 0 or group in (0x0002, 0x0004):
-            counts["remove"] += 1
+        if number == 0 or group == 0x0002 or group == 0x0004:
+            names.append("remove")
             continue
-        private = bool(group & 1)
-        if private and 0x0010 <= number <= 0x00FF:
-            creators[tag] = element
-            continue
+        private = group & 1
         creator = None
-        if private and number >= 0x1000:
-            block = (group << 16) | (number >> 8)
-            if block not in blocks:
-                # Only rules for this group need the creator's name; else its presence is enough.
-                blocks[block] = (_creator(buf, index.get(block), charset) if group in plan.rules.private_groups
-                                 else ("" if block in index else None))
-            creator = blocks[block]
-        vr = element_vr(tag, element.vr)
-        step = decide(tag, vr, creator, plan, {}, dummy, public_code)
-        counts[step.name] += 1
-        if step.kind == "keep":
+        if private:
+            if 0x0010 <= number <= 0x00FF:
+                creators[tag] = element
+                continue
+            if number >= 0x1000:
+                block = (group << 16) | (number >> 8)
+                if block not in blocks:
+                    # Only rules for this group need the creator's name; else its presence is enough.
+                    blocks[block] = (_creator(buf, index.get(block), charset) if group in plan.rules.private_groups
+                                     else ("" if block in index else None))
+                creator = blocks[block]
+        vr = element.vr if element.vr != "UN" else element_vr(tag, "UN")
+        step = decide(tag, vr, creator, plan, {}, dummy, public_code) if dummy else step_of(tag, vr, creator)
+        names.append(step.name)
+        kind = step.kind
+        if kind == "keep":
             out.append((tag, buf[element.start:element.end]))
-        elif step.kind == "remove":
+        elif kind == "remove":
             continue
-        elif step.kind == "recurse":
+        elif kind == "recurse":
             if element.vr != "SQ":
                 raise _Fallback  # a sequence hidden behind UN: pydicom knows how to read it
             inner = dummy or dummies_inside(step)
@@ -236,10 +323,10 @@ def _clean(buf: memoryview, elements: Sequence[RawElement], plan: Plan, counts: 
         elif step.action in VALUE_FREE and element.vr == _dictionary_vr(tag) and _well_sized(element):
             # The value is not read, but a VR other than the dictionary's may hide one pydicom
             # cannot decode, which the full path reports as an error: decode those below.
-            value = act(step, None, element.vr, plan)
-            if value is REMOVE:
+            encoded = _value_free(tag, element.vr, step, plan, charset)
+            if encoded is None:
                 continue
-            out.append((tag, _encode_value(tag, element.vr, value, charset)))
+            out.append((tag, encoded))
         else:
             write_vr, value = _read(buf, element, vr, charset)
             value = act(step, value, write_vr, plan)
@@ -248,13 +335,37 @@ def _clean(buf: memoryview, elements: Sequence[RawElement], plan: Plan, counts: 
             out.append((tag, _encode_value(tag, write_vr, value, charset)))
         if private and creator is not None:
             kept_blocks.add((group << 16) | (number >> 8))
+    counts.update(names)
+    kept_creators = False
     for tag, element in creators.items():
         if tag in kept_blocks:
             out.append((tag, buf[element.start:element.end]))
+            kept_creators = True
         else:
             counts["remove"] += 1
-    out.sort(key=lambda pair: pair[0])
+    if kept_creators:  # else the output is in the input's order, which _index found sorted
+        out.sort(key=_first)
     return out
+
+
+# Remove, empty and dummy give the same bytes for a tag and VR in every file (their values are
+# ASCII constants, numbers or nothing, whatever the character set): encode them once.
+_value_free_memo: dict[tuple[int, str, Any], bytes | None] = {}
+
+
+def _value_free(tag: int, vr: str, step: Any, plan: Plan, charset: Any) -> bytes | None:
+    """The encoded element a value-free step writes, or None when it removes the element."""
+    key = (tag, vr, step.action)
+    if key not in _value_free_memo:
+        value = act(step, None, vr, plan)
+        if len(_value_free_memo) >= _VERDICTS_KEPT:
+            _value_free_memo.clear()
+        _value_free_memo[key] = None if value is REMOVE else _encode_value(tag, vr, value, charset)
+    return _value_free_memo[key]
+
+
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
 
 
 def _creator(buf: memoryview, element: RawElement | None, charset: Any) -> str | None:
@@ -288,6 +399,7 @@ def _well_sized(element: RawElement) -> bool:
     return size is None or (element.value_end - element.value) % size == 0
 
 
+@lru_cache(maxsize=8192)
 def _dictionary_vr(tag: int) -> str:
     try:
         return dictionary_VR(tag)

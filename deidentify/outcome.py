@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .keys import Keyring
+
+_UID_TEXT = re.compile(r"[0-9.]+")
 from .sinks import OutputName
 
 
@@ -36,5 +39,5 @@ def output_name(uids: Mapping[str, str], patient_key: str, keyring: Keyring) -> 
     for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
         value = uids.get(keyword, "")
         # A missing or malformed UID still needs a stable folder name that reveals nothing.
-        parts.append(value if value and all(c.isdigit() or c == "." for c in value) else keyring.uid(value or keyword))
+        parts.append(value if _UID_TEXT.fullmatch(value) else keyring.uid(value or keyword))
     return OutputName("P" + keyring.pseudonym(patient_key), *parts)

@@ -11,10 +11,11 @@ It is checked against pydicom on every test file and fuzzed in the tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from struct import Struct
+from typing import NamedTuple
 
 _TAG_VR = Struct("<HH2s")
+_SHORT_FORM = Struct("<HH2sH")
 _U16 = Struct("<H")
 _U32 = Struct("<I")
 _ITEM_HEADER = Struct("<HHI")
@@ -25,6 +26,8 @@ _VALID_VRS = LONG_VRS | frozenset(
     {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT", b"PN", b"SH",
      b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US"}
 )
+# Each valid VR's name and whether its header is the long (12-byte) form.
+_VR_FORMS = {vr: (vr.decode(), vr in LONG_VRS) for vr in _VALID_VRS}
 _ITEM = 0xE000
 _ITEM_END = 0xE00D
 _SEQUENCE_END = 0xE0DD
@@ -35,8 +38,7 @@ class ScanError(ValueError):
     """The bytes are not what this scanner handles; use the full parse instead."""
 
 
-@dataclass(frozen=True, slots=True)
-class RawElement:
+class RawElement(NamedTuple):
     """Where one element lies: ``buf[start:end]`` is all of it, ``buf[value:value_end]`` its value.
 
     For an undefined length, ``value_end`` excludes the closing delimiter and
@@ -55,15 +57,29 @@ class RawElement:
 def scan(buf: bytes | memoryview, start: int, stop: int) -> list[RawElement]:
     """The elements of one dataset (or item) held in ``buf[start:stop]``, in file order."""
     elements = []
+    append = elements.append
+    header = _SHORT_FORM.unpack_from
+    forms = _VR_FORMS
     position = start
-    while position < stop:
-        element = _one(buf, position, stop)
-        if element is None:  # an item delimiter: the caller asked for an undefined-length item
-            raise ScanError("unexpected delimiter")
-        elements.append(element)
+    # Definite lengths inline, one unpack per short header: this loop runs for every element
+    # of every file.  Long and undefined lengths, delimiters and errors go through _one.
+    while position + 8 <= stop:
+        group, number, vr, length = header(buf, position)
+        form = forms.get(vr)
+        if form is None or form[1] or group == _DELIMITER_GROUP:
+            element = _one(buf, position, stop)
+            if element is None:  # an item delimiter: the caller asked for an undefined-length item
+                raise ScanError("unexpected delimiter")
+        else:
+            end = position + 8 + length
+            if end > stop:
+                raise ScanError("a value runs past the end")
+            element = RawElement((group << 16) | number, form[0], position, position + 8, end, end, False)
+        append(element)
         position = element.end
     if position != stop:
-        raise ScanError("elements run past the end of their dataset")
+        raise ScanError("elements run past the end of their dataset" if position > stop
+                        else "an element header runs past the end")
     return elements
 
 
@@ -84,12 +100,14 @@ def _one(buf: bytes | memoryview, position: int, stop: int) -> RawElement | None
     if position + 8 > stop:
         raise ScanError("an element header runs past the end")
     group, element, vr = _TAG_VR.unpack_from(buf, position)
-    tag = (group << 16) | element
     if group == _DELIMITER_GROUP:
         return None
-    if vr not in _VALID_VRS:
+    form = _VR_FORMS.get(vr)
+    if form is None:
         raise ScanError("not explicit VR")
-    if vr in LONG_VRS:
+    name, long = form
+    tag = (group << 16) | element
+    if long:
         if position + 12 > stop:
             raise ScanError("an element header runs past the end")
         length = _U32.unpack_from(buf, position + 8)[0]
@@ -101,14 +119,14 @@ def _one(buf: bytes | memoryview, position: int, stop: int) -> RawElement | None
         end = value + length
         if end > stop:
             raise ScanError("a value runs past the end")
-        return RawElement(tag, vr.decode(), position, value, end, end, False)
+        return RawElement(tag, name, position, value, end, end, False)
     if vr == b"SQ":
         value_end = _sequence_end(buf, value, stop)
     elif vr in (b"OB", b"OW") and tag == 0x7FE00010:
         value_end = _fragments_end(buf, value, stop)
     else:
         raise ScanError("undefined length outside a sequence or encapsulated pixel data")
-    return RawElement(tag, vr.decode(), position, value, value_end, value_end + 8, True)
+    return RawElement(tag, name, position, value, value_end, value_end + 8, True)
 
 
 def _sequence_end(buf: bytes | memoryview, position: int, stop: int) -> int:

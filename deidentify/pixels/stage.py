@@ -39,6 +39,10 @@ class PixelTools:
     decisions: dict[tuple[Any, ...], bool] = field(default_factory=dict)
 
     @cached_property
+    def ordered_tags(self) -> tuple[int, ...]:
+        return tuple(sorted(self.tags))
+
+    @cached_property
     def detector(self) -> PixelDetector | None:
         """Tesseract, started when the first image needs it: most runs never do."""
         if not self.ocr.enabled:
