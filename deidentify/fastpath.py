@@ -217,13 +217,14 @@ def _charset(buf: memoryview, element: RawElement | None, default: Any) -> Any:
     return found
 
 
-# Text VRs pydicom decodes to a plain str, split on backslashes (multi-valued) or not.
-_SPLIT_TEXT_VRS = frozenset({"LO", "SH", "UC"})
+# Text VRs whose values pydicom splits on backslashes (multi-valued) or not.  pydicom gives a
+# PN a PersonName, but its str() is this text, and actions read values only as text.
+_SPLIT_TEXT_VRS = frozenset({"LO", "SH", "UC", "PN"})
 _WHOLE_TEXT_VRS = frozenset({"LT", "ST", "UT"})
 
 
 def _plain_text(buf: memoryview, element: RawElement) -> str | None:
-    """The value pydicom gives a single-valued LO, SH, UC, LT, ST or UT in ASCII, without pydicom; else None.
+    """The text of a single-valued LO, SH, UC, PN, LT, ST or UT in ASCII, without pydicom; else None.
 
     ASCII without ESC reads the same in every character set DICOM allows.
     """

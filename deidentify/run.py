@@ -126,18 +126,20 @@ class _Done:
     staged: Staged | None = None
 
 
-def _work(path: Path) -> _Done:
-    keyring: Keyring = _worker["keyring"]
+def path_id_of(path: Path, keyring: Keyring) -> str:
+    """Keyed id of an input's path: stable across runs, says nothing about the name."""
+    return keyring.file_id(digest_of(os.fsencode(path)))
+
+
+def _work(task: tuple[Path, str]) -> _Done:
+    path, path_id = task
     began = time.perf_counter()
-    # Keyed id of the path: stable across runs, says nothing about the name.
-    path_id = keyring.file_id(digest_of(os.fsencode(path)))
     try:
-        stat = path.stat()
-        data = path.read_bytes()
+        data, size, mtime_ns = _read(path)
     except OSError as exc:
         outcome = Outcome(path_id, "error", f"cannot read the file ({type(exc).__name__})")
         return _Done(path_id, -1, -1, outcome, 0.0)
-    outcome = deidentify_bytes(data, _worker["rules"], keyring, _worker["linkage"])
+    outcome = deidentify_bytes(data, _worker["rules"], _worker["keyring"], _worker["linkage"])
     if _worker["verify"] and outcome.status == "written":
         _verify(outcome, data, _worker["rules"])
     if _worker["preview_dir"] is not None and outcome.status == "written":
@@ -148,11 +150,24 @@ def _work(path: Path) -> _Done:
         # The output goes to its folder here; only its name travels back to be committed in order.
         staged = _worker["sink"].stage(outcome.name, outcome.data)
         outcome.data = None
-    done = _Done(path_id, stat.st_size, stat.st_mtime_ns, outcome, 0.0, staged=staged)
+    done = _Done(path_id, size, mtime_ns, outcome, 0.0, staged=staged)
     if outcome.status != "written":
         done.quarantined = _worker["state"].hold(outcome.file_id, outcome.status, outcome.reason, data)
     done.seconds = time.perf_counter() - began
     return done
+
+
+def _read(path: Path) -> tuple[bytes, int, int]:
+    """The file's bytes, size and mtime, from one open (the stat is of the file that was read)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        stat = os.fstat(fd)
+        chunks = []
+        while chunk := os.read(fd, max(stat.st_size + 1, 1 << 16)):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), stat.st_size, stat.st_mtime_ns
 
 
 def _verify(outcome: Outcome, data: bytes, rules: RuleBook) -> None:
@@ -307,10 +322,10 @@ def _commit(sink: Sink, done: _Done, folder: StateFolder) -> str:
 
 
 def _unfinished(paths: Iterator[Path], seen: dict[str, Any], keyring: Keyring, report: ReportWriter,
-                meter: Progress, sink: Sink) -> Iterator[Path]:
+                meter: Progress, sink: Sink) -> Iterator[tuple[Path, str]]:
     """Paths not finished by an earlier run; finished ones go straight into the report."""
     for path in paths:
-        path_id = keyring.file_id(digest_of(os.fsencode(path)))
+        path_id = path_id_of(path, keyring)
         entry = seen.get(path_id)
         if entry is not None:
             try:
@@ -324,21 +339,21 @@ def _unfinished(paths: Iterator[Path], seen: dict[str, Any], keyring: Keyring, r
             # Changed since: its earlier output must not linger beside the new one.
             if entry.row.get("status") == "written" and isinstance(sink, FolderSink):
                 sink.discard(str(entry.row.get("output", "")))
-        yield path
+        yield path, path_id
 
 
-def _process(paths: Iterator[Path], profile: Profile, key: bytes, state: Path,
+def _process(tasks: Iterator[tuple[Path, str]], profile: Profile, key: bytes, state: Path,
              options: tuple[Path, bool, bool, Path | None], workers: int) -> Iterator[_Done]:
     """Results in the order of ``paths``, from ``workers`` processes (or this one)."""
     if workers <= 1:
         _init_worker(profile, key, state, *options)
-        yield from map(_work, paths)
+        yield from map(_work, tasks)
         return
     context = multiprocessing.get_context("spawn")
     window = workers * 3  # chunks in flight: enough to keep every worker busy, few enough to stay flat
     with context.Pool(workers, initializer=_init_worker, initargs=(profile, key, state, *options)) as pool:
         pending: deque[Any] = deque()
-        for chunk in _chunks(paths, _CHUNK):
+        for chunk in _chunks(tasks, _CHUNK):
             pending.append(pool.apply_async(_work_many, (chunk,)))
             if len(pending) >= window:
                 yield from pending.popleft().get()
@@ -350,14 +365,14 @@ def _process(paths: Iterator[Path], profile: Profile, key: bytes, state: Path,
 _CHUNK = 16
 
 
-def _work_many(paths: list[Path]) -> list[_Done]:
-    return [_work(path) for path in paths]
+def _work_many(tasks: list[tuple[Path, str]]) -> list[_Done]:
+    return [_work(task) for task in tasks]
 
 
-def _chunks(paths: Iterator[Path], size: int) -> Iterator[list[Path]]:
-    chunk: list[Path] = []
-    for path in paths:
-        chunk.append(path)
+def _chunks(tasks: Iterator[tuple[Path, str]], size: int) -> Iterator[list[tuple[Path, str]]]:
+    chunk: list[tuple[Path, str]] = []
+    for task in tasks:
+        chunk.append(task)
         if len(chunk) == size:
             yield chunk
             chunk = []

@@ -48,8 +48,7 @@ from typing import Any
 from ._commands import add_profile_and_key_arguments, profile_and_key
 from .keys import KeyFileError
 from .profile import Profile, ProfileError
-from .run import Runner, RunError, RunResult, check_paths, default_state, progress_mode
-from .source import digest_of
+from .run import Runner, RunError, RunResult, check_paths, default_state, path_id_of, progress_mode
 
 log = logging.getLogger("deidentify")
 
@@ -374,7 +373,7 @@ class Watcher:
     # --- one file ---------------------------------------------------------------------------
     def _handle(self, path: Path, sig: Signature) -> None:
         """De-identify one settled file, then move it to ``processed`` if asked."""
-        path_id = self.runner.keyring.file_id(digest_of(os.fsencode(path)))
+        path_id = path_id_of(path, self.runner.keyring)
         if self.processed is not None:
             self._forget_earlier_name(path_id, sig)
         self.runner.process([path])

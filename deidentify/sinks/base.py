@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import PurePosixPath
 
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
@@ -19,7 +20,7 @@ class OutputName:
     series: str
     instance: str
 
-    @property
+    @cached_property
     def path(self) -> PurePosixPath:
         parts = [self.patient, self.study, self.series, self.instance]
         for part in parts:

@@ -21,7 +21,8 @@ class FolderSink(Sink):
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        self._folders: set[Path] = set()
+        self._root = os.fspath(root)
+        self._folders: set[str] = set()
 
     def sweep(self) -> None:
         """Remove temporary files a killed run left (only the run that owns the folder calls this)."""
@@ -29,26 +30,33 @@ class FolderSink(Sink):
             leftover.unlink()
 
     def stage(self, name: OutputName, data: bytes) -> Staged:
-        target = self.root / name.path
-        if target.parent not in self._folders:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._folders.add(target.parent)
-        temp = target.with_name(f"{_TEMP_PREFIX}{target.name}.{os.getpid()}{_TEMP_SUFFIX}")
-        with open(temp, "wb") as handle:
-            handle.write(data)
-        return Staged(name, str(temp))
+        relative = str(name.path)
+        folder, file_name = os.path.split(os.path.join(self._root, relative))
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        temp = os.path.join(folder, f"{_TEMP_PREFIX}{file_name}.{os.getpid()}{_TEMP_SUFFIX}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        return Staged(name, temp)
 
     def commit(self, staged: Staged) -> str:
-        relative = staged.name.path
-        target = self.root / relative
-        if target.exists():
-            same = Path(staged.token).read_bytes() == target.read_bytes()
+        relative = str(staged.name.path)
+        target = os.path.join(self._root, relative)
+        if os.path.exists(target):
+            with open(staged.token, "rb") as new, open(target, "rb") as old:
+                same = new.read() == old.read()
             os.unlink(staged.token)
             if same:
-                return str(relative)
+                return relative
             raise SinkConflict("another input already gave this SOP Instance UID different content")
         os.replace(staged.token, target)
-        return str(relative)
+        return relative
 
     def discard(self, relative: str) -> None:
         """Remove an earlier output (its input changed); never anything outside the folder."""
