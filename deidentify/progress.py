@@ -21,6 +21,8 @@ class Progress:
         if mode == "bar":
             from tqdm import tqdm
 
+            # No monitor thread: the run forks its workers, and a process that forks should run no threads.
+            tqdm.monitor_interval = 0
             self._bar = tqdm(total=total, unit="file", desc="deidentify", dynamic_ncols=True)
         self.total = total
 

@@ -155,14 +155,19 @@ _INTEGER_COLUMNS = [*COUNT_COLUMNS, "masked_regions", "bytes"]
 
 
 def write_parquet(csv_path: Path, parquet_path: Path) -> None:
-    """The CSV report as Parquet, with the column types the report has (text, integers, seconds)."""
+    """The CSV report as Parquet, with the column types the report has (text, integers, seconds).
+
+    Converted a block at a time on one thread, so memory does not grow with the report.
+    """
     import pyarrow as pa
     from pyarrow import csv as pa_csv, parquet
 
     types = {c: pa.int64() if c in _INTEGER_COLUMNS else pa.float64() if c == "seconds" else pa.string()
              for c in COLUMNS}
-    table = pa_csv.read_csv(csv_path, convert_options=pa_csv.ConvertOptions(column_types=types,
-                                                                             strings_can_be_null=False))
+    reader = pa_csv.open_csv(csv_path, read_options=pa_csv.ReadOptions(use_threads=False, block_size=1 << 16),
+                             convert_options=pa_csv.ConvertOptions(column_types=types, strings_can_be_null=False))
     temp = parquet_path.with_name(parquet_path.name + ".writing")
-    parquet.write_table(table, temp)
+    with parquet.ParquetWriter(temp, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
     os.replace(temp, parquet_path)

@@ -131,7 +131,7 @@ class Check:
     @property
     def tags(self) -> frozenset[int]:
         """The elements this condition reads (the fast path decodes just those)."""
-        return frozenset({self.tag})
+        return frozenset() if self.tag == NO_ELEMENT else frozenset({self.tag})
 
     def __call__(self, ds: Dataset) -> bool:
         present, texts = element_texts(ds, self.tag)
