@@ -104,6 +104,33 @@ def element_texts(ds: Dataset, tag: int) -> tuple[bool, list[str]]:
     return True, [str(value)]
 
 
+class HeaderTexts:
+    """The texts of one dataset's elements as conditions compare them, read once per element.
+
+    A rule set holds a hundred conditions over a score of elements: each element
+    is decoded and folded once, not once per condition.
+    """
+
+    def __init__(self, ds: Dataset) -> None:
+        self._ds = ds
+        self._found: dict[tuple[int, bool], tuple[bool, list[str]]] = {}
+
+    def get(self, tag: int, case: bool) -> tuple[bool, list[str]]:
+        """Whether ``tag`` is present, and its texts stripped (and lower-cased unless ``case``)."""
+        key = (tag, case)
+        found = self._found.get(key)
+        if found is None:
+            present, texts = element_texts(self._ds, tag)
+            found = (present, [t.strip() if case else t.strip().lower() for t in texts])
+            self._found[key] = found
+        return found
+
+
+def header_texts(image: HeaderTexts | Dataset) -> HeaderTexts:
+    """Conditions take a dataset or, to share the reading between many, its :class:`HeaderTexts`."""
+    return image if isinstance(image, HeaderTexts) else HeaderTexts(image)
+
+
 @dataclass(frozen=True)
 class Check:
     """One element against one operator; text is stripped, and lower-cased unless ``case``."""
@@ -133,20 +160,16 @@ class Check:
         """The elements this condition reads (the fast path decodes just those)."""
         return frozenset() if self.tag == NO_ELEMENT else frozenset({self.tag})
 
-    def __call__(self, ds: Dataset) -> bool:
-        present, texts = element_texts(ds, self.tag)
+    def __call__(self, image: HeaderTexts | Dataset) -> bool:
+        present, texts = header_texts(image).get(self.tag, self.case)
         if self.op == "present":
             return present
         if self.op == "missing":
             return not present
         if self.op == "empty":
-            return present and not any(t.strip() for t in texts)
+            return present and not any(texts)
         term = self.value.strip() if self.case else self.value.strip().lower()
-        for text in texts:
-            text = text.strip() if self.case else text.strip().lower()
-            if self._compare(text, term):
-                return True
-        return False
+        return any(self._compare(text, term) for text in texts)
 
     def _compare(self, text: str, term: str) -> bool:
         op = self.op
@@ -185,8 +208,9 @@ class All:
     def tags(self) -> frozenset[int]:
         return frozenset().union(*(part.tags for part in self.parts))
 
-    def __call__(self, ds: Dataset) -> bool:
-        return all(part(ds) for part in self.parts)
+    def __call__(self, image: HeaderTexts | Dataset) -> bool:
+        header = header_texts(image)
+        return all(part(header) for part in self.parts)
 
     def describe(self) -> str:
         return "(" + " and ".join(p.describe() for p in self.parts) + ")"
@@ -202,8 +226,9 @@ class AnyOf:
     def tags(self) -> frozenset[int]:
         return frozenset().union(*(part.tags for part in self.parts))
 
-    def __call__(self, ds: Dataset) -> bool:
-        return any(part(ds) for part in self.parts)
+    def __call__(self, image: HeaderTexts | Dataset) -> bool:
+        header = header_texts(image)
+        return any(part(header) for part in self.parts)
 
     def describe(self) -> str:
         return "(" + " or ".join(p.describe() for p in self.parts) + ")"
@@ -219,8 +244,8 @@ class Not:
     def tags(self) -> frozenset[int]:
         return self.part.tags
 
-    def __call__(self, ds: Dataset) -> bool:
-        return not self.part(ds)
+    def __call__(self, image: HeaderTexts | Dataset) -> bool:
+        return not self.part(image)
 
     def describe(self) -> str:
         return f"not {self.part.describe()}"
@@ -234,7 +259,7 @@ class Always:
     def tags(self) -> frozenset[int]:
         return frozenset()
 
-    def __call__(self, ds: Dataset) -> bool:
+    def __call__(self, image: HeaderTexts | Dataset) -> bool:
         return True
 
     def describe(self) -> str:

@@ -9,6 +9,7 @@ from typing import Any, Iterable
 from pydicom.dataset import Dataset
 
 from ..base import Box, RegionDecision
+from .conditions import HeaderTexts
 from .ctp_script import load_ctp_script
 from .deid_recipe import builtin_recipe_path, builtin_recipes, load_deid_recipe
 from .model import PixelSource, RegionRule, RuleError, RuleGroup, RuleSet
@@ -93,9 +94,10 @@ def rule_set(groups: Iterable[RuleGroup] = (), regions: Iterable[RegionRule] = (
 def matching_rules(ds: Dataset, rules: RuleSet) -> list[RegionRule]:
     """The rules that apply to ``ds``: every match of an ``all`` group, the first of a ``first`` group."""
     matched: list[RegionRule] = []
+    header = HeaderTexts(ds)
     for group in rules.groups:
         for rule in group.rules:
-            if rule.condition(ds):
+            if rule.condition(header):
                 matched.append(rule)
                 if group.mode == "first":
                     break
