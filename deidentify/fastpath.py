@@ -41,7 +41,7 @@ from .plan import PATIENT_ID, Plan, RuleBook, element_vr, plan_for
 from .profile import normalise_creator
 from .rawscan import LONG_VRS, RawElement, ScanError, items, read_group, scan
 from .source import DICOMDIR_CLASS, digest_of
-from .stamp import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, stamp
+from .stamp import PREAMBLE, element_bytes, file_meta_bytes, stamp
 
 _ENCAPSULATED_PREFIX = "1.2.840.10008.1.2.4."
 _FAST_SYNTAXES = frozenset({"1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5"})
@@ -50,13 +50,7 @@ _ENCAPSULATED_DOCUMENT = 0x00420011
 _CHARSET = 0x00080005
 _PATIENT_NAME = 0x00100010
 _NAME_TAGS = (0x0020000D, 0x0020000E, 0x00080018, 0x00080016)
-_PREAMBLE = b"\0" * 128 + b"DICM"
 _ITEM = Struct("<HHI")
-_SHORT_HEADER = Struct("<HH2sH")
-_LONG_HEADER = Struct("<HH2s2xI")
-# Text VRs whose ASCII values pydicom writes as they are, padded to even length.
-_ASCII_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI",
-                             "UR", "UT"})
 VALUE_FREE = frozenset({ACTIONS["remove"], ACTIONS["empty"], ACTIONS["dummy"]})
 _U32 = Struct("<I")
 
@@ -105,7 +99,7 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring)
     if not instance or not sop_class:
         return None
     # One join of slices of the input: pixel data is copied once, into the output.
-    out = b"".join([_PREAMBLE, _file_meta(sop_class, instance, syntax), *(merged[tag] for tag in sorted(merged))])
+    out = b"".join([PREAMBLE, file_meta_bytes(sop_class, instance, syntax), *(merged[tag] for tag in sorted(merged))])
     outcome = Outcome(
         keyring.file_id(digest_of(data)),
         "written",
@@ -410,20 +404,8 @@ def _dictionary_vr(tag: int) -> str:
 
 def _encode_value(tag: int, vr: str, value: Any, charset: Any) -> bytes:
     """An element as pydicom would write it; empty and plain ASCII text values without pydicom."""
-    if value is None or (isinstance(value, (str, bytes, list)) and len(value) == 0):
-        return _header(tag, vr, 0)
-    if isinstance(value, str) and vr in _ASCII_TEXT_VRS and value.isascii():
-        encoded = value.encode("ascii")
-        if len(encoded) % 2:
-            encoded += b"\0" if vr == "UI" else b" "
-        return _header(tag, vr, len(encoded)) + encoded
-    return _encode(DataElement(tag, vr, value), charset)
-
-
-def _header(tag: int, vr: str, length: int) -> bytes:
-    if vr.encode() in LONG_VRS:
-        return _LONG_HEADER.pack(tag >> 16, tag & 0xFFFF, vr.encode(), length)
-    return _SHORT_HEADER.pack(tag >> 16, tag & 0xFFFF, vr.encode(), length)
+    quick = element_bytes(tag, vr, value)
+    return quick if quick is not None else _encode(DataElement(tag, vr, value), charset)
 
 
 def _encode(element: DataElement, charset: Any) -> bytes:
@@ -465,27 +447,3 @@ def _stamp_bytes(rules: RuleBook) -> list[tuple[int, bytes]]:
 def _element_text(piece: bytes | memoryview) -> str:
     """The value of one encoded explicit VR little endian element with a short header (UI)."""
     return bytes(piece[8:]).decode("ascii", "replace").strip("\0 ")
-
-
-def _file_meta(sop_class: str, instance: str, syntax: str) -> bytes:
-    """The file meta group as pydicom writes it for :func:`deidentify.stamp.encode`."""
-    elements = b"".join([
-        _short(0x0001, b"OB", b"\0\1", long=True),
-        _short(0x0002, b"UI", _pad(sop_class, b"\0")),
-        _short(0x0003, b"UI", _pad(instance, b"\0")),
-        _short(0x0010, b"UI", _pad(syntax, b"\0")),
-        _short(0x0012, b"UI", _pad(IMPLEMENTATION_CLASS_UID, b"\0")),
-        _short(0x0013, b"SH", _pad(IMPLEMENTATION_VERSION_NAME, b" ")),
-    ])
-    return _short(0x0000, b"UL", _U32.pack(len(elements))) + elements
-
-
-def _short(element: int, vr: bytes, value: bytes, long: bool = False) -> bytes:
-    if long:
-        return Struct("<HH2s2xI").pack(0x0002, element, vr, len(value)) + value
-    return Struct("<HH2sH").pack(0x0002, element, vr, len(value)) + value
-
-
-def _pad(text: str, pad: bytes) -> bytes:
-    encoded = text.encode("ascii")
-    return encoded + pad if len(encoded) % 2 else encoded

@@ -49,14 +49,17 @@ class HeaderError(ValueError):
     """An element could not be decoded; the message names the tag, never a value."""
 
 
-def clean_header(ds: Dataset, plan: Plan) -> tuple[Dataset, Counter[str]]:
+def clean_header(ds: Dataset, plan: Plan,
+                 raw_elements: Mapping[int, RawDataElement | DataElement] | None = None) -> tuple[Dataset, Counter[str]]:
     """Return a new dataset with the plan applied, and how many elements each step touched.
 
     ``ds`` itself is not changed beyond pydicom's decoding of the elements that
-    actions read.
+    actions read.  ``raw_elements`` are its top-level elements as read (see
+    :class:`~deidentify.source.Source`): kept ones are copied from there, so an
+    element an earlier stage decoded is still written as it was read.
     """
     counts: Counter[str] = Counter()
-    return _clean(ds, plan, counts, {}, False), counts
+    return _clean(ds, plan, counts, {}, False, raw_elements or {}), counts
 
 
 def _like(src: Dataset) -> Dataset:
@@ -64,6 +67,12 @@ def _like(src: Dataset) -> Dataset:
     out = Dataset(parent_encoding=src._parent_encoding)
     out.set_original_encoding(src._read_implicit, src._read_little, src.original_character_set)
     return out
+
+
+def _as_read(src: Dataset, tag: int, raw_elements: Mapping[int, RawDataElement | DataElement] | None
+             ) -> RawDataElement | DataElement:
+    found = raw_elements.get(tag) if raw_elements else None
+    return src.get_item(tag) if found is None else found
 
 
 def _creator(src: Dataset, group: int, block: int) -> str | None:
@@ -77,7 +86,8 @@ def _creator(src: Dataset, group: int, block: int) -> str | None:
     return normalise_creator(str(value)) if value else None
 
 
-def _clean(src: Dataset, plan: Plan, counts: Counter[str], overrides: Mapping[int, Step], dummy: bool) -> Dataset:
+def _clean(src: Dataset, plan: Plan, counts: Counter[str], overrides: Mapping[int, Step], dummy: bool,
+           raw_elements: Mapping[int, RawDataElement | DataElement] | None = None) -> Dataset:
     out = _like(src)
     creators: dict[int, RawDataElement | DataElement] = {}
     kept_blocks: set[int] = set()
@@ -90,9 +100,9 @@ def _clean(src: Dataset, plan: Plan, counts: Counter[str], overrides: Mapping[in
             continue
         private = bool(group & 1)
         if private and 0x0010 <= element <= 0x00FF:
-            creators[tag] = src.get_item(tag)
+            creators[tag] = _as_read(src, tag, raw_elements)
             continue
-        raw = src.get_item(tag)
+        raw = _as_read(src, tag, raw_elements)
         creator = _creator(src, group, element >> 8) if private and element >= 0x1000 else None
         vr = element_vr(tag, raw.VR)
         step = decide(tag, vr, creator, plan, overrides, dummy, public_code)

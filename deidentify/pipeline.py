@@ -64,7 +64,7 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
         return outcome
     try:
         plan = make_plan(ds, rules, keyring)
-        out, outcome.counts = clean_header(ds, plan)
+        out, outcome.counts = clean_header(ds, plan, source.raw_elements)
     except HeaderError as exc:
         outcome.status, outcome.reason = "error", str(exc)
         return outcome

@@ -13,7 +13,9 @@ from io import BytesIO
 from pathlib import Path
 
 from pydicom import dcmread
-from pydicom.dataelem import RawDataElement
+from typing import Mapping
+
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileDataset
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -35,6 +37,8 @@ class Source:
     data: bytes
     digest: bytes
     dataset: FileDataset
+    raw_elements: Mapping[int, RawDataElement | DataElement]
+    """The top-level elements as read, before any stage decodes them (kept ones are copied from here)."""
 
     @property
     def transfer_syntax(self) -> str:
@@ -71,7 +75,7 @@ def parse_source(data: bytes) -> Source:
         raise SourceError("DICOMDIR is a file-set index, not an instance", "not DICOM")
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
         raise SourceError("no SOP Class UID or SOP Instance UID")
-    return Source(data, digest_of(data), ds)
+    return Source(data, digest_of(data), ds, {tag: ds.get_item(tag) for tag in ds.keys()})
 
 
 def _looks_like_bare_dataset(data: bytes) -> bool:

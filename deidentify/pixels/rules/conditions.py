@@ -113,15 +113,15 @@ class HeaderTexts:
 
     def __init__(self, ds: Dataset) -> None:
         self._ds = ds
-        self._found: dict[tuple[int, bool], tuple[bool, list[str]]] = {}
+        self._found: dict[tuple[int, bool], tuple[bool, tuple[str, ...]]] = {}
 
-    def get(self, tag: int, case: bool) -> tuple[bool, list[str]]:
+    def get(self, tag: int, case: bool) -> tuple[bool, tuple[str, ...]]:
         """Whether ``tag`` is present, and its texts stripped (and lower-cased unless ``case``)."""
         key = (tag, case)
         found = self._found.get(key)
         if found is None:
             present, texts = element_texts(self._ds, tag)
-            found = (present, [t.strip() if case else t.strip().lower() for t in texts])
+            found = (present, tuple(t.strip() if case else t.strip().lower() for t in texts))
             self._found[key] = found
         return found
 

@@ -91,17 +91,31 @@ def rule_set(groups: Iterable[RuleGroup] = (), regions: Iterable[RegionRule] = (
     return RuleSet(tuple(groups))
 
 
+_MATCHES_KEPT = 4096
+
+
 def matching_rules(ds: Dataset, rules: RuleSet) -> list[RegionRule]:
-    """The rules that apply to ``ds``: every match of an ``all`` group, the first of a ``first`` group."""
-    matched: list[RegionRule] = []
+    """The rules that apply to ``ds``: every match of an ``all`` group, the first of a ``first`` group.
+
+    Remembered by the texts of the elements the conditions read: images of one
+    device and series share them, and deid's list alone is over a hundred rules.
+    """
     header = HeaderTexts(ds)
-    for group in rules.groups:
-        for rule in group.rules:
-            if rule.condition(header):
-                matched.append(rule)
-                if group.mode == "first":
-                    break
-    return matched
+    key = tuple(header.get(tag, True) for tag in rules.ordered_tags)
+    found = rules.matches.get(key)
+    if found is None:
+        matched: list[RegionRule] = []
+        for group in rules.groups:
+            for rule in group.rules:
+                if rule.condition(header):
+                    matched.append(rule)
+                    if group.mode == "first":
+                        break
+        found = tuple(matched)
+        if len(rules.matches) >= _MATCHES_KEPT:
+            rules.matches.clear()
+        rules.matches[key] = found
+    return list(found)
 
 
 def decide(ds: Dataset, rules: Any) -> RegionDecision:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import cached_property
+from typing import Any, Literal
 
 from .conditions import ALWAYS, Condition
 
@@ -58,14 +59,20 @@ class RuleSet:
     """Every region rule a profile uses, grouped by source; built once per process."""
 
     groups: tuple[RuleGroup, ...] = ()
+    # Matching rules by the texts of the elements the conditions read (see decide.matching_rules).
+    matches: dict[tuple[Any, ...], tuple[RegionRule, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return sum(len(g.rules) for g in self.groups)
 
-    @property
+    @cached_property
     def tags(self) -> frozenset[int]:
         """Every element some rule's condition reads."""
         return frozenset().union(*(rule.condition.tags for g in self.groups for rule in g.rules))
+
+    @cached_property
+    def ordered_tags(self) -> tuple[int, ...]:
+        return tuple(sorted(self.tags))
 
     def group(self, source: str) -> RuleGroup:
         for g in self.groups:
