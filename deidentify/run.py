@@ -12,6 +12,7 @@ stays flat however large the source is.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -106,8 +107,28 @@ _worker: dict[str, Any] = {}
 def _init_worker(profile: Profile, key: bytes, state: Path, dst: Path, linkage: bool, verify: bool = False,
                  preview_dir: Path | None = None) -> None:
     _quiet_pydicom()
+    _reuse_large_buffers()
     _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), sink=FolderSink(dst),
                    linkage=linkage, verify=verify, preview_dir=preview_dir)
+
+
+def _reuse_large_buffers() -> None:
+    """Have glibc's malloc serve buffers up to 4 MiB from its heap instead of fresh mappings.
+
+    Each input and output of a CT-sized file is half a megabyte; by default every one
+    is a new mapping whose pages fault in one by one, which cost more than hashing
+    the file.  Reused heap memory is already mapped.  Elsewhere (musl, macOS) nothing
+    changes.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, 4 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 16 << 20)  # keep that much free heap rather than unmap and fault it in again
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
 def _quiet_pydicom() -> None:
@@ -346,6 +367,7 @@ def _unfinished(paths: Iterator[Path], seen: dict[str, Any], keyring: Keyring, r
 def _process(tasks: Iterator[tuple[Path, str]], profile: Profile, key: bytes, state: Path,
              options: tuple[Path, bool, bool, Path | None], workers: int) -> Iterator[_Done]:
     """Results in the order of ``paths``, from ``workers`` processes (or this one)."""
+    _reuse_large_buffers()  # forked workers inherit it; spawned ones set it in _init_worker
     if workers <= 1:
         _init_worker(profile, key, state, *options)
         yield from map(_work, tasks)
