@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -299,3 +301,18 @@ def test_the_detector_takes_the_profiles_settings() -> None:
     (box,) = detector.find(frame)
     x0, y0, x1, y1 = area
     assert box.x0 <= x0 - 4 and box.y0 <= y0 - 4 and box.x1 >= x1 + 4 and box.y1 >= y1 + 4  # padded
+
+
+@needs_tesseract
+def test_reading_an_image_does_not_load_pandas() -> None:
+    # pytesseract would import pandas (70 MB) for output this project never asks for.
+    script = (
+        "import sys, numpy as np\n"
+        "from deidentify.pixels.detectors import TesseractDetector\n"
+        "frame = np.full((60, 200), 255, np.uint8); frame[20:40, 20:180] = 0\n"
+        "TesseractDetector().find(frame)\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"
