@@ -39,7 +39,7 @@ from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
 from .pixels.stage import needs_cleaning, tools_for
 from .plan import PATIENT_ID, Plan, RuleBook, element_vr, plan_for
 from .profile import normalise_creator
-from .rawscan import LONG_VRS, RawElement, ScanError, items, read_group, scan
+from .rawscan import RawElement, ScanError, items, read_group, scan
 from .source import DICOMDIR_CLASS, digest_of
 from .stamp import PREAMBLE, element_bytes, file_meta_bytes, stamp
 
