@@ -64,13 +64,22 @@ def parse_source(data: bytes) -> Source:
         raise SourceError("not DICOM (no DICM prefix and no dataset at the start)", "not DICOM")
     try:
         ds = dcmread(BytesIO(data), force=True)
+        return _checked(data, ds)
+    except SourceError:
+        raise
     except Exception as exc:  # pydicom's messages may quote bytes of the file
         raise SourceError(f"not readable as DICOM ({type(exc).__name__})") from exc
+
+
+def _checked(data: bytes, ds: FileDataset) -> Source:
+    """``ds`` as a source, or SourceError for what is not an instance that can be de-identified."""
     if len(ds) == 0:
         raise SourceError("no data elements after the file meta", "not DICOM")
     _check_complete(ds)
-    meta = ds.file_meta
-    media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    meta, media_class = ds.file_meta, ""
+    if meta is not None:
+        media_class = str(meta.get("MediaStorageSOPClassUID", ""))
+        str(meta.get("TransferSyntaxUID", ""))  # decoded now, so a mangled one fails here, not in a later stage
     if media_class == DICOMDIR_CLASS or 0x00041220 in ds:
         raise SourceError("DICOMDIR is a file-set index, not an instance", "not DICOM")
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
