@@ -33,7 +33,7 @@ from .actions import ACTIONS, REMOVE
 from .header import CODING_SCHEME_DESIGNATOR, act, decide, dummies_inside, is_public_scheme
 from .keys import Keyring
 from .outcome import Outcome, output_name
-from .pixels import document_reason, may_carry_burnt_in_text
+from .pixels import document_reason
 from .pixels.gate import GATE_TAGS
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
 from .pixels.stage import needs_cleaning, tools_for
@@ -161,7 +161,7 @@ def _judge(buf: memoryview, top: Mapping[int, RawElement], tools: Any, tags: Seq
     full_path = document_reason(gate) is not None
     if not full_path and tools is not None:
         gate.add(DataElement(PIXEL_DATA, "OB", b""))  # present; its bytes are not read here
-        full_path = may_carry_burnt_in_text(gate) or needs_cleaning(gate, tools)
+        full_path = needs_cleaning(gate, tools)
     return _Verdict(full_path, str(gate.get("Modality", "") or "").strip(),
                     str(gate.get("SOPClassUID", "") or "").strip())
 

@@ -110,8 +110,8 @@ class ReportWriter:
     """Writes the report as files finish, then as CSV and Parquet when the run ends.
 
     Rows go to ``report.csv.partial`` one by one, so a run holds none of them in
-    memory; :meth:`close` renames it to ``report.csv`` and converts it to Parquet
-    with pyarrow (pandas' own Parquet engine, without pandas' import time).
+    memory; :meth:`close` renames it to ``report.csv`` and has another process
+    convert it to Parquet (:func:`write_parquet_apart`).
     """
 
     def __init__(self, csv_path: Path, parquet_path: Path | None = None) -> None:

@@ -7,7 +7,7 @@ stage decides what the rules say, whether OCR reads it, and lets
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -20,23 +20,18 @@ from .gate import GATE_TAGS, may_carry_burnt_in_text
 from .layout import has_pixel_data
 from .rules import RuleSet, compile_rules, decide
 
-_DECISIONS_KEPT = 4096
-
-
 @dataclass
 class PixelTools:
     """What the stage needs of a profile: its rule set, OCR settings and detector (None when unavailable).
 
     ``tags`` are the top-level elements whose values decide whether an image needs
-    cleaning; ``decisions`` remembers the answer per combination of those values,
-    as an archive holds few device models and sizes.
+    cleaning (the fast path remembers the answer by their raw bytes).
     """
 
     rules: RuleSet
     ocr: Any
     settings: CleanSettings
     tags: frozenset[int] = frozenset()
-    decisions: dict[tuple[Any, ...], bool] = field(default_factory=dict)
 
     @cached_property
     def ordered_tags(self) -> tuple[int, ...]:
@@ -77,20 +72,10 @@ def needs_cleaning(ds: Dataset, tools: PixelTools) -> bool:
     """
     if not has_pixel_data(ds):
         return False
-    key = tuple((tag, _text(ds, tag)) for tag in sorted(tools.tags))
-    known = tools.decisions.get(key)
-    if known is None:
-        known = may_carry_burnt_in_text(ds) or should_scan(ds, tools.ocr)
-        if not known:
-            decision = decide(ds, tools.rules)
-            known = bool(decision.boxes or decision.whole or decision.flags)
-        if len(tools.decisions) < _DECISIONS_KEPT:
-            tools.decisions[key] = known
-    return known
-
-
-def _text(ds: Dataset, tag: int) -> str | None:
-    return str(ds[tag].value) if tag in ds else None
+    if may_carry_burnt_in_text(ds) or should_scan(ds, tools.ocr):
+        return True
+    decision = decide(ds, tools.rules)
+    return bool(decision.boxes or decision.whole or decision.flags)
 
 
 def clean_image(source: Dataset, out: Dataset, tools: PixelTools) -> PixelOutcome:
