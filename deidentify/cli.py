@@ -11,7 +11,7 @@ from . import __version__
 from ._commands import add_profile_and_key_arguments, profile_and_key
 from .keys import KeyFileError
 from .profile import ProfileError, load_profile
-from .run import RunError, default_workers, progress_mode, run
+from .run import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_SECONDS, RunError, default_workers, progress_mode, run
 
 
 def _add_run_parser(commands: Any) -> None:
@@ -28,7 +28,33 @@ def _add_run_parser(commands: Any) -> None:
     run_cmd.add_argument("--preview-dir", type=Path, metavar="DIR",
                          help="write one before/after picture per series whose pixels were cleaned "
                               "(they show the original image: keep DIR with the originals)")
+    run_cmd.add_argument("--restart", action="store_true",
+                         help="start over: remove the outputs of earlier runs on this state folder from DST first "
+                              "(needed to re-run with another profile or key)")
+    run_cmd.add_argument("--retry-withheld", action="store_true",
+                         help="redo inputs an earlier run withheld or failed (e.g. once a missing tool is installed)")
+    run_cmd.add_argument("--max-memory-per-worker", type=_size, metavar="SIZE",
+                         help="address space a worker may use, e.g. 4G (default: its share of available memory); "
+                              "a file that needs more is an error row")
+    run_cmd.add_argument("--max-seconds-per-file", type=float, default=DEFAULT_MAX_SECONDS, metavar="S",
+                         help="stop a worker that spends longer on one file; the file is an error row "
+                              "(default: %(default)g)")
+    run_cmd.add_argument("--max-file-size", type=_size, default=DEFAULT_MAX_FILE_BYTES, metavar="SIZE",
+                         help="larger inputs are error rows, never read (default: 4G)")
     run_cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
+
+
+def _size(text: str) -> int:
+    """``4G``, ``800M``, ``65536``: a size in bytes (binary units)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    number, unit = (text[:-1], units[text[-1].upper()]) if text and text[-1].upper() in units else (text, 1)
+    try:
+        value = int(float(number) * unit)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 4G, 800M)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("a size must be more than 0")
+    return value
 
 
 def _add_sample_parser(commands: Any) -> None:
@@ -118,24 +144,32 @@ def _parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = _parser(argv).parse_args(argv)
-    return _command(args.command)[1](args)
+    try:
+        args = _parser(argv).parse_args(argv)
+        return _command(args.command)[1](args)
+    except KeyboardInterrupt:  # before a command took over its signals: nothing was written
+        print("deidentify: interrupted", file=sys.stderr)
+        return 130
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        profile, key = profile_and_key(args.profile, args.option, args.key_file)
+        profile, key = profile_and_key(args)
         if args.workers < 1:
             raise RunError("--workers must be at least 1")
         result = run(args.src, args.dst, profile, key, args.state, workers=args.workers,
                      progress=progress_mode(args.quiet), linkage=args.linkage, verify=args.verify,
-                     preview_dir=args.preview_dir)
+                     preview_dir=args.preview_dir, restart=args.restart, retry_withheld=args.retry_withheld,
+                     max_file_bytes=args.max_file_size, memory_limit=args.max_memory_per_worker,
+                     max_seconds=args.max_seconds_per_file)
     except (ProfileError, KeyFileError, RunError) as exc:
         print(f"deidentify: {exc}", file=sys.stderr)
         return 2
     if not args.quiet:
         print(result.summary)
         print(f"report and quarantine: {result.state}")
+    if result.stopped is not None:  # said even with --quiet: the run did not finish
+        print(f"deidentify: the run stopped early: {result.stopped.reason}", file=sys.stderr)
     return result.exit_code
 
 

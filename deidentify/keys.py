@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,26 +34,53 @@ def default_key_path() -> Path:
     return Path(base) / "deidentify" / "key"
 
 
-def load_or_create_key(path: Path) -> tuple[bytes, bool]:
-    """Read the key at ``path``; if there is none, create one (mode 0600).  Returns (key, created)."""
+def load_or_create_key(path: Path, *, create_folder: bool = False, allow_open: bool = False) -> tuple[bytes, bool]:
+    """Read the key at ``path``; if there is none, create one (mode 0600).  Returns (key, created).
+
+    A new key is created only in a folder that exists, unless ``create_folder``
+    (``--new-key``, or the default location): a mistyped path must not quietly
+    start a new key and so new pseudonyms.  A key file that the group or others
+    may read or write is refused unless ``allow_open``, as ssh refuses such keys.
+    """
     try:
-        text = path.read_text(encoding="ascii").strip()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(_KEY_BYTES)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(key.hex() + "\n")
-        return key, True
-    except (OSError, UnicodeDecodeError) as exc:
+        return _create_key(path, create_folder), True
+    except OSError as exc:
         raise KeyFileError(f"key file {path}: cannot read it ({exc.__class__.__name__})") from None
     try:
-        key = bytes.fromhex(text)
-    except ValueError:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise KeyFileError(f"key file {path}: not a regular file")
+        if info.st_mode & 0o077 and not allow_open:
+            raise KeyFileError(
+                f"key file {path}: others may read or change it (mode {stat.S_IMODE(info.st_mode):04o}); "
+                f"run 'chmod 600 {path}', or pass --allow-open-key")
+        raw = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    try:
+        key = bytes.fromhex(raw.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
         raise KeyFileError(f"key file {path}: expected {_KEY_BYTES * 2} hex digits") from None
     if len(key) < 16:
         raise KeyFileError(f"key file {path}: a key needs at least 32 hex digits (128 bits)")
     return key, False
+
+
+def _create_key(path: Path, create_folder: bool) -> bytes:
+    if not path.parent.is_dir():
+        if not create_folder:
+            raise KeyFileError(f"key file {path}: its folder does not exist (create it, or pass --new-key)")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = secrets.token_bytes(_KEY_BYTES)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise KeyFileError(f"key file {path}: cannot create it ({exc.__class__.__name__})") from None
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key.hex() + "\n")
+    return key
 
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: pseudonyms get read aloud and retyped
@@ -92,6 +120,10 @@ class Keyring:
         span = high - low + 1
         offset = low + int.from_bytes(self._repeated_digest("date-shift", patient.strip())[:8], "big") % span
         return offset if offset != 0 else (low if low != 0 else high)
+
+    def fingerprint(self) -> str:
+        """Sixteen hex digits that tell keys apart and reveal nothing of the key (a state folder keeps them)."""
+        return self._digest("fingerprint", "").hex()[:16]
 
     def file_id(self, content_digest: bytes) -> str:
         """A short id for an input in logs and reports: keyed, so it cannot be matched to a known file."""

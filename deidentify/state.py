@@ -13,6 +13,8 @@ import csv
 import fcntl
 import json
 import os
+import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
@@ -20,6 +22,26 @@ from typing import IO, Any, Iterable, Iterator
 
 class StateLocked(RuntimeError):
     """Another live process holds the state folder."""
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """What decides a state folder's outputs: a re-run must use the same, or start over."""
+
+    profile_name: str
+    profile: str
+    """The profile's fingerprint (:func:`deidentify.profile.fingerprint`)."""
+    key: str
+    """The key's fingerprint (:meth:`deidentify.keys.Keyring.fingerprint`)."""
+
+    def differences(self, other: RunIdentity) -> list[str]:
+        found = []
+        if (self.profile_name, self.profile) != (other.profile_name, other.profile):
+            same_name = self.profile_name == other.profile_name
+            found.append(f"profile {other.profile_name!r}" + (" (since changed)" if same_name else ""))
+        if self.key != other.key:
+            found.append("another key")
+        return found
 
 
 @dataclass(frozen=True)
@@ -40,6 +62,7 @@ class StateFolder:
         self.report_csv = path / "report.csv"
         self.report_parquet = path / "report.parquet"
         self.log_path = path / "run.log"
+        self.identity_path = path / "run.json"
         self._lock: IO[str] | None = None
         self._manifest: IO[str] | None = None
 
@@ -60,12 +83,44 @@ class StateFolder:
 
     def unlock(self) -> None:
         if self._manifest is not None:
-            self._manifest.close()
+            try:
+                self._manifest.close()
+            except OSError:  # a full disk: the lines that made it are whole, the last one is ignored on load
+                pass
             self._manifest = None
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
+
+    @property
+    def lock_fd(self) -> int | None:
+        """The lock's descriptor, which forked workers must close (the lock dies with the run)."""
+        return self._lock.fileno() if self._lock is not None else None
+
+    # --- identity -------------------------------------------------------------------------
+    def identity(self) -> RunIdentity | None:
+        """The profile and key of the outputs this folder describes, if a run recorded them."""
+        try:
+            entry = json.loads(self.identity_path.read_text(encoding="utf-8"))
+            return RunIdentity(entry["profile_name"], entry["profile"], entry["key"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return RunIdentity("(unreadable)", "", "")
+
+    def record_identity(self, identity: RunIdentity) -> None:
+        temp = self.identity_path.with_suffix(".json.partial")
+        temp.write_text(json.dumps(identity.__dict__) + "\n", encoding="utf-8")
+        os.replace(temp, self.identity_path)
+
+    def clear(self) -> None:
+        """Forget every earlier run (``--restart``): manifest, report, quarantine and linkage files."""
+        for name in ("manifest.jsonl", "report.csv", "report.parquet", "uid_mapping.csv", "patid_mapping.csv"):
+            (self.path / name).unlink(missing_ok=True)
+        if self.quarantine.is_dir():
+            for entry in self.quarantine.iterdir():
+                entry.unlink()
 
     # --- manifest -------------------------------------------------------------------------
     def load_manifest(self) -> dict[str, Seen]:
@@ -91,20 +146,39 @@ class StateFolder:
         self._manifest.flush()
 
     # --- quarantine -----------------------------------------------------------------------
-    def hold(self, file_id: str, status: str, reason: str, data: bytes | None) -> str:
-        """Keep a copy of a withheld input and its reason; returns where, relative to the folder."""
+    def hold(self, file_id: str, status: str, reason: str, data: bytes | Path | None) -> str:
+        """Keep a copy of a withheld input and its reason; returns where, relative to the folder.
+
+        ``data`` is the input's bytes, or its path when they are not at hand (its worker
+        died): then the copy is streamed, a regular file only, so no input can block or
+        fill this process.
+        """
         self.quarantine.mkdir(exist_ok=True, mode=0o700)
         copy = self.quarantine / f"{file_id}.bin"
         if data is not None and not copy.exists():
             temp = copy.with_suffix(f".{os.getpid()}.partial")
-            temp.write_bytes(data)
-            os.chmod(temp, 0o600)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                if isinstance(data, Path):
+                    _copy_regular(data, out)
+                else:
+                    out.write(data)
             os.replace(temp, copy)
         note = self.quarantine / f"{file_id}.reason.txt"
         temp_note = note.with_suffix(f".{os.getpid()}.partial")
         temp_note.write_text(f"{status}: {reason}\n")
         os.replace(temp_note, note)
         return f"quarantine/{copy.name}"
+
+
+def _copy_regular(path: Path, out: IO[bytes]) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return
+    with os.fdopen(fd, "rb") as source:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            shutil.copyfileobj(source, out, 1 << 20)
 
 
 class Linkage:

@@ -534,7 +534,7 @@ def add_watch_parser(subparsers: Any) -> argparse.ArgumentParser:
 def watch_main(args: argparse.Namespace) -> int:
     quiet = getattr(args, "quiet", False)
     try:
-        profile, key = profile_and_key(args.profile, args.option, args.key_file)
+        profile, key = profile_and_key(args)
         watcher = Watcher(args.inbox, args.dst, profile, key, args.state, settle=args.settle,
                           interval=args.interval, processed=args.processed, poll=args.poll,
                           progress=progress_mode(quiet), linkage=getattr(args, "linkage", False))

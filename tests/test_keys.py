@@ -16,7 +16,7 @@ KEY_B = bytes(range(1, 33))
 
 def test_a_missing_key_is_created_private_and_then_read_back(tmp_path: Path) -> None:
     path = tmp_path / "config" / "deidentify" / "key"
-    key, created = load_or_create_key(path)
+    key, created = load_or_create_key(path, create_folder=True)
     assert created is True
     assert len(key) == 32
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -34,6 +34,26 @@ def test_two_created_keys_differ(tmp_path: Path) -> None:
 def test_an_existing_key_is_read_as_written(tmp_path: Path) -> None:
     path = tmp_path / "key"
     path.write_text("  " + KEY_A.hex().upper() + "\n\n", encoding="ascii")
+    path.chmod(0o600)
+    assert load_or_create_key(path) == (KEY_A, False)
+
+
+def test_a_key_in_a_folder_that_does_not_exist_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "no" / "such" / "key"
+    with pytest.raises(KeyFileError, match="folder does not exist"):
+        load_or_create_key(path)
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o666, 0o640, 0o604, 0o620])
+def test_a_key_file_others_may_read_or_change_is_refused(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "key"
+    path.write_text(KEY_A.hex() + "\n", encoding="ascii")
+    path.chmod(mode)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        load_or_create_key(path)
+    assert load_or_create_key(path, allow_open=True) == (KEY_A, False)
+    path.chmod(0o400)
     assert load_or_create_key(path) == (KEY_A, False)
 
 
@@ -50,6 +70,7 @@ def test_an_existing_key_is_read_as_written(tmp_path: Path) -> None:
 def test_a_malformed_key_file_is_refused(tmp_path: Path, content: str) -> None:
     path = tmp_path / "key"
     path.write_bytes(content.encode("latin-1"))
+    path.chmod(0o600)
     with pytest.raises(KeyFileError) as info:
         load_or_create_key(path)
     assert str(path) in str(info.value)

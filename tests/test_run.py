@@ -404,7 +404,11 @@ def test_cli_exit_status_and_key_creation(tmp_path: Path, capsys: pytest.Capture
     src = tmp_path / "src"
     _one_good_file(src)
     key = tmp_path / "keys" / "key"
-    assert main(["run", str(src), str(tmp_path / "dst"), "--key-file", str(key), "--quiet"]) == 0
+    # A mistyped folder must not quietly start a new key (and so new pseudonyms).
+    assert main(["run", str(src), str(tmp_path / "dst"), "--key-file", str(key), "--quiet"]) == 2
+    assert "folder does not exist" in capsys.readouterr().err
+    assert not key.parent.exists() and not (tmp_path / "dst").exists()
+    assert main(["run", str(src), str(tmp_path / "dst"), "--key-file", str(key), "--new-key", "--quiet"]) == 0
     assert key.stat().st_mode & 0o777 == 0o600
     assert "created a new secret key" in capsys.readouterr().err
     assert main(["run", str(src), str(tmp_path / "bad"), "--profile", "no-such", "--key-file", str(key)]) == 2

@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ..plan import RuleBook
 from ..profile import Profile
-from ..run import walk
+from ..batch.walk import WalkProblem, walk
 from ..source import SourceError, parse_source
 from .findings import FILE_ELEMENT, PATH_ELEMENT, Finding, exit_status, sort_findings
 from .scanners import FileContext, Scanner, build_scanners
@@ -93,7 +93,7 @@ def check_folder(folder: Path, profile: Profile, against: Path | None = None,
         scanners, notes = build_scanners(source, frozenset(skip))
         rules = RuleBook(profile)
         root = folder if folder.is_dir() else folder.parent
-        files: Iterable[Path] = walk(folder)
+        files: Iterable[Path | WalkProblem] = walk(folder)
         if progress:
             from tqdm import tqdm
 
@@ -101,9 +101,14 @@ def check_folder(folder: Path, profile: Profile, against: Path | None = None,
         findings: list[Finding] = []
         names: dict[str, str] = {}
         count = 0
-        for count, path in enumerate(files, 1):
+        for count, item in enumerate(files, 1):
+            path = item.path if isinstance(item, WalkProblem) else item
             relpath = os.path.relpath(path, root)
-            context, problem = _context(path, relpath, rules, thumbnails)
+            if isinstance(item, WalkProblem):
+                context, problem = None, Finding("", FILE_ELEMENT, "runner", "unreadable", "error", "file", 0,
+                                                 item.reason)
+            else:
+                context, problem = _context(path, relpath, rules, thumbnails)
             found = ([problem] if problem else []) + (scan_file(context, scanners) if context else [])
             withheld = any(f.element == PATH_ELEMENT for f in found)
             names[relpath] = f"file #{count} (path withheld)" if withheld else relpath

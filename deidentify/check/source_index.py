@@ -26,7 +26,7 @@ from pydicom.sequence import Sequence
 from ..actions import is_well_known
 from ..detect import Detector, Finding, OwnValuesDetector
 from ..plan import element_vr
-from ..run import walk
+from ..batch.walk import walk
 from ..source import SourceError, parse_source
 from .elements import STRING_VRS
 
@@ -68,7 +68,7 @@ class SourceIndex:
     @classmethod
     def from_folder(cls, folder: Path) -> SourceIndex:
         """Index every readable DICOM file under ``folder`` (others are skipped)."""
-        return cls.from_sources((path, path.read_bytes()) for path in walk(folder))
+        return cls.from_sources((path, path.read_bytes()) for path in walk(folder) if isinstance(path, Path))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SourceIndex:

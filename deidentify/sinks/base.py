@@ -49,8 +49,8 @@ class Sink(ABC):
     """
 
     @abstractmethod
-    def stage(self, name: OutputName, data: bytes) -> Staged:
-        """Hold ``data`` for ``name`` without making it visible."""
+    def stage(self, name: OutputName, data: bytes, token: str = "") -> Staged:
+        """Hold ``data`` for ``name`` without making it visible; ``token`` tells inputs apart."""
 
     @abstractmethod
     def commit(self, staged: Staged) -> str:

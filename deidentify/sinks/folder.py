@@ -8,6 +8,7 @@ names that a killed run left behind are removed when the next run opens the fold
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -17,25 +18,48 @@ _TEMP_PREFIX = ".deidentify-"
 _TEMP_SUFFIX = ".partial"
 
 
+class SinkLocked(RuntimeError):
+    """Another live process is writing into the folder."""
+
+
 class FolderSink(Sink):
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self._root = os.fspath(root)
         self._folders: set[str] = set()
+        self._lock: int | None = None
+
+    def lock(self) -> None:
+        """Take the folder for this run; raises :class:`SinkLocked` when another run writes into it."""
+        fd = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise SinkLocked("another deidentify run is writing into DST") from None
+        self._lock = fd
+
+    @property
+    def lock_fd(self) -> int | None:
+        """The lock's descriptor, which forked workers must close (the lock dies with the run)."""
+        return self._lock
 
     def sweep(self) -> None:
-        """Remove temporary files a killed run left (only the run that owns the folder calls this)."""
+        """Remove temporary files a killed run left; only the holder of :meth:`lock` may."""
+        assert self._lock is not None, "sweep needs the folder's lock"
         for leftover in self.root.rglob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
-            leftover.unlink()
+            leftover.unlink(missing_ok=True)
 
-    def stage(self, name: OutputName, data: bytes) -> Staged:
+    def stage(self, name: OutputName, data: bytes, token: str = "") -> Staged:
+        """Write ``data`` under a temporary name unique to this input (``token``) and process."""
         relative = str(name.path)
         folder, file_name = os.path.split(os.path.join(self._root, relative))
         if folder not in self._folders:
             os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
-        temp = os.path.join(folder, f"{_TEMP_PREFIX}{file_name}.{os.getpid()}{_TEMP_SUFFIX}")
+        # Two inputs may claim one SOP Instance UID, in one worker: each gets its own temporary file.
+        temp = os.path.join(folder, f"{_TEMP_PREFIX}{file_name}.{token}.{os.getpid()}{_TEMP_SUFFIX}")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
             view = memoryview(data)
@@ -54,9 +78,14 @@ class FolderSink(Sink):
             os.unlink(staged.token)
             if same:
                 return relative
-            raise SinkConflict("another input already gave this SOP Instance UID different content")
+            raise SinkConflict("duplicate SOP Instance UID with different content")
         os.replace(staged.token, target)
         return relative
+
+    def close(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # releases the flock
+            self._lock = None
 
     def discard(self, relative: str) -> None:
         """Remove an earlier output (its input changed); never anything outside the folder."""

@@ -1,0 +1,1 @@
+"""Batch runs: the walk of a source folder and the supervised worker pool that de-identifies it."""

@@ -1,0 +1,271 @@
+"""Worker processes that de-identify files, supervised so that no input can end a run.
+
+A worker that raises, recurses, runs out of memory, is killed or crashes costs
+only the file it held: the supervisor sees which file that was (each worker
+publishes the index of the file in hand in shared memory), turns it into a
+failure result with a reason, re-queues the rest of the worker's chunk and
+starts a fresh worker.  Each worker runs under an address-space limit, so a
+file that would need more memory fails in its own worker with MemoryError
+instead of letting the kernel's OOM killer choose a victim; and under a time
+limit per file, after which it is killed.
+
+Results come back in the order of the tasks, whatever order the workers finish
+in, so the caller can commit outputs in the order of its walk.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import resource
+import signal
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+# Files per message: one message per file costs more than a small file's work.
+CHUNK = 16
+_IDLE = -1.0
+# Workers that may die in a row without a task in hand before the chunk's first task is blamed
+# (a worker that cannot even start must not make the run loop forever).
+_IDLE_DEATHS = 3
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What every worker process runs: ``init`` once, then ``work`` per task.
+
+    ``work`` must turn every exception of a task into a result; ``fail`` makes the
+    result of a task whose worker died, from the task and a reason.  All three are
+    module-level functions (spawned workers import them by name).
+    """
+
+    init: Callable[..., None]
+    init_args: tuple[Any, ...]
+    work: Callable[[Any], Any]
+    fail: Callable[[Any, str], Any]
+
+
+class _Worker:
+    def __init__(self, context: Any, setup: WorkerSetup, memory_limit: int, close_fds: Sequence[int],
+                 initialised: bool) -> None:
+        self.conn, child = context.Pipe()
+        # [index of the task in hand within the chunk, monotonic start time]; -1 when idle.
+        self.slot = context.RawArray(ctypes.c_double, [_IDLE, 0.0])
+        self.process = context.Process(
+            target=_serve, args=(child, self.slot, setup, memory_limit, tuple(close_fds), initialised), daemon=True)
+        self.process.start()
+        child.close()
+        self.chunk: list[tuple[int, Any]] | None = None
+
+    def in_hand(self) -> tuple[int, float] | None:
+        index, began = self.slot[0], self.slot[1]
+        return (int(index), began) if index >= 0 else None
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+def _serve(conn: Connection, slot: Any, setup: WorkerSetup, memory_limit: int, close_fds: tuple[int, ...],
+           initialised: bool) -> None:
+    """A worker's life: take chunks of tasks, answer with their results, until told to stop."""
+    _die_with_parent()
+    for fd in close_fds:  # the run's locks must die with the run, not live on in a worker
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    # The supervisor decides what a signal means; Ctrl-C reaches the whole process group.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if memory_limit > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    if not initialised:
+        setup.init(*setup.init_args)
+    while True:
+        try:
+            chunk = conn.recv()
+        except EOFError:
+            return
+        if chunk is None:
+            return
+        results = []
+        for index, (_, task) in enumerate(chunk):
+            slot[1] = time.monotonic()
+            slot[0] = index
+            results.append(setup.work(task))
+        slot[0] = _IDLE
+        conn.send(results)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the supervisor dies (a kill -9 of the run stops its workers)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (AttributeError, OSError):
+        pass
+
+
+class WorkerPool(Generic[Task, Result]):
+    """``workers`` supervised processes; :meth:`map` gives results in task order.
+
+    ``memory_limit``: bytes of address space per worker (0: none).  ``max_seconds``:
+    how long one task may take before its worker is killed (0: no limit).
+    ``close_fds``: descriptors a forked worker must not keep (the run's locks).
+    ``stop``: asked between results; when it returns true, :meth:`map` stops
+    feeding tasks and returns (results in flight are dropped).
+    """
+
+    def __init__(self, workers: int, setup: WorkerSetup, *, memory_limit: int = 0, max_seconds: float = 0,
+                 close_fds: Sequence[int] = (), stop: Callable[[], bool] = lambda: False) -> None:
+        self.size = max(1, workers)
+        self.setup = setup
+        self.memory_limit = memory_limit
+        self.max_seconds = max_seconds
+        self.close_fds = tuple(close_fds)
+        self.stop = stop
+        # Forked workers inherit the parent's imports and its initialised state (the compiled
+        # profile): a spawned one spends a third of a second re-importing.  Elsewhere (macOS,
+        # Windows) system libraries are not safe to fork.
+        self.forked = sys.platform.startswith("linux")
+        self.context = multiprocessing.get_context("fork" if self.forked else "spawn")
+        if self.forked:
+            setup.init(*setup.init_args)
+        self.workers: list[_Worker] = []
+        self.deaths = 0
+        self._idle_deaths = 0
+
+    def _start(self) -> _Worker:
+        return _Worker(self.context, self.setup, self.memory_limit, self.close_fds, self.forked)
+
+    def map(self, tasks: Iterator[Task]) -> Iterator[Result]:
+        """Results of ``tasks`` in their order; at most a few chunks per worker in flight."""
+        while len(self.workers) < self.size:
+            self.workers.append(self._start())
+        queue: deque[list[tuple[int, Any]]] = deque()
+        done: dict[int, Any] = {}
+        issued = emitted = 0
+        window = self.size * CHUNK * 3
+        source: Iterator[Task] | None = tasks
+        while True:
+            if self.stop():
+                return
+            while source is not None and issued - emitted < window and len(queue) < self.size * 2:
+                chunk = []
+                for task in source:
+                    chunk.append((issued, task))
+                    issued += 1
+                    if len(chunk) == CHUNK:
+                        break
+                else:
+                    source = None
+                if chunk:
+                    queue.append(chunk)
+            for worker in self.workers:
+                if worker.chunk is None and queue:
+                    worker.chunk = queue.popleft()
+                    worker.conn.send(worker.chunk)
+            while emitted in done:
+                yield done.pop(emitted)
+                emitted += 1
+                if self.stop():
+                    return
+            if emitted == issued and source is None:
+                return
+            self._collect(done, queue)
+
+    def _collect(self, done: dict[int, Any], queue: deque[list[tuple[int, Any]]]) -> None:
+        busy = [w for w in self.workers if w.chunk is not None]
+        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+        now = time.monotonic()
+        for worker in busy:
+            assert worker.chunk is not None
+            if worker.conn in ready:
+                try:
+                    results = worker.conn.recv()
+                except (EOFError, OSError):
+                    results = None
+                if results is not None:
+                    for (index, _), result in zip(worker.chunk, results, strict=True):
+                        done[index] = result
+                    worker.chunk = None
+                    continue
+            reason = None
+            if worker.process.sentinel in ready or not worker.process.is_alive():
+                reason = _death(worker.process.exitcode)
+            elif self.max_seconds and (held := worker.in_hand()) and now - held[1] > self.max_seconds:
+                reason = f"over the limit: took longer than {self.max_seconds:g} s (its worker was stopped)"
+            if reason is not None:
+                self._replace(worker, reason, done, queue)
+
+    def _replace(self, worker: _Worker, reason: str, done: dict[int, Any], queue: deque[list[tuple[int, Any]]]) -> None:
+        """The worker died holding a chunk: its task in hand fails, the others are redone."""
+        chunk = worker.chunk
+        assert chunk is not None
+        held = worker.in_hand()
+        worker.kill()
+        self.deaths += 1
+        self.workers[self.workers.index(worker)] = self._start()
+        if held is None and self._idle_deaths < _IDLE_DEATHS:
+            # It died before taking up the chunk (killed while idle): no task is to blame.
+            self._idle_deaths += 1
+            queue.appendleft(chunk)
+            return
+        self._idle_deaths = 0
+        culprit = held[0] if held is not None else 0
+        index, task = chunk[culprit]
+        done[index] = self.setup.fail(task, reason)
+        rest = chunk[:culprit] + chunk[culprit + 1:]
+        if rest:
+            queue.appendleft(rest)
+
+    def close(self) -> None:
+        """Stop every worker: idle ones are told to, busy ones (a stopped run) are killed."""
+        for worker in self.workers:
+            if worker.chunk is None:
+                try:
+                    worker.conn.send(None)
+                except OSError:
+                    pass
+                worker.process.join(timeout=5)
+            worker.kill()
+        self.workers = []
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"its worker process died ({name})"
+    return f"its worker process died (exit status {exitcode})"
+
+
+def memory_limit_per_worker(workers: int) -> int:
+    """Default address-space limit of a worker: its share of the memory available now, at least 1 GiB."""
+    available = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        return 0
+    if not available:
+        return 0
+    return max(1 << 30, int(available * 0.8) // max(1, workers))
