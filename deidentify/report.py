@@ -1,7 +1,11 @@
 """Report: one row per input, keyed by a file id that cannot be traced back without the key.
 
 Rows hold statuses, reasons, output paths (pseudonyms and new UIDs), modality,
-SOP class, transfer syntax and counts — never an input name or a value.
+SOP class, transfer syntax and counts — never an input name or a value.  The
+columns read from the input (modality, SOP class, transfer syntaxes) hold only
+terms of the standard, else ``other`` (:func:`screened`): :func:`row` screens
+each new row before the manifest, the report and the summary see it, and the
+report writer screens rows kept from earlier runs again.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import IO, Iterable, Mapping
+from typing import IO, Callable, Iterable, Mapping
 
+from . import vocabulary
 from .outcome import Outcome
 
 #: How the header's steps are summed up in the report.
@@ -31,10 +36,29 @@ COLUMNS = ["file_id", "status", "reason", "output", "modality", "sop_class", "tr
            "transfer_syntax_out", *COUNT_COLUMNS, "masked_regions", "masked_by", "bytes", "seconds"]
 
 
+#: The columns whose values come from the input, and the standard's terms each may show.
+SCREENED_COLUMNS: dict[str, Callable[[str], str]] = {
+    "modality": vocabulary.modality,
+    "sop_class": vocabulary.sop_class,
+    "transfer_syntax_in": vocabulary.transfer_syntax,
+    "transfer_syntax_out": vocabulary.transfer_syntax,
+}
+
+
+def screened(entry: Mapping[str, object]) -> dict[str, object]:
+    """``entry`` with each value read from the input reduced to a term of the standard, or ``other``.
+
+    Rows a state folder kept from an older version pass through it again, so what
+    they held reaches no new report either.
+    """
+    return {**entry, **{column: terms(str(entry.get(column, "") or "")) for column, terms in SCREENED_COLUMNS.items()}}
+
+
 def row(outcome: Outcome, output: str, seconds: float) -> dict[str, object]:
+    """The report row of ``outcome``, screened."""
     counts: Counter[str] = outcome.counts
     summed = {column: sum(counts.get(name, 0) for name in names) for column, names in COUNT_COLUMNS.items()}
-    return {
+    return screened({
         "file_id": outcome.file_id,
         "status": outcome.status,
         "reason": outcome.reason,
@@ -47,7 +71,7 @@ def row(outcome: Outcome, output: str, seconds: float) -> dict[str, object]:
         **_masked(outcome),
         "bytes": 0,
         "seconds": round(seconds, 6),
-    }
+    })
 
 
 def _masked(outcome: Outcome) -> dict[str, object]:
@@ -122,6 +146,7 @@ class ReportWriter:
         self.tally = Tally()
 
     def add(self, entry: Mapping[str, object]) -> None:
+        entry = screened(entry)
         self._writer.writerow(entry)
         self.tally.add(entry)
 
@@ -134,7 +159,7 @@ class ReportWriter:
         with open(temp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()
-            for entry in before:
+            for entry in map(screened, before):
                 writer.writerow(entry)
                 self.tally.add(entry)
             with open(self._spool_path, newline="", encoding="utf-8") as spool:

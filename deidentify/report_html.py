@@ -21,7 +21,7 @@ from typing import Any, Collection, Sequence
 import pandas as pd
 
 from . import __version__
-from .report import COLUMNS, Tally, summary
+from .report import COLUMNS, SCREENED_COLUMNS, Tally, summary
 
 #: Rows of the per-file table at most; past that the page says how many are left out.
 MAX_TABLE_ROWS = 5000
@@ -57,6 +57,9 @@ def read_report(state: Path) -> pd.DataFrame:
     for column in _INTEGER_COLUMNS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0).astype("int64")
     frame["seconds"] = pd.to_numeric(frame["seconds"], errors="coerce").fillna(0.0).astype(float)
+    # A report written by an older version may hold whatever the input held in these columns.
+    for column, terms in SCREENED_COLUMNS.items():
+        frame[column] = frame[column].map(terms)
     return frame
 
 

@@ -305,7 +305,7 @@ def test_the_detector_takes_the_profiles_settings() -> None:
 
 @needs_tesseract
 def test_reading_an_image_does_not_load_pandas() -> None:
-    # pytesseract would import pandas (70 MB) for output this project never asks for.
+    # pandas (70 MB) has no place in a process that only reads images.
     script = (
         "import sys, numpy as np\n"
         "from deidentify.pixels.detectors import TesseractDetector\n"

@@ -1,4 +1,4 @@
-"""Burnt-in text found by OCR: Tesseract, through pytesseract.
+"""Burnt-in text found by OCR: Tesseract, run as a program.
 
 Burnt-in annotation is usually small, light text on a dark image, sometimes
 dark text on a light one, and the image itself (ultrasound speckle, colour
@@ -29,16 +29,23 @@ the value; every OCR box has the label ``text``.
 Tesseract missing, its language data missing, or Tesseract failing on a frame
 raises :class:`~deidentify.pixels.detectors.base.DetectorError` -- never an
 empty result.
+
+The image never touches a disk: it is piped to Tesseract's standard input and
+the words come back on its standard output (a copy in a temporary file would
+outlive a killed run, readable by anyone).  Tesseract reading from stdin opens
+no file for writing (checked with strace on Debian's 5.3); it still runs with a
+private, empty TMPDIR of its own, removed when it ends.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
 import shutil
 import subprocess
-import sys
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -61,7 +68,9 @@ LABEL = "text"
 _ALNUM = re.compile(r"[^\W_]")
 _LANGUAGE = re.compile(r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")
 # Tesseract reads scattered text best as "sparse text": no assumption of columns or paragraphs.
-_CONFIG = "--psm 11"
+_PAGE_SEGMENTATION = "11"
+_TSV_COLUMNS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num",
+                "left", "top", "width", "height", "conf", "text")
 # Larger frames are read at their own size (their text is rarely tiny), and no
 # reading is made of more than this many pixels, to bound time and memory.
 _MAX_PIXELS = 12_000_000
@@ -101,29 +110,9 @@ def text_detectors(ds: Dataset) -> list[Detector]:
     return [OwnValuesDetector.from_dataset(ds), *default_detectors()]
 
 
-def _pytesseract() -> Any:
-    # pytesseract imports pandas when it is imported, only to offer DataFrame output, which is
-    # never asked for here: 70 MB and a fifth of a second in every process that reads images.
-    hide_pandas = "pandas" not in sys.modules
-    if hide_pandas:
-        sys.modules["pandas"] = None  # type: ignore[assignment]  # makes `import pandas` fail
-    try:
-        import pytesseract
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise DetectorUnavailable("OCR unavailable: the pytesseract package is not installed") from None
-    finally:
-        if hide_pandas:
-            del sys.modules["pandas"]
-    return pytesseract
-
-
 @lru_cache(maxsize=8)
 def _probe(command: str) -> tuple[str, frozenset[str]]:
-    """Tesseract's version and installed languages, or DetectorUnavailable.
-
-    Run directly rather than through pytesseract, whose answers are cached once
-    per process whatever program they came from.
-    """
+    """Tesseract's version and installed languages, or DetectorUnavailable."""
     install = "Debian: apt-get install tesseract-ocr tesseract-ocr-eng"
     try:
         version = subprocess.run([command, "--version"], capture_output=True, timeout=30, check=True)
@@ -319,8 +308,6 @@ class TesseractDetector:
     def _ocr(self, reading: _Reading, scale: int, shape: tuple[int, int], detectors: Sequence[Detector]) -> list[Word]:
         from PIL import Image
 
-        pytesseract = _pytesseract()
-        pytesseract.pytesseract.tesseract_cmd = self.command
         picture = Image.fromarray(reading.image)
         if scale > 1:
             resample = Image.Resampling.NEAREST if reading.kind == "binary" else Image.Resampling.LANCZOS
@@ -331,29 +318,17 @@ class TesseractDetector:
         border = 10 if reading.kind == "binary" else 0
         framed = Image.new("L", (picture.width + 2 * border, picture.height + 2 * border), 255)
         framed.paste(picture, (border, border))
-        try:
-            data = pytesseract.image_to_data(
-                framed,
-                lang=self.language,
-                config=_CONFIG,
-                output_type=pytesseract.Output.DICT,
-                timeout=self.timeout,
-            )
-        except pytesseract.TesseractNotFoundError:
-            raise DetectorUnavailable(f"OCR unavailable: the tesseract program ({self.command}) is not installed") from None
-        except pytesseract.TesseractError as exc:
-            raise DetectorError(f"OCR failed: tesseract exited with status {exc.status}") from None
-        except RuntimeError as exc:  # pytesseract's timeout
-            raise DetectorError(f"OCR failed: {exc}") from None
+        png = io.BytesIO()
+        framed.save(png, format="PNG", compress_level=1)  # lossless whatever the level; 1 is the quickest
         rows, columns = shape
         lines: dict[tuple[int, int, int], list[Word]] = {}
-        for i, text in enumerate(data["text"]):
-            text = (text or "").strip()
-            confidence = float(data["conf"][i])
+        for cells in _words_read(self._tesseract(png.getvalue())):
+            text = cells["text"].strip()
+            confidence = float(cells["conf"])
             if not text or confidence < 0:
                 continue
-            left, top = data["left"][i] - border, data["top"][i] - border
-            width, height = data["width"][i], data["height"][i]
+            left, top = cells["left"] - border, cells["top"] - border
+            width, height = cells["width"], cells["height"]
             box = Box(
                 max(0, math.floor(left / scale)),
                 max(0, math.floor(top / scale)),
@@ -363,12 +338,48 @@ class TesseractDetector:
             )
             if box.x0 >= box.x1 or box.y0 >= box.y1:
                 continue
-            key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+            key = (cells["block_num"], cells["par_num"], cells["line_num"])
             lines.setdefault(key, []).append(Word(box, text, confidence, "", reading.name))
         words: list[Word] = []
         for line in lines.values():
             words.extend(_classify(line, detectors))
         return words
+
+    def _tesseract(self, image: bytes) -> str:
+        """Tesseract's TSV of the words of ``image`` (PNG bytes), read through pipes only."""
+        command = [self.command, "stdin", "stdout", "-l", self.language,
+                   "-c", "tessedit_create_tsv=1", "--psm", _PAGE_SEGMENTATION]
+        with tempfile.TemporaryDirectory(prefix="deidentify-ocr-") as scratch:  # mode 0700, empty
+            environment = {**os.environ, "TMPDIR": scratch, "TMP": scratch, "TEMP": scratch}
+            try:
+                done = subprocess.run(command, input=image, capture_output=True, env=environment,
+                                      timeout=self.timeout or None, check=False)
+            except FileNotFoundError:
+                raise DetectorUnavailable(f"OCR unavailable: the tesseract program ({self.command}) is not installed") from None
+            except subprocess.TimeoutExpired:
+                raise DetectorError(f"OCR failed: tesseract took longer than {self.timeout} s") from None
+            except OSError as exc:
+                raise DetectorError(f"OCR failed: tesseract does not run ({type(exc).__name__})") from None
+        if done.returncode != 0:
+            raise DetectorError(f"OCR failed: tesseract exited with status {done.returncode}")
+        return done.stdout.decode("utf-8", "replace")
+
+
+def _words_read(tsv: str) -> list[dict[str, Any]]:
+    """The rows of Tesseract's TSV, numbers as whole numbers (as the confidence
+    thresholds were tuned with), the text as it is."""
+    lines = tsv.strip("\n").split("\n")
+    if not lines or lines[0].split("\t") != list(_TSV_COLUMNS):
+        raise DetectorError("OCR failed: tesseract did not write the expected TSV")
+    rows = []
+    for line in lines[1:]:
+        cells = line.split("\t")
+        if len(cells) < len(_TSV_COLUMNS) - 1:
+            raise DetectorError("OCR failed: tesseract wrote an incomplete TSV row")
+        row: dict[str, Any] = {name: int(float(cell)) for name, cell in zip(_TSV_COLUMNS[:-1], cells)}
+        row["text"] = "\t".join(cells[len(_TSV_COLUMNS) - 1:])
+        rows.append(row)
+    return rows
 
 
 def _classify(line: list[Word], detectors: Sequence[Detector]) -> list[Word]:
