@@ -165,10 +165,17 @@ def canonical_samples(samples: np.ndarray, bits_stored: int, high_bit: int,
     value_bits = ((1 << bits_stored) - 1) << (high_bit - bits_stored + 1)
     above = everything & ~((1 << (high_bit + 1)) - 1)
     shift = width - 1 - high_bit
-    if signed and above and value_bits & 1 and np.array_equal(_sign_extended(words, shift), words):
-        return None, 0  # sign extension
-    if not np.bitwise_and(words, everything & ~value_bits).any():
-        return None, 0  # unsigned, or signed with zeros above HighBit
+    if value_bits & 1:
+        # The value in the low bits (as PS3.5 now requires): canonical exactly when every
+        # sample is in range, which reductions tell without a temporary array.
+        if signed and above:
+            as_signed = words.view(words.dtype.str.replace("u", "i"))
+            if as_signed.min() >= -(1 << high_bit) and as_signed.max() < 1 << high_bit:
+                return None, 0  # sign extension
+        if words.max() <= value_bits:
+            return None, 0  # unsigned, or signed with zeros above HighBit
+    elif not np.bitwise_and(words, everything & ~value_bits).any():
+        return None, 0
     fixed = np.bitwise_and(words, value_bits)
     cleared = int(np.count_nonzero(fixed != words))
     if signed and above:
