@@ -91,13 +91,12 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring)
     if _ENCAPSULATED_DOCUMENT in top:
         return None
     verdict = _verdict(buf, top, rules, charset)
-    pixels = any(tag in top for tag in _PIXEL_TAGS)
     if verdict.full_path:
         return None
     plan = plan_for(_patient_key(buf, top, charset), _originals(buf, top, rules, charset), rules, keyring)
     counts: Counter[str] = Counter()
     body = _clean(buf, elements, plan, counts, charset, False)
-    if pixels and syntax == _NATIVE_SYNTAX:
+    if syntax == _NATIVE_SYNTAX and any(tag in top for tag in _PIXEL_TAGS):
         body = _settle_pixels(buf, top, body, counts, plan, charset)
     marks = _stamp_bytes(rules)
     merged = dict(body)

@@ -93,8 +93,8 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
         syntax, cleaned = px.transfer_syntax or syntax, px.clean_pixel_data
         outcome.pixels = px
         if px.status == "cleaned":
-            # Masked native data was copied from the input, extra bytes and bits included: drop
-            # them again (they are counted above, from the input).
+            # What the stage wrote natively is masked input or decoded frames, which may hold
+            # the same extra bytes and bits again (counted above, from the input).
             try:
                 settle(out, UID(syntax))
             except PixelError as exc:
