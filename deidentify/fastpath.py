@@ -28,6 +28,7 @@ from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_eleme
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_dataset
+from pydicom.uid import ExplicitVRLittleEndian
 
 from .actions import ACTIONS, REMOVE
 from .header import CODING_SCHEME_DESIGNATOR, act, decide, dummies_inside, is_public_scheme
@@ -35,7 +36,9 @@ from .keys import Keyring
 from .outcome import Outcome, output_name
 from .pixels import document_reason
 from .pixels.gate import GATE_TAGS
+from .pixels.base import PixelError
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
+from .pixels.native import FORMAT_TAGS, NativeFormat, canonical, format_of
 from .pixels.stage import needs_cleaning, tools_for
 from .plan import PATIENT_ID, Plan, RuleBook, element_vr, plan_for
 from .profile import normalise_creator
@@ -44,7 +47,8 @@ from .source import DICOMDIR_CLASS, digest_of
 from .stamp import PREAMBLE, element_bytes, file_meta_bytes, stamp
 
 _ENCAPSULATED_PREFIX = "1.2.840.10008.1.2.4."
-_FAST_SYNTAXES = frozenset({"1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5"})
+_NATIVE_SYNTAX = "1.2.840.10008.1.2.1"
+_FAST_SYNTAXES = frozenset({_NATIVE_SYNTAX, "1.2.840.10008.1.2.5"})
 _PIXEL_TAGS = (PIXEL_DATA, *FLOAT_PIXEL_TAGS)
 _ENCAPSULATED_DOCUMENT = 0x00420011
 _CHARSET = 0x00080005
@@ -53,6 +57,8 @@ _NAME_TAGS = (0x0020000D, 0x0020000E, 0x00080018, 0x00080016)
 _ITEM = Struct("<HHI")
 VALUE_FREE = frozenset({ACTIONS["remove"], ACTIONS["empty"], ACTIONS["dummy"]})
 _U32 = Struct("<I")
+_LONG_HEADER = Struct("<HH2s2xI")
+_PIXEL_VRS = frozenset({"OB", "OW", "OF", "OD"})
 
 
 class _Fallback(Exception):
@@ -90,6 +96,8 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring)
     plan = plan_for(_patient_key(buf, top, charset), _originals(buf, top, rules, charset), rules, keyring)
     counts: Counter[str] = Counter()
     body = _clean(buf, elements, plan, counts, charset, False)
+    if syntax == _NATIVE_SYNTAX and any(tag in top for tag in _PIXEL_TAGS):
+        body = _settle_pixels(buf, top, body, counts, plan, charset)
     marks = _stamp_bytes(rules)
     merged = dict(body)
     merged.update(marks)
@@ -414,6 +422,49 @@ def _encode(element: DataElement, charset: Any) -> bytes:
     buffer.is_implicit_VR = False
     write_data_element(buffer, element, charset)
     return buffer.getvalue()
+
+
+# --- native pixel data -------------------------------------------------------------------------
+
+
+def _settle_pixels(buf: memoryview, top: Mapping[int, RawElement], body: list[tuple[int, bytes | memoryview]],
+                   counts: Counter[str], plan: Plan, charset: Any) -> list[tuple[int, bytes | memoryview]]:
+    """``body`` with its native pixel elements canonical (:func:`~deidentify.pixels.native.canonical`)."""
+    settled = dict(body)
+    for tag in _PIXEL_TAGS:
+        element = top.get(tag)
+        if element is None or tag not in settled:
+            continue
+        vr = element.vr
+        if element.undefined or vr not in _PIXEL_VRS or plan.rules.step(tag, vr, None).kind != "keep":
+            raise _Fallback  # the full path says what an undefined length, a UN or another action means
+        try:
+            found = canonical(buf[element.value:element.value_end], _native_format(buf, top, tag, vr, charset))
+        except PixelError as exc:
+            raise _Fallback from exc  # the full path reports it as an error
+        if found.changed:
+            settled[tag] = _LONG_HEADER.pack(tag >> 16, tag & 0xFFFF, vr.encode(), len(found.value)) + found.value
+            counts.update(found.counts())
+    return list(settled.items())
+
+
+# Formats by the raw bytes of the Image Pixel elements: an archive holds few kinds of image.
+_formats: dict[tuple[Any, ...], NativeFormat] = {}
+
+
+def _native_format(buf: memoryview, top: Mapping[int, RawElement], tag: int, vr: str, charset: Any) -> NativeFormat:
+    key = (tag, vr, *(_raw_key(buf, top.get(t)) for t in FORMAT_TAGS))
+    found = _formats.get(key)
+    if found is None:
+        values = Dataset()
+        for t in FORMAT_TAGS:
+            if t in top:
+                values.add(_decode(buf, top[t], charset))
+        found = format_of(values, tag, ExplicitVRLittleEndian, vr)
+        if len(_formats) >= _VERDICTS_KEPT:
+            _formats.clear()
+        _formats[key] = found
+    return found
 
 
 # --- stamp and file meta ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.uid import UID
 
 from . import pixels
 from .actions import is_well_known
@@ -19,6 +20,8 @@ from .keys import Keyring
 from .plan import RuleBook, make_plan
 from .fastpath import deidentify_fast
 from .outcome import Outcome, output_name
+from .pixels.base import PixelError
+from .pixels.native import settle
 from .pixels.stage import clean_image, tools_for
 from .source import SourceError, digest_of, parse_source
 from .stamp import encode, stamp
@@ -72,6 +75,12 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
         outcome.status, outcome.reason = "error", f"cannot be de-identified ({type(exc).__name__})"
         return outcome
     syntax, cleaned = source.transfer_syntax or "1.2.840.10008.1.2", False
+    try:
+        # Bytes after the last frame and bits outside BitsStored go before anything is written.
+        outcome.counts += settle(out, UID(syntax))
+    except PixelError as exc:
+        outcome.status, outcome.reason = "error", str(exc)
+        return outcome
     if settings.clean_pixel_data:
         try:
             px = clean_image(ds, out, tools_for(rules.profile))
@@ -83,6 +92,14 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
             return outcome
         syntax, cleaned = px.transfer_syntax or syntax, px.clean_pixel_data
         outcome.pixels = px
+        if px.status == "cleaned":
+            # What the stage wrote natively is masked input or decoded frames, which may hold
+            # the same extra bytes and bits again (counted above, from the input).
+            try:
+                settle(out, UID(syntax))
+            except PixelError as exc:
+                outcome.status, outcome.reason = "error", str(exc)
+                return outcome
     stamp(out, rules.profile, pixels_cleaned=cleaned)
     outcome.transfer_syntax_out = syntax
     try:

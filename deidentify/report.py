@@ -22,7 +22,7 @@ from typing import IO, Callable, Iterable, Mapping
 from . import vocabulary
 from .outcome import Outcome
 
-#: How the header's steps are summed up in the report.
+#: How the header's steps, and what was dropped from native pixel data, are summed up in the report.
 COUNT_COLUMNS = {
     "removed": ("remove", "X"),
     "emptied": ("empty",),
@@ -31,6 +31,8 @@ COUNT_COLUMNS = {
     "shifted": ("shift",),
     "cleaned": ("clean",),
     "kept": ("keep", "K"),
+    "pixel_trailing_dropped": ("pixel-trailing-dropped",),
+    "pixel_high_bits_cleared": ("pixel-high-bits-cleared",),
 }
 COLUMNS = ["file_id", "status", "reason", "output", "modality", "sop_class", "transfer_syntax_in",
            "transfer_syntax_out", *COUNT_COLUMNS, "masked_regions", "masked_by", "bytes", "seconds"]

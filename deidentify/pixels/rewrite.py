@@ -51,7 +51,8 @@ from pydicom.uid import (
 
 from .base import Box, PixelError
 from .frames import decode_frames
-from .layout import PIXEL_DATA, ImageLayout, native_frame
+from .layout import PIXEL_DATA, ImageLayout, SampleFormat, native_frame
+from .native import canonical_samples
 from .mask import darkest, mask_frame
 
 #: Syntaxes whose pixel data is exactly what was acquired (or what an earlier lossy step left).
@@ -167,13 +168,24 @@ def _reencode(source: Dataset, out: Dataset, layout: ImageLayout, regions: Regio
             continue
         frame = next(masked)
         mask_frame(frame.pixels, regions[index], darkest(frame.format, source))
-        pixels = frame.pixels[..., 0] if layout.samples == 1 else frame.pixels
+        pixels = _without_unused_bits(frame.pixels, frame.format)
+        pixels = pixels[..., 0] if layout.samples == 1 else pixels
         try:
             codestreams.append(encoder.encode(pixels, **options))
         except Exception as exc:  # plugin errors of any type
             detail = f"{layout.transfer_syntax.keyword}, {type(exc).__name__}"
             raise PixelError(f"masked frame cannot be encoded: {detail}") from exc
     out[PIXEL_DATA] = DataElement(PIXEL_DATA, "OB", encapsulate(codestreams), is_undefined_length=True)
+
+
+def _without_unused_bits(pixels: np.ndarray, sample_format: SampleFormat) -> np.ndarray:
+    """A decoded frame with no bit set outside BitsStored, as native output is written
+    (decoders give the value in the low bits; a codestream may still carry more)."""
+    if pixels.dtype.kind not in "iu":
+        return pixels
+    bits = sample_format.bits_stored
+    fixed, _ = canonical_samples(pixels, bits, bits - 1, sample_format.signed)
+    return pixels if fixed is None else fixed
 
 
 def _original_frames(source: Dataset, layout: ImageLayout) -> list[bytes]:

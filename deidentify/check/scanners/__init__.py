@@ -8,6 +8,7 @@ against   the source's names, IDs, dates, addresses, phones, devices       ``--a
 uids      the source's instance UIDs                                       ``--against``
 conform.  elements and values the profile does not allow                   --
 structure marks, file meta, burnt-in text risk, dangling references        --
+pixels    bytes after the last frame, bits outside BitsStored (native)     --
 validity  dciodvfy errors (new ones only, given a source)                  dciodvfy
 ======== ================================================================ ===========
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 from .against import AgainstScanner
 from .base import FileContext, Scanner
 from .conformance import ConformanceScanner
+from .pixels import PixelScanner
 from .structure import StructureScanner
 from .text import TextScanner
 from .uids import UidScanner
@@ -26,7 +28,7 @@ from .validity import ValidityScanner, available as validity_available
 from ..source_index import SourceIndex
 
 #: Every scanner's name, in the order they run.
-SCANNER_NAMES: tuple[str, ...] = ("text", "against", "uids", "conformance", "structure", "validity")
+SCANNER_NAMES: tuple[str, ...] = ("text", "against", "uids", "conformance", "structure", "pixels", "validity")
 
 
 def build_scanners(source: SourceIndex | None = None, skip: frozenset[str] = frozenset(),
@@ -54,6 +56,8 @@ def build_scanners(source: SourceIndex | None = None, skip: frozenset[str] = fro
             scanners.append(ConformanceScanner())
         elif name == "structure":
             scanners.append(StructureScanner(references=references))
+        elif name == "pixels":
+            scanners.append(PixelScanner())
         else:
             scanners.append(ValidityScanner(source))
     return scanners, notes

@@ -7,9 +7,14 @@ decoded private and UN values -- and the file's path.  UIDs are the
 the element's VR (``ANONYMIZED``, ``19000101``) is not a leak even when a
 source happened to hold it, nor is a department name or name part made only
 of DICOM's own words ("Radiology", "Test") found in another patient's series
-description.  Coded strings (CS) hold defined terms and are not searched:
-a source name part "CT" is not a leak in Modality; which CS elements the
-profile replaces is the conformance scanner's to check.
+description.
+
+Coded strings (CS) hold defined terms, yet any text fits in one: a surname in
+BodyPartExamined is a leak like any other.  The source's identifying values are
+searched in CS values too (never the source's own CS values: those are terms),
+but a match there counts only when it is at least three characters long and not
+made only of DICOM vocabulary, whatever its kind: a source name part "CT" or an
+ID "HEAD" is no leak in Modality or BodyPartExamined.  UIDs are the uids scanner's.
 """
 
 from __future__ import annotations
@@ -30,8 +35,9 @@ from .base import FileContext, finding
 
 # Kinds whose values may be ordinary words: a department called "Radiology", a name part "Test".
 _VOCABULARY_KINDS = frozenset({"name", "institution", "address"})
-# Defined terms (Modality "CT", ValueType "TEXT"): a name part "CT" of one source is no leak there.
-_CODED_VRS = frozenset({"CS", "UI"})
+_CODED = "CS"
+# Two-letter defined terms (CT, MR, US, NM ...) outnumber two-letter names in a code.
+_MIN_CODED_CHARS = 3
 _WORDS = re.compile(r"[^\W\d_]+")
 
 
@@ -53,7 +59,7 @@ class AgainstScanner:
 
     def scan(self, file: FileContext) -> Iterator[Finding]:
         for element in file.elements:
-            if not element.text or element.vr in _CODED_VRS:
+            if not element.text or element.vr == "UI":
                 continue
             dummy = dummy_value(element.vr)
             spans = {
@@ -61,6 +67,7 @@ class AgainstScanner:
                 for detector in self.source.detectors
                 for f in detector.find(element.text)
                 if not self._ordinary(element.text[f.start : f.end], f.kind, dummy)
+                and (element.vr != _CODED or _not_a_term(element.text[f.start : f.end]))
             }
             for start, end, kind in sorted(spans):
                 yield finding(self.name, element, f"source-{kind}", "high", kind, end - start,
@@ -79,3 +86,11 @@ class AgainstScanner:
 
     def finish(self) -> Iterable[Finding]:
         return ()
+
+
+def _not_a_term(matched: str) -> bool:
+    """Whether a match in a code string cannot be a defined term: three characters or
+    more, and not made only of DICOM vocabulary ("CT", "HEAD", "AXIAL" are terms)."""
+    words = _WORDS.findall(matched)
+    short = len(matched.strip()) < _MIN_CODED_CHARS
+    return not short and not (words and all(name_lists().is_vocabulary(w) for w in words))

@@ -1,0 +1,58 @@
+"""Native pixel data that holds more than its frames: bytes after the last frame, bits outside BitsStored.
+
+Both are places a name can be planted that no viewer shows and a header rule
+never reads.  The scanner asks :func:`deidentify.pixels.native.canonical` -- the
+function ``run`` writes pixel data through -- what it would take out, so a check
+finds exactly what a run drops.  Trailing bytes that are all zeros hide nothing
+and are reported low; anything else high.  Pixel data shorter than its frames,
+or without the Image Pixel values that say how long it must be, cannot be shown
+clean.  Encapsulated pixel data is not native and is not read here.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from pydicom.datadict import keyword_for_tag
+
+from ...pixels.base import PixelError
+from ...pixels.layout import transfer_syntax_of
+from ...pixels.native import PIXEL_TAGS, canonical, format_of
+from ..findings import Finding
+from .base import FileContext, finding
+
+
+class PixelScanner:
+    """Bytes after the last frame and set bits outside BitsStored in native pixel data."""
+
+    name = "pixels"
+
+    def scan(self, file: FileContext) -> Iterator[Finding]:
+        ds = file.dataset
+        if ds is None or not any(tag in ds for tag in PIXEL_TAGS):
+            return
+        syntax = transfer_syntax_of(ds)
+        if syntax.is_transfer_syntax and syntax.is_encapsulated:
+            return
+        for tag in PIXEL_TAGS:
+            if tag not in ds:
+                continue
+            element = ds.get_item(tag)
+            path = keyword_for_tag(tag)
+            try:
+                if not syntax.is_transfer_syntax:
+                    raise PixelError("pixel data in an unknown transfer syntax cannot be checked")
+                found = canonical(element.value or b"", format_of(ds, tag, syntax, element.VR))
+            except PixelError as exc:
+                yield finding(self.name, path, "pixel-data-unchecked", "medium", "pixels", 0, str(exc))
+                continue
+            if found.trailing:
+                yield finding(self.name, path, "pixel-trailing-bytes", "high" if found.hidden else "low", "bytes",
+                              found.trailing, f"{found.trailing} bytes after the last frame"
+                              + ("" if found.hidden else " (all zero)"))
+            if found.cleared:
+                yield finding(self.name, path, "pixel-bits-outside-stored", "high", "samples", found.cleared,
+                              f"{found.cleared} samples have bits set outside BitsStored")
+
+    def finish(self) -> Iterable[Finding]:
+        return ()
