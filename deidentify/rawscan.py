@@ -38,6 +38,10 @@ class ScanError(ValueError):
     """The bytes are not what this scanner handles; use the full parse instead."""
 
 
+class Truncated(ScanError):
+    """An element, item or fragment runs past ``stop``; where ``stop`` is the end of the file, the file is cut short."""
+
+
 class RawElement(NamedTuple):
     """Where one element lies: ``buf[start:end]`` is all of it, ``buf[value:value_end]`` its value.
 
@@ -73,13 +77,14 @@ def scan(buf: bytes | memoryview, start: int, stop: int) -> list[RawElement]:
         else:
             end = position + 8 + length
             if end > stop:
-                raise ScanError("a value runs past the end")
+                raise Truncated("a value runs past the end")
             element = RawElement((group << 16) | number, form[0], position, position + 8, end, end, False)
         append(element)
         position = element.end
     if position != stop:
-        raise ScanError("elements run past the end of their dataset" if position > stop
-                        else "an element header runs past the end")
+        if position > stop:
+            raise ScanError("elements run past the end of their dataset")
+        raise Truncated("an element header runs past the end")
     return elements
 
 
@@ -98,7 +103,7 @@ def read_group(buf: bytes | memoryview, start: int, group: int) -> tuple[dict[in
 
 def _one(buf: bytes | memoryview, position: int, stop: int) -> RawElement | None:
     if position + 8 > stop:
-        raise ScanError("an element header runs past the end")
+        raise Truncated("an element header runs past the end")
     group, element, vr = _TAG_VR.unpack_from(buf, position)
     if group == _DELIMITER_GROUP:
         return None
@@ -109,7 +114,7 @@ def _one(buf: bytes | memoryview, position: int, stop: int) -> RawElement | None
     tag = (group << 16) | element
     if long:
         if position + 12 > stop:
-            raise ScanError("an element header runs past the end")
+            raise Truncated("an element header runs past the end")
         length = _U32.unpack_from(buf, position + 8)[0]
         value = position + 12
     else:
@@ -118,7 +123,7 @@ def _one(buf: bytes | memoryview, position: int, stop: int) -> RawElement | None
     if length != UNDEFINED:
         end = value + length
         if end > stop:
-            raise ScanError("a value runs past the end")
+            raise Truncated("a value runs past the end")
         return RawElement(tag, name, position, value, end, end, False)
     if vr == b"SQ":
         value_end = _sequence_end(buf, value, stop)
@@ -141,7 +146,7 @@ def _sequence_end(buf: bytes | memoryview, position: int, stop: int) -> int:
         if length != UNDEFINED:
             position += length
             if position > stop:
-                raise ScanError("an item runs past the end")
+                raise Truncated("an item runs past the end")
             continue
         while True:  # an undefined-length item: elements up to its delimiter
             element_at = _one(buf, position, stop)
@@ -163,12 +168,12 @@ def _fragments_end(buf: bytes | memoryview, position: int, stop: int) -> int:
             raise ScanError("encapsulated pixel data holds something other than fragments")
         position += 8 + length
         if position > stop:
-            raise ScanError("a fragment runs past the end")
+            raise Truncated("a fragment runs past the end")
 
 
 def _header(buf: bytes | memoryview, position: int, stop: int) -> tuple[int, int, int]:
     if position + 8 > stop:
-        raise ScanError("an item header runs past the end")
+        raise Truncated("an item header runs past the end")
     return _ITEM_HEADER.unpack_from(buf, position)
 
 

@@ -420,6 +420,14 @@ class Runner:
         self.report.add(entry)
         self.meter.update(entry)
 
+    def report_unread(self, path: Path, size: int, mtime_ns: int, outcome: Outcome) -> None:
+        """Report ``outcome`` for ``path`` without de-identifying it (the watcher's files not yet whole).
+
+        As for any changed input, an earlier output of the path is removed; nothing is quarantined.
+        """
+        for _, path_id in _unfinished(iter([path]), self.seen, self.keyring, self.report, self.meter, self.sink):
+            self._finish(_Done(path_id, size, mtime_ns, outcome, 0.0))
+
     def _finish(self, done: _Done) -> None:
         if done.fatal:
             raise RunStopped(done.fatal)

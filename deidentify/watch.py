@@ -1,8 +1,14 @@
 """`deidentify watch`: de-identify files as they arrive in an inbox folder.
 
-A file is read only once it has stopped changing: its size and modification
-time must stay the same over ``settle`` seconds of observation, so a file still
-being copied in is never read half-written.  New files are noticed through the
+A file is read once it has stopped changing: its size and modification time
+must stay the same over ``settle`` seconds of observation.  Stopping is not
+arriving, though: a copy can stall for longer than that.  So a settled file is
+taken as final only once it is also whole (:mod:`deidentify.arrival` says what
+that means).  One that is not gets a report row (status ``error``, reason
+``truncated (waiting for the rest)...``) and a line on stderr, is neither
+de-identified nor quarantined nor moved, and is read again whenever it changes,
+its new outcome replacing that row; one that never becomes whole stays in the
+inbox with its row.  New files are noticed through the
 file system's events (the ``watchdog`` package: inotify on Linux); ``poll``
 instead rescans the inbox every ``interval`` seconds, which is what works on
 network file systems, whose changes made by other machines raise no event.
@@ -21,10 +27,17 @@ cannot share an inbox even with different state folders.
 Names beginning with a dot (the temporary files of rsync and similar copy
 tools, ``.snapshot`` folders) and empty files are left alone.  Originals stay
 where they are, or, with ``processed``, move to that folder (under their path
-relative to the inbox) once written or quarantined.  Without ``processed``, a
+relative to the inbox) once written or withheld, and only then: a file with an
+error, not DICOM or not whole stays in the inbox, so a sender can replace it and
+nothing is moved that may still be arriving.  Without ``processed``, a
 file replaced in the inbox is an input that changed: its earlier output is
 removed and the new content de-identified, as ``run`` does; senders that reuse
 file names want ``processed``.
+
+SIGTERM and SIGINT stop the watcher after the file in hand: the report is
+written, the locks released, and the command exits 0, whatever the outcomes of
+the files (a withheld file is a normal outcome for a service).  A second SIGINT
+aborts at once, without a report.
 """
 
 from __future__ import annotations
@@ -43,12 +56,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Mapping
 
 from ._commands import add_profile_and_key_arguments, profile_and_key
+from .arrival import WAITING, not_whole
 from .keys import KeyFileError
+from .outcome import Outcome
 from .profile import Profile, ProfileError
+from .report import ReportWriter, Tally
 from .run import Runner, RunError, RunResult, check_paths, default_state, path_id_of, progress_mode
+from .source import digest_of
 
 log = logging.getLogger("deidentify")
 
@@ -59,6 +76,8 @@ DEFAULT_INTERVAL = 1.0
 _FALLBACK_LOCK_NAME = ".deidentify-watch.lock"
 #: In the state folder: report rows of inputs whose name a later input took (``processed``).
 HISTORY_NAME = "watch-history.jsonl"
+#: The outcomes after which an original leaves the inbox for ``processed``.
+MOVED_STATUSES = frozenset({"written", "withheld"})
 
 
 class InboxLocked(RunError):
@@ -174,6 +193,7 @@ class Watcher:
         self.processed = processed.absolute() if processed is not None else None
         check_watch_paths(self.inbox, dst, self.state, self.processed)
         self.settle, self.interval, self.poll, self.rescan = settle, interval, poll, rescan
+        self.quiet = progress == "none"
         self.stopped_by_signal = False
         self.left_changing = 0  # with once(): files still changing, left for the next time
         self.mode = "polling" if poll else "events"
@@ -185,6 +205,8 @@ class Watcher:
         except BaseException:
             self._lock.release()
             raise
+        self._rows = _LatestRows(self.runner.report)
+        self.runner.report = self._rows  # type: ignore[assignment]  # what the Runner calls, one row per path
         try:
             self._history_path = self.state / HISTORY_NAME
             self._replaced_rows: list[dict[str, Any]] = _read_rows(self._history_path)
@@ -201,6 +223,7 @@ class Watcher:
         self._earlier = dict(self.runner.seen)
         self._fed: set[str] = set()
         self._changed_in_hand: set[str] = set()
+        self.waiting: set[Path] = set()  # files settled but not whole, as last read
 
     # --- stopping -------------------------------------------------------------------------
     def stop(self) -> None:
@@ -372,13 +395,20 @@ class Watcher:
 
     # --- one file ---------------------------------------------------------------------------
     def _handle(self, path: Path, sig: Signature) -> None:
-        """De-identify one settled file, then move it to ``processed`` if asked."""
+        """De-identify one settled file if it is whole, then move it to ``processed`` if asked and final."""
         path_id = path_id_of(path, self.runner.keyring)
         if self.processed is not None:
             self._forget_earlier_name(path_id, sig)
-        self.runner.process([path])
+        self._rows.path_id = path_id
+        waiting = None if self._finished_before(path_id, sig) else _waiting(path, self.runner.keyring.file_id)
+        if waiting is None:
+            self.runner.process([path])
+        else:
+            outcome, read_as = waiting
+            self.runner.report_unread(path, *read_as, outcome)
         self._fed.add(path_id)
         self._pending.pop(path, None)
+        self.waiting.discard(path)
         after = _signature(path)
         if after is None:
             self._handled.pop(path, None)
@@ -389,10 +419,22 @@ class Watcher:
             self._pending[path] = _Observed(after, time.monotonic())
             return
         self._changed_in_hand.discard(path_id)
-        self._handled[path] = sig
-        if self.processed is not None:
+        self._handled[path] = sig  # not looked at again until it changes
+        finished = self.runner.seen[path_id]
+        status = finished.row.get("status")
+        if str(finished.row.get("reason", "")).startswith(WAITING):
+            self.waiting.add(path)
+            if not self.quiet:
+                print(f"deidentify: file {finished.row.get('file_id')} is not whole yet; it stays in the inbox and "
+                      "is read again when it changes", file=sys.stderr)
+        if self.processed is not None and status in MOVED_STATUSES and (finished.size, finished.mtime_ns) == sig:
             self._move_done(path)
             self._handled.pop(path, None)
+
+    def _finished_before(self, path_id: str, sig: Signature) -> bool:
+        """The manifest has this input as it is now: the Runner reports its row again without reading it."""
+        finished = self.runner.seen.get(path_id)
+        return finished is not None and (finished.size, finished.mtime_ns) == sig
 
     def _forget_earlier_name(self, path_id: str, sig: Signature) -> None:
         """With ``processed``, a file under a name finished before is a new input, not a changed one.
@@ -403,11 +445,13 @@ class Watcher:
         earlier = self.runner.seen.get(path_id)
         if earlier is None or (earlier.size, earlier.mtime_ns) == sig or path_id in self._changed_in_hand:
             return
+        if earlier.row.get("status") not in MOVED_STATUSES:  # never moved: the same input, changed
+            return
         del self.runner.seen[path_id]
         with open(self._history_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(earlier.row) + "\n")
-        if path_id not in self._fed:  # else its row is in this session's rows already
-            self._replaced_rows.append(earlier.row)
+        self._replaced_rows.append(earlier.row)
+        self._rows.forget(path_id)  # the new input's row takes the name; the earlier one stays in the report
         self._earlier.pop(path_id, None)
 
     def _move_done(self, path: Path) -> None:
@@ -470,32 +514,88 @@ def _free_name(target: Path) -> Path:
     return candidate
 
 
+def _waiting(path: Path, file_id: Callable[[bytes], str]) -> tuple[Outcome, Signature] | None:
+    """The outcome of a file that is not whole yet, with the size and mtime of the bytes judged.
+
+    ``None`` when it is whole, or cannot be read (the Runner then says why).
+    """
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            data = handle.read()
+    except OSError:
+        return None
+    reason = not_whole(data)
+    if reason is None:
+        return None
+    return Outcome(file_id(digest_of(data)), "error", reason), (info.st_size, info.st_mtime_ns)
+
+
+class _LatestRows:
+    """The Runner's report as the watcher keeps it: one row per input path, its latest.
+
+    A file read again (it changed, or was not whole before) replaces its row
+    instead of adding one.  The rows wait here for the end, as the Runner's
+    memory of finished inputs holds them anyway.
+    """
+
+    def __init__(self, writer: ReportWriter) -> None:
+        self.writer = writer
+        self.path_id = ""  # the input the Runner is reporting now (the watcher feeds one at a time)
+        self._rows: dict[str, Mapping[str, object]] = {}
+
+    def add(self, entry: Mapping[str, object]) -> None:
+        self._rows[self.path_id] = entry
+
+    def forget(self, path_id: str) -> None:
+        self._rows.pop(path_id, None)
+
+    def close(self, before: Iterable[Mapping[str, object]] = ()) -> Tally:
+        return self.writer.close([*before, *self._rows.values()])
+
+    def discard(self) -> None:
+        self.writer.discard()
+
+
 def watch(inbox: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None, *,
           once: bool = False, **options: Any) -> RunResult:
     """Watch ``inbox`` until SIGTERM or SIGINT (or, with ``once``, process what is there)."""
-    watcher = Watcher(inbox, dst, profile, key, state, **options)
-    with _StopOnSignals(watcher):
+    with _StopOnSignals() as signals:
+        watcher = signals.attach(Watcher(inbox, dst, profile, key, state, **options))
         return watcher.once() if once else watcher.serve()
 
 
 class _StopOnSignals:
-    """SIGTERM and SIGINT stop ``watcher`` after the file in hand (main thread only); a second SIGINT aborts."""
+    """SIGTERM and SIGINT ask the watcher to stop after the file in hand; a second SIGINT aborts.
 
-    def __init__(self, watcher: Watcher) -> None:
-        self.watcher = watcher
+    Installed before the watcher exists (main thread only), so a signal while it
+    starts stops it as soon as it has started, rather than killing it or printing
+    a traceback.
+    """
+
+    def __init__(self) -> None:
+        self.watcher: Watcher | None = None
+        self.signalled = False
         self.previous: dict[int, Any] = {}
 
-    def __enter__(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
+    def __enter__(self) -> _StopOnSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self.previous[signum] = signal.signal(signum, self._handler)
+        return self
 
-        def handler(signum: int, frame: Any) -> None:
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.signalled = True
+        if self.watcher is not None:
             self.watcher.on_signal(signum, frame)
-            if signum == signal.SIGINT:
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+        if signum == signal.SIGINT:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            self.previous[signum] = signal.signal(signum, handler)
+    def attach(self, watcher: Watcher) -> Watcher:
+        self.watcher = watcher
+        if self.signalled:
+            watcher.on_signal(signal.SIGTERM)
+        return watcher
 
     def __exit__(self, *exc: object) -> None:
         for signum, previous in self.previous.items():
@@ -508,9 +608,16 @@ class _StopOnSignals:
 def add_watch_parser(subparsers: Any) -> argparse.ArgumentParser:
     cmd = subparsers.add_parser(
         "watch", help="de-identify files as they arrive in INBOX, into DST",
-        description="De-identify each file that arrives in INBOX once it has stopped changing for the settle "
-                    "time. Runs until SIGTERM or Ctrl-C (which finish the file in hand and write the report), "
-                    "or with --once processes what is there and exits.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="De-identify each file that arrives in INBOX once it has stopped changing for the\n"
+                    "settle time and is whole (a file cut short is reported, left in INBOX and read\n"
+                    "again when it changes). Runs until SIGTERM or Ctrl-C (which finish the file in\n"
+                    "hand and write the report), or with --once processes what is there and exits.",
+        epilog="exit status:\n"
+               "  watching:  0 stopped by SIGTERM or Ctrl-C, whatever the files' outcomes;\n"
+               "             130 a second Ctrl-C aborted it (no report written)\n"
+               "  --once:    0 every file written; 1 some withheld, with errors or not whole yet\n"
+               "  both:      2 bad arguments, profile or key, or the inbox or state folder is in use")
     cmd.add_argument("inbox", type=Path, metavar="INBOX")
     cmd.add_argument("dst", type=Path, metavar="DST")
     add_profile_and_key_arguments(cmd)
@@ -524,7 +631,8 @@ def add_watch_parser(subparsers: Any) -> argparse.ArgumentParser:
     cmd.add_argument("--poll", action="store_true",
                      help="rescan the inbox every interval instead of waiting for events (network file systems)")
     cmd.add_argument("--processed", type=Path, metavar="DIR",
-                     help="move each original here once it is written or quarantined (default: leave it)")
+                     help="move each original here once it is written or withheld; files with errors, not "
+                          "DICOM or not whole stay in INBOX (default: leave every original)")
     cmd.add_argument("--linkage", action="store_true",
                      help="write original -> new UID and PatientID maps (mode 0600) into the state folder")
     cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
@@ -532,12 +640,22 @@ def add_watch_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def watch_main(args: argparse.Namespace) -> int:
+    """The ``watch`` command; its exit statuses are in the parser's epilog."""
+    try:
+        with _StopOnSignals() as signals:
+            return _watch_command(args, signals)
+    except KeyboardInterrupt:  # a second Ctrl-C
+        print("deidentify: interrupted; no report written", file=sys.stderr)
+        return 130
+
+
+def _watch_command(args: argparse.Namespace, signals: _StopOnSignals) -> int:
     quiet = getattr(args, "quiet", False)
     try:
         profile, key = profile_and_key(args)
-        watcher = Watcher(args.inbox, args.dst, profile, key, args.state, settle=args.settle,
-                          interval=args.interval, processed=args.processed, poll=args.poll,
-                          progress=progress_mode(quiet), linkage=getattr(args, "linkage", False))
+        watcher = signals.attach(Watcher(args.inbox, args.dst, profile, key, args.state, settle=args.settle,
+                                         interval=args.interval, processed=args.processed, poll=args.poll,
+                                         progress=progress_mode(quiet), linkage=getattr(args, "linkage", False)))
     except (ProfileError, KeyFileError, RunError) as exc:
         print(f"deidentify: {exc}", file=sys.stderr)
         return 2
@@ -545,21 +663,20 @@ def watch_main(args: argparse.Namespace) -> int:
         how = f"polling every {args.interval:g} s" if args.poll else "waiting for file events"
         print(f"deidentify: watching {args.inbox} ({how}; files are read {args.settle:g} s after their last "
               "change); SIGTERM or Ctrl-C stops after the file in hand", file=sys.stderr)
-    try:
-        with _StopOnSignals(watcher):
-            result = watcher.once() if args.once else watcher.serve()
-    except KeyboardInterrupt:
-        print("deidentify: interrupted; no report written", file=sys.stderr)
-        return 130
+    result = watcher.once() if args.once else watcher.serve()
+    if watcher.stopped_by_signal:  # one line, also with --quiet: it says why the command ended
+        print("deidentify: stopped as asked; report written", file=sys.stderr)
     if not quiet:
-        if watcher.stopped_by_signal:
-            print("deidentify: stopped", file=sys.stderr)
         if watcher.left_changing:
             print(f"deidentify: {watcher.left_changing} file(s) still changing, left for the next time",
                   file=sys.stderr)
+        if watcher.waiting:
+            print(f"deidentify: {len(watcher.waiting)} file(s) not whole yet, left in the inbox",
+                  file=sys.stderr)
         print(result.summary)
         print(f"report and quarantine: {result.state}")
-    return result.exit_code
+    # Serving ends only when asked to, and a withheld file is a normal outcome for a service.
+    return result.exit_code if args.once else 0
 
 
 def main(argv: list[str] | None = None) -> int:
