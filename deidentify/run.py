@@ -425,7 +425,7 @@ class Runner:
 
         As for any changed input, an earlier output of the path is removed; nothing is quarantined.
         """
-        for _, path_id in _unfinished(iter([path]), self.seen, self.keyring, self.report, self.meter, self.sink):
+        for _, path_id in self._unfinished(iter([path])):
             self._finish(_Done(path_id, size, mtime_ns, outcome, 0.0))
 
     def _finish(self, done: _Done) -> None:
