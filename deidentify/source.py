@@ -108,7 +108,7 @@ def check_structure(data: bytes, limits: Limits, start: int) -> None:
     """
     if len(data) > limits.max_file_bytes:
         raise SourceError(over(f"a file larger than {size_text(limits.max_file_bytes)}"))
-    buf: bytes | memoryview = memoryview(data)
+    buf: bytes | bytearray | memoryview = memoryview(data)
     syntax = ""
     if data[start:start + 2] == b"\x02\x00":
         try:
@@ -130,7 +130,7 @@ def check_structure(data: bytes, limits: Limits, start: int) -> None:
         raise SourceError(reason if reason.startswith("truncated") else f"structure cannot be read ({reason})") from exc
 
 
-def _inflated(deflated: memoryview, limits: Limits) -> bytes:
+def _inflated(deflated: memoryview, limits: Limits) -> bytearray:
     """The deflated dataset inflated, streaming, never past ``limits.max_inflated_bytes`` (+1 to tell)."""
     bound = limits.max_inflated_bytes
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
@@ -147,7 +147,7 @@ def _inflated(deflated: memoryview, limits: Limits) -> bytes:
         pending = inflater.unconsumed_tail
         if not chunk and not pending:
             break  # a stream cut short: pydicom's reader says what it makes of it
-    return bytes(inflated)
+    return inflated
 
 
 def _looks_like_bare_dataset(data: bytes) -> bool:

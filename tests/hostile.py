@@ -147,20 +147,20 @@ def deep_sequence(folder: Path, depth: int = 5000, undefined: bool = True, impli
     delimiters); else every length is given, computed from the inside out.
     """
     name = name or f"deep_{depth}_{'undefined' if undefined else 'defined'}{'_implicit' if implicit else ''}.dcm"
-    leaf = _element(0x0040A040, b"CS", b"TEXT", implicit) + _element(0x0040A160, b"UT", b"LEVEL ", implicit)
+    leaf = _element(0x0040A040, b"CS", b"TEXT", implicit) + _element(0x0040A160, b"UT", b"INNERMOST ", implicit)
     tag = struct.pack("<HH", CONTENT_SEQUENCE >> 16, CONTENT_SEQUENCE & 0xFFFF)
     sq_head = tag + (b"" if implicit else b"SQ\0\0")
+    container = _element(0x0040A040, b"CS", b"CONTAINER ", implicit)
     if undefined:
-        opening = (sq_head + struct.pack("<I", UNDEFINED) + struct.pack("<HHI", 0xFFFE, _ITEM, UNDEFINED)
-                   + _element(0x0040A040, b"CS", b"CONTAINER", implicit))
+        opening = sq_head + struct.pack("<I", UNDEFINED) + struct.pack("<HHI", 0xFFFE, _ITEM, UNDEFINED)
         closing = _delimiter(_ITEM_END) + _delimiter(_SEQ_END)
-        nested = opening * depth + leaf + closing * depth
+        nested = (opening + container) * (depth - 1) + opening + leaf + closing * depth
     else:
-        nested = leaf
-        for _ in range(depth):  # from the inside out, each level's lengths are known
-            item = _element(0x0040A040, b"CS", b"CONTAINER", implicit) + nested
-            item = struct.pack("<HHI", 0xFFFE, _ITEM, len(item)) + item
+        content = leaf
+        for level in range(depth):  # from the inside out, each level's lengths are known
+            item = struct.pack("<HHI", 0xFFFE, _ITEM, len(content)) + content
             nested = sq_head + struct.pack("<I", len(item)) + item
+            content = container + nested
     instance = _uid(name)
     syntax = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
     body = _dataset_bytes(_head(SR_CLASS, instance, "SR"), implicit) + nested
