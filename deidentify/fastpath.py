@@ -88,7 +88,7 @@ def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring,
     top = _index(elements)
     if 0x00080016 not in top or 0x00080018 not in top or 0x00041220 in top:
         return None
-    if missing_pixels_reason(top, _text(buf, top[0x00080016])) is not None:
+    if missing_pixels_reason(top) is not None:
         return None
     charset = _charset(buf, top.get(_CHARSET), default_encoding)
     if _ENCAPSULATED_DOCUMENT in top:

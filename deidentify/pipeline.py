@@ -109,7 +109,8 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
 
 
 def _frames_reason(ds: Dataset, syntax: str) -> str | None:
-    if PIXEL_DATA not in ds or not UID(syntax).is_encapsulated:
+    uid = UID(syntax)
+    if PIXEL_DATA not in ds or not (uid.is_transfer_syntax and uid.is_encapsulated):
         return None
     try:
         rows, columns = int(ds.Rows), int(ds.Columns)

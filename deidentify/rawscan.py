@@ -1,4 +1,4 @@
-"""A small scanner of explicit VR little endian data elements, for the fast path.
+"""A small scanner of data elements: the fast path's slices, and every file's bounds.
 
 pydicom's reader builds a Python object per element and costs more than the
 whole de-identification of a small file should (see docs/benchmarks.md); this
@@ -7,6 +7,13 @@ can be copied as slices.  It knows nothing about values.  Whatever it does not
 expect (implicit VR, a UN of undefined length, a length running past the end)
 raises :class:`ScanError`, and the caller falls back to pydicom's full parse.
 It is checked against pydicom on every test file and fuzzed in the tests.
+
+The same walk (:func:`_walk`, a loop over a stack of what is open, never a
+recursion) bounds every file before anything recursive reads it: the fast
+path's top-level :func:`scan` walks each sequence to its depth, the full path
+calls :func:`measure` before pydicom's reader, in any encoding.  Depth, items
+per sequence and elements per file are counted on the way and checked against
+:class:`~deidentify.limits.Limits`.
 """
 
 from __future__ import annotations

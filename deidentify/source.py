@@ -93,7 +93,7 @@ def _checked(data: bytes, ds: FileDataset) -> Source:
         raise SourceError("DICOMDIR is a file-set index, not an instance", "not DICOM")
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
         raise SourceError("no SOP Class UID or SOP Instance UID")
-    missing = missing_pixels_reason(ds, str(ds.SOPClassUID))
+    missing = missing_pixels_reason(ds)
     if missing is not None:
         raise SourceError(missing)
     return Source(data, digest_of(data), ds, {tag: ds.get_item(tag) for tag in ds.keys()})
