@@ -187,7 +187,7 @@ def _one(buf: bytes | memoryview, position: int, stop: int) -> RawElement | None
 
 # What is open on the walk's stack: a dataset or item (elements), a sequence (items).
 _DATASET, _ITEM_DEFINED, _ITEM_UNDEFINED, _SEQ_DEFINED, _SEQ_UNDEFINED = range(5)
-_HEADERS = {little: (Struct(order + "HH"), Struct(order + "H"), Struct(order + "I"), Struct(order + "HHI"))
+_HEADERS = {little: (Struct(order + "HH2s"), Struct(order + "H"), Struct(order + "I"), Struct(order + "HHI"))
             for little, order in ((True, "<"), (False, ">"))}
 _PIXEL_DATA = 0x7FE00010
 
@@ -254,7 +254,7 @@ def _walk(buf: bytes | memoryview, position: int, stop: int, kind: int, little: 
             continue
         if position + 8 > end:
             raise ScanError("an element header runs past the end")
-        group, number = tags.unpack_from(buf, position)
+        group, number, vr = tags.unpack_from(buf, position)  # one unpack: tag and (explicit) VR
         if group == _DELIMITER_GROUP:
             if number == _ITEM_END and kind == _ITEM_UNDEFINED:
                 stack.pop()
@@ -265,11 +265,10 @@ def _walk(buf: bytes | memoryview, position: int, stop: int, kind: int, little: 
         if limits is not None and counted > limits.max_elements:
             raise LimitError(_too_many_elements(limits))
         tag = (group << 16) | number
-        vr = b""
         if implicit:
+            vr = b""
             length, value = u32.unpack_from(buf, position + 4)[0], position + 8
         else:
-            vr = bytes(buf[position + 4:position + 6])
             if vr in LONG_VRS:
                 if position + 12 > end:
                     raise ScanError("an element header runs past the end")
