@@ -36,6 +36,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from .pixels.layout import has_pixel_data
+from .limits import Limits
 from .rawscan import UNDEFINED, RawElement, ScanError, Truncated, read_group, scan
 from .source import Source, SourceError, parse_source
 
@@ -82,7 +83,10 @@ def _scanner_finds_cut(data: bytes) -> bool:
             return False
         if syntax.is_deflated:
             inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-            buf = memoryview(inflater.decompress(buf[start:]))
+            bound = Limits().max_inflated_bytes
+            buf = memoryview(inflater.decompress(buf[start:], bound + 1))
+            if len(buf) > bound:
+                return False  # a bomb, not a cut: the source stage refuses it by its bound
             if not inflater.eof:
                 return True
             start = 0

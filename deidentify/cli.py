@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,7 +12,8 @@ from . import __version__
 from ._commands import add_profile_and_key_arguments, profile_and_key
 from .keys import KeyFileError
 from .profile import ProfileError, load_profile
-from .run import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_SECONDS, RunError, default_workers, progress_mode, run
+from .limits import Limits
+from .run import DEFAULT_MAX_SECONDS, RunError, default_workers, progress_mode, run
 
 
 def _add_run_parser(commands: Any) -> None:
@@ -39,9 +41,21 @@ def _add_run_parser(commands: Any) -> None:
     run_cmd.add_argument("--max-seconds-per-file", type=float, default=DEFAULT_MAX_SECONDS, metavar="S",
                          help="stop a worker that spends longer on one file; the file is an error row "
                               "(default: %(default)g)")
-    run_cmd.add_argument("--max-file-size", type=_size, default=DEFAULT_MAX_FILE_BYTES, metavar="SIZE",
-                         help="larger inputs are error rows, never read (default: 4G)")
+    run_cmd.add_argument("--max-file-size", type=_size, default=Limits.max_file_bytes, metavar="SIZE",
+                         help="larger inputs are error rows, never read (default: 2G)")
+    run_cmd.add_argument("--limit", action="append", default=[], type=_limit, metavar="NAME=N",
+                         help="another bound on one input's work: " + ", ".join(
+                             f"{f.name}={f.default}" for f in fields(Limits) if f.name != "max_file_bytes")
+                         + " (defaults shown); a file over one is an error row naming it")
     run_cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
+
+
+def _limit(text: str) -> tuple[str, int]:
+    name, _, number = text.partition("=")
+    known = {f.name for f in fields(Limits)} - {"max_file_bytes"}
+    if name not in known:
+        raise argparse.ArgumentTypeError(f"no bound {name!r}; known: {', '.join(sorted(known))}")
+    return name, _size(number)
 
 
 def _size(text: str) -> int:
@@ -160,7 +174,8 @@ def _run(args: argparse.Namespace) -> int:
         result = run(args.src, args.dst, profile, key, args.state, workers=args.workers,
                      progress=progress_mode(args.quiet), linkage=args.linkage, verify=args.verify,
                      preview_dir=args.preview_dir, restart=args.restart, retry_withheld=args.retry_withheld,
-                     max_file_bytes=args.max_file_size, memory_limit=args.max_memory_per_worker,
+                     limits=Limits(max_file_bytes=args.max_file_size, **dict(args.limit)),
+                     memory_limit=args.max_memory_per_worker,
                      max_seconds=args.max_seconds_per_file)
     except (ProfileError, KeyFileError, RunError) as exc:
         print(f"deidentify: {exc}", file=sys.stderr)

@@ -31,10 +31,13 @@ from pydicom.filewriter import write_data_element, write_dataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from .actions import ACTIONS, REMOVE
+from .completeness import missing_pixels_reason
 from .header import CODING_SCHEME_DESIGNATOR, act, decide, dummies_inside, is_public_scheme
 from .keys import Keyring
+from .limits import LimitError, Limits
 from .outcome import Outcome, output_name
 from .pixels import document_reason
+from .pixels.frames import codestream_reason
 from .pixels.gate import GATE_TAGS
 from .pixels.base import PixelError
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
@@ -65,33 +68,41 @@ class _Fallback(Exception):
     """This file needs the full path."""
 
 
-def deidentify_fast(data: bytes, rules: RuleBook, keyring: Keyring) -> Outcome | None:
-    """De-identify ``data`` on the fast path, or None when the full path must do it."""
-    if rules.uses_clean or len(data) < 144 or data[128:132] != b"DICM":
+def deidentify_fast(data: bytes, rules: RuleBook, keyring: Keyring, limits: Limits = Limits()) -> Outcome | None:
+    """De-identify ``data`` on the fast path, or None when the full path must do it.
+
+    A file over one of ``limits``, or incomplete, goes to the full path too,
+    which says why it is an error.
+    """
+    if rules.uses_clean or len(data) < 144 or data[128:132] != b"DICM" or len(data) > limits.max_file_bytes:
         return None
     buf = memoryview(data)
     try:
-        return _deidentify(buf, data, rules, keyring)
-    except (_Fallback, ScanError):
+        return _deidentify(buf, data, rules, keyring, limits)
+    except (_Fallback, ScanError, LimitError):
         return None
 
 
-def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring) -> Outcome | None:
+def _deidentify(buf: memoryview, data: bytes, rules: RuleBook, keyring: Keyring, limits: Limits) -> Outcome | None:
     meta, meta_end = read_group(buf, 132, 0x0002)
     syntax = _text(buf, meta.get(0x00020010))
     if not (syntax in _FAST_SYNTAXES or syntax.startswith(_ENCAPSULATED_PREFIX)):
         return None
     if _text(buf, meta.get(0x00020002)) == DICOMDIR_CLASS:
         return None
-    elements = scan(buf, meta_end, len(buf))
+    elements = scan(buf, meta_end, len(buf), limits)  # walks every depth, within the limits
     top = _index(elements)
     if 0x00080016 not in top or 0x00080018 not in top or 0x00041220 in top:
+        return None
+    if missing_pixels_reason(top) is not None:
         return None
     charset = _charset(buf, top.get(_CHARSET), default_encoding)
     if _ENCAPSULATED_DOCUMENT in top:
         return None
     verdict = _verdict(buf, top, rules, charset)
     if verdict.full_path:
+        return None
+    if syntax.startswith(_ENCAPSULATED_PREFIX) and PIXEL_DATA in top and not _frames_agree(buf, top, syntax, charset):
         return None
     plan = plan_for(_patient_key(buf, top, charset), _originals(buf, top, rules, charset), rules, keyring)
     counts: Counter[str] = Counter()
@@ -172,6 +183,20 @@ def _judge(buf: memoryview, top: Mapping[int, RawElement], tools: Any, tags: Seq
         full_path = needs_cleaning(gate, tools)
     return _Verdict(full_path, str(gate.get("Modality", "") or "").strip(),
                     str(gate.get("SOPClassUID", "") or "").strip())
+
+
+def _frames_agree(buf: memoryview, top: Mapping[int, RawElement], syntax: str, charset: Any) -> bool:
+    """Whether encapsulated frames passed on undecoded are the image the header describes (as the full path asks)."""
+    try:
+        rows, columns, bits = (int(_decode(buf, top[tag], charset).value) for tag in (0x00280010, 0x00280011,
+                                                                                       0x00280100))
+        samples, frames = (int(_decode(buf, top[tag], charset).value or 1) if tag in top else 1
+                           for tag in (0x00280002, 0x00280008))
+    except (KeyError, TypeError, ValueError):
+        raise _Fallback from None  # an incomplete Image Pixel module: the full path decides
+    pixels = top[PIXEL_DATA]
+    return codestream_reason(buf[pixels.value:pixels.value_end], syntax, rows, columns, samples, bits, frames,
+                             strict=False) is None
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -17,10 +17,13 @@ from . import pixels
 from .actions import is_well_known
 from .header import HeaderError, clean_header
 from .keys import Keyring
+from .limits import Limits
 from .plan import RuleBook, make_plan
 from .fastpath import deidentify_fast
 from .outcome import Outcome, output_name
 from .pixels.base import PixelError
+from .pixels.frames import codestream_reason
+from .pixels.layout import PIXEL_DATA
 from .pixels.native import settle
 from .pixels.stage import clean_image, tools_for
 from .source import SourceError, digest_of, parse_source
@@ -30,25 +33,27 @@ from .stamp import encode, stamp
 _NAME_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
 
-def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bool = False) -> Outcome:
+def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bool = False,
+                     limits: Limits = Limits()) -> Outcome:
     """De-identify one file's bytes, or say why they are withheld.
 
     The fast path takes the files it can; the full path below takes the rest and
     gives the same bytes.  With ``linkage``, the outcome also lists original →
     new UIDs and PatientID, for the crosswalk; without it no original identifier
-    leaves this function.
+    leaves this function.  A file over one of ``limits`` is an error naming the bound.
     """
     if not linkage:
-        fast = deidentify_fast(data, rules, keyring)
+        fast = deidentify_fast(data, rules, keyring, limits)
         if fast is not None:
             return fast
-    return deidentify_full(data, rules, keyring, linkage)
+    return deidentify_full(data, rules, keyring, linkage, limits)
 
 
-def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bool = False) -> Outcome:
+def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bool = False,
+                    limits: Limits = Limits()) -> Outcome:
     """The full path: pydicom parses the whole file."""
     try:
-        source = parse_source(data)
+        source = parse_source(data, limits)
     except SourceError as exc:
         return Outcome(keyring.file_id(digest_of(data)), exc.status, exc.reason)
     ds = source.dataset
@@ -83,7 +88,7 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
         return outcome
     if settings.clean_pixel_data:
         try:
-            px = clean_image(ds, out, tools_for(rules.profile))
+            px = clean_image(ds, out, tools_for(rules.profile), limits)
         except Exception as exc:  # fail closed; the message may quote values, so name only the type
             outcome.reason = f"burnt-in text not cleaned (the pixel stage failed: {type(exc).__name__})"
             return outcome
@@ -100,6 +105,11 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
             except PixelError as exc:
                 outcome.status, outcome.reason = "error", str(exc)
                 return outcome
+    if syntax == source.transfer_syntax:
+        reason = _frames_reason(ds, syntax)
+        if reason is not None:  # passed on undecoded, the frames must still be the image the header describes
+            outcome.status, outcome.reason = "error", reason
+            return outcome
     stamp(out, rules.profile, pixels_cleaned=cleaned)
     outcome.transfer_syntax_out = syntax
     try:
@@ -112,6 +122,20 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
     if linkage:
         _link(ds, out, keyring, rules, outcome)
     return outcome
+
+
+def _frames_reason(ds: Dataset, syntax: str) -> str | None:
+    uid = UID(syntax)
+    if PIXEL_DATA not in ds or not (uid.is_transfer_syntax and uid.is_encapsulated):
+        return None
+    try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+        samples, bits = int(ds.get("SamplesPerPixel", 1) or 1), int(ds.BitsAllocated)
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        pixel_data = ds.PixelData
+    except Exception:  # an incomplete Image Pixel module is copied as it is, as ever
+        return None
+    return codestream_reason(pixel_data, syntax, rows, columns, samples, bits, frames, strict=False)
 
 
 def _link(ds: Dataset, out: Dataset, keyring: Keyring, rules: RuleBook, outcome: Outcome) -> None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from .batch.pool import WorkerPool, WorkerSetup, memory_limit_per_worker
 from .batch.walk import WalkProblem, walk
 from .keys import Keyring
+from .limits import Limits, over, size_text
 from .outcome import Outcome
 from .pipeline import deidentify_bytes
 from .pixels.stage import tools_for
@@ -59,8 +60,6 @@ class RunStopped(Exception):
         self.signum = signum
 
 
-# Largest input read whole into a worker's memory; a larger one is an error row.
-DEFAULT_MAX_FILE_BYTES = 4 << 30
 # A file that takes longer has its worker stopped and is an error row.
 DEFAULT_MAX_SECONDS = 900.0
 
@@ -114,12 +113,12 @@ _worker: dict[str, Any] = {}
 
 
 def _init_worker(profile: Profile, key: bytes, state: Path, dst: Path, linkage: bool, verify: bool = False,
-                 preview_dir: Path | None = None, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
+                 preview_dir: Path | None = None, limits: Limits = Limits()) -> None:
     _quiet_pydicom()
     _reuse_large_buffers()
     tools_for(profile)  # compiled before forking, so every worker starts with the pixel rules
     _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), sink=FolderSink(dst),
-                   linkage=linkage, verify=verify, preview_dir=preview_dir, max_file_bytes=max_file_bytes)
+                   linkage=linkage, verify=verify, preview_dir=preview_dir, limits=limits)
 
 
 def _reuse_large_buffers() -> None:
@@ -173,7 +172,7 @@ def _work(task: tuple[Path, str]) -> _Done:
     began = time.perf_counter()
     data = b""
     try:
-        data, size, mtime_ns = _read(path, _worker["max_file_bytes"])
+        data, size, mtime_ns = _read(path, _worker["limits"].max_file_bytes)
         outcome = _deidentify(data)
     except _Unreadable as exc:
         return _Done(path_id, -1, -1, Outcome(path_id, "error", exc.reason), 0.0)
@@ -202,7 +201,7 @@ def _work(task: tuple[Path, str]) -> _Done:
 
 
 def _deidentify(data: bytes) -> Outcome:
-    outcome = deidentify_bytes(data, _worker["rules"], _worker["keyring"], _worker["linkage"])
+    outcome = deidentify_bytes(data, _worker["rules"], _worker["keyring"], _worker["linkage"], _worker["limits"])
     if _worker["verify"] and outcome.status == "written":
         _verify(outcome, data, _worker["rules"])
     if _worker["preview_dir"] is not None and outcome.status == "written":
@@ -240,12 +239,12 @@ def _read(path: Path, max_bytes: int) -> tuple[bytes, int, int]:
         if not stat.S_ISREG(info.st_mode):
             raise _Unreadable("not a regular file (a FIFO, socket or device is never read)")
         if info.st_size > max_bytes:
-            raise _Unreadable(f"over the limit: the file is larger than {max_bytes} bytes")
+            raise _Unreadable(over(f"a file larger than {size_text(max_bytes)}"))
         chunks = []
         while chunk := os.read(fd, max(info.st_size + 1, 1 << 16)):
             chunks.append(chunk)
             if sum(map(len, chunks)) > max_bytes:  # it grew while being read
-                raise _Unreadable(f"over the limit: the file is larger than {max_bytes} bytes")
+                raise _Unreadable(over(f"a file larger than {size_text(max_bytes)}"))
     finally:
         os.close(fd)
     return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), info.st_size, info.st_mtime_ns
@@ -298,7 +297,7 @@ class Runner:
                  progress: str = "none", linkage: bool = False, verify: bool = False,
                  preview_dir: Path | None = None, total: int | None = None, remember: bool = False,
                  restart: bool = False, retry_withheld: bool = False,
-                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, memory_limit: int | None = None,
+                 limits: Limits = Limits(), memory_limit: int | None = None,
                  max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
         self.folder = StateFolder(state)
         self.sink = FolderSink(dst)
@@ -330,7 +329,7 @@ class Runner:
         self.report = ReportWriter(self.folder.report_csv, self.folder.report_parquet)
         self.started = time.perf_counter()
         self.stop_signal: int | None = None
-        self._pool_options = (max_file_bytes, memory_limit_per_worker(workers) if memory_limit is None
+        self._pool_options = (limits, memory_limit_per_worker(workers) if memory_limit is None
                               else memory_limit, max_seconds)
         self._pool: WorkerPool[tuple[Path, str], _Done] | None = None
         self._handler = _LogFile(self.folder.log_path)
@@ -377,9 +376,9 @@ class Runner:
 
     def _workers(self) -> WorkerPool[tuple[Path, str], _Done]:
         if self._pool is None:
-            max_file_bytes, memory_limit, max_seconds = self._pool_options
+            limits, memory_limit, max_seconds = self._pool_options
             setup = WorkerSetup(_init_worker, (self.profile, self.key, self.folder.path, self.dst, self.linkage,
-                                               self.verify, self.preview_dir, max_file_bytes), _work, _failed)
+                                               self.verify, self.preview_dir, limits), _work, _failed)
             locks = [fd for fd in (self.folder.lock_fd, self.sink.lock_fd) if fd is not None]
             _reuse_large_buffers()  # forked workers inherit it; spawned ones set it in _init_worker
             self._pool = WorkerPool(self.workers, setup, memory_limit=memory_limit, max_seconds=max_seconds,
@@ -513,7 +512,7 @@ class _LogFile(logging.FileHandler):
 def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None, *,
         workers: int = 1, progress: str = "none", linkage: bool = False, verify: bool = False,
         preview_dir: Path | None = None, restart: bool = False, retry_withheld: bool = False,
-        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, memory_limit: int | None = None,
+        limits: Limits = Limits(), memory_limit: int | None = None,
         max_seconds: float = DEFAULT_MAX_SECONDS) -> RunResult:
     """De-identify every file under ``src`` into ``dst``.
 
@@ -531,7 +530,7 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
     total = sum(1 for _ in walk(src, avoid)) if progress != "none" else None
     runner = Runner(dst, profile, key, state_path, workers=workers, progress=progress, linkage=linkage,
                     verify=verify, preview_dir=preview_dir, total=total, restart=restart,
-                    retry_withheld=retry_withheld, max_file_bytes=max_file_bytes, memory_limit=memory_limit,
+                    retry_withheld=retry_withheld, limits=limits, memory_limit=memory_limit,
                     max_seconds=max_seconds)
     with _signals_stop(runner):
         try:

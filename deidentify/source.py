@@ -8,17 +8,23 @@ go into logs and reports.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-
-from pydicom import dcmread
 from typing import Mapping
 
+from pydicom import dcmread
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileDataset
 
+from .completeness import missing_pixels_reason
+from .limits import LimitError, Limits, over, size_text
+from .rawscan import ScanError, measure, read_group
+
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+_BIG_ENDIAN = "1.2.840.10008.1.2.2"
 
 
 class SourceError(ValueError):
@@ -50,18 +56,21 @@ def digest_of(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def read_source(path: Path) -> Source:
+def read_source(path: Path, limits: Limits = Limits()) -> Source:
     """Read ``path``; raise :class:`SourceError` for what cannot be de-identified with certainty."""
     data = path.read_bytes()
-    return parse_source(data)
+    return parse_source(data, limits)
 
 
-def parse_source(data: bytes) -> Source:
+def parse_source(data: bytes, limits: Limits = Limits()) -> Source:
     if not data:
         raise SourceError("empty file", "not DICOM")
     has_preamble = len(data) >= 132 and data[128:132] == b"DICM"
     if not has_preamble and not _looks_like_bare_dataset(data):
         raise SourceError("not DICOM (no DICM prefix and no dataset at the start)", "not DICOM")
+    # pydicom's reader recurses once per sequence level and inflates deflated data whole:
+    # the file's structure is walked within the limits before it reads a byte.
+    check_structure(data, limits, 132 if has_preamble else 0)
     try:
         ds = dcmread(BytesIO(data), force=True)
         return _checked(data, ds)
@@ -84,7 +93,61 @@ def _checked(data: bytes, ds: FileDataset) -> Source:
         raise SourceError("DICOMDIR is a file-set index, not an instance", "not DICOM")
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
         raise SourceError("no SOP Class UID or SOP Instance UID")
+    missing = missing_pixels_reason(ds)
+    if missing is not None:
+        raise SourceError(missing)
     return Source(data, digest_of(data), ds, {tag: ds.get_item(tag) for tag in ds.keys()})
+
+
+def check_structure(data: bytes, limits: Limits, start: int) -> None:
+    """Raise :class:`SourceError` for a file over a bound, or whose structure cannot be walked to its end.
+
+    ``start`` is where the file meta (or a bare dataset) begins.  The walk
+    (:func:`~deidentify.rawscan.measure`) holds no recursion and reads every
+    encoding pydicom reads; deflated data is inflated only up to its bound.
+    """
+    if len(data) > limits.max_file_bytes:
+        raise SourceError(over(f"a file larger than {size_text(limits.max_file_bytes)}"))
+    buf: bytes | bytearray | memoryview = memoryview(data)
+    syntax = ""
+    if data[start:start + 2] == b"\x02\x00":
+        try:
+            meta, start = read_group(buf, start, 0x0002)
+        except ScanError:
+            meta = {}  # a meta group that is not explicit VR: the walk below reads it as a dataset
+        found = meta.get(0x00020010)
+        if found is not None:
+            syntax = bytes(buf[found.value:found.value_end]).decode("ascii", "replace").strip("\0 ")
+    if syntax == _DEFLATED:
+        buf, start = _inflated(buf[start:], limits), 0
+    little = syntax != _BIG_ENDIAN if syntax else not (data[start:start + 1] == b"\0" and data[start + 1:start + 2] != b"\0")
+    try:
+        measure(buf, start, len(buf), little, limits)
+    except LimitError as exc:
+        raise SourceError(str(exc)) from exc
+    except ScanError as exc:
+        reason = str(exc)
+        raise SourceError(reason if reason.startswith("truncated") else f"structure cannot be read ({reason})") from exc
+
+
+def _inflated(deflated: memoryview, limits: Limits) -> bytearray:
+    """The deflated dataset inflated, streaming, never past ``limits.max_inflated_bytes`` (+1 to tell)."""
+    bound = limits.max_inflated_bytes
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    inflated, pending = bytearray(), deflated
+    # In chunks into one growing buffer: one call with a large bound would hold twice the bound at once.
+    while not inflater.eof:
+        try:
+            chunk = inflater.decompress(pending, 1 << 24)
+        except zlib.error as exc:
+            raise SourceError("deflated data cannot be inflated") from exc
+        inflated += chunk
+        if len(inflated) > bound:
+            raise SourceError(over(f"deflated data inflating to more than {size_text(bound)}"))
+        pending = inflater.unconsumed_tail
+        if not chunk and not pending:
+            break  # a stream cut short: pydicom's reader says what it makes of it
+    return inflated
 
 
 def _looks_like_bare_dataset(data: bytes) -> bool:

@@ -177,7 +177,7 @@ def test_a_file_over_the_size_limit_is_never_read(tmp_path: Path) -> None:
     result = _cli("run", src, tmp_path / "dst", "--key-file", key, "--max-file-size", "1G")
     assert result.returncode == 1, result.stderr
     report = _report(tmp_path / "dst.state")
-    assert sorted(report.reason) == ["", "over the limit: the file is larger than 1073741824 bytes"]
+    assert sorted(report.reason) == ["", "over the limit: a file larger than 1 GiB"]
 
 
 # --- signals ------------------------------------------------------------------------------------

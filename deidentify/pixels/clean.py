@@ -20,7 +20,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from .base import Box, PixelDetector, PixelError, CleanSettings, RegionDecision
-from .frames import decode_frames
+from ..limits import Limits
+from .frames import check_decodable, decode_frames
 from .gate import BURNT_IN_NOT_CLEANED, may_carry_burnt_in_text
 from .icon import replace_icon
 from .layout import ImageLayout, has_pixel_data, read_layout, transfer_syntax_of
@@ -56,6 +57,7 @@ def clean_pixels(
     settings: CleanSettings = CleanSettings(),
     *,
     scan: bool = False,
+    limits: Limits = Limits(),
 ) -> PixelOutcome:
     """Clean ``out_ds``'s pixel data (the header stage's output) from ``source_ds``'s.
 
@@ -70,7 +72,9 @@ def clean_pixels(
     may carry text but holds none to mask keeps its pixels and is marked the same
     way (BurnedInAnnotation NO, Clean Pixel Data applies).  The icon of
     an image that may carry burnt-in text is regenerated from the output or
-    removed.  Nothing else is changed, and ``source_ds`` never is.
+    removed.  Nothing else is changed, and ``source_ds`` never is.  An image
+    over ``limits.max_pixel_bytes``, or whose frames' codestream headers do not
+    describe it, is withheld before anything is decoded.
     """
     syntax = transfer_syntax_of(source_ds)
     # A rule's flag says there is burnt-in text at places the rule does not know.
@@ -88,6 +92,7 @@ def clean_pixels(
         return _withheld(detail, syntax)
     try:
         layout = read_layout(source_ds, syntax)
+        check_decodable(source_ds, layout, limits)
         rules = rule_regions(decision, layout.columns, layout.rows)
         ocr = detector if run_ocr else None
         regions = _regions(source_ds, layout, rules, ocr, tuple(own_values), settings.padding)

@@ -10,14 +10,29 @@ encoded again exactly as it was stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from struct import Struct
 from typing import Iterator, Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.encaps import generate_fragmented_frames
 from pydicom.pixels import get_decoder
 
+from ..limits import Limits, over, size_text
 from .base import PixelError
 from .layout import ImageLayout, SampleFormat
+
+#: What a frame's codestream header says: rows, columns, components (None: it cannot be read).
+Geometry = tuple[int, int, int]
+_JPEG_SYNTAXES = frozenset("1.2.840.10008.1.2.4." + n for n in ("50", "51", "57", "70", "80", "81"))
+_J2K_SYNTAXES = frozenset("1.2.840.10008.1.2.4." + n for n in ("90", "91", "92", "93", "201", "202", "203"))
+_RLE = "1.2.840.10008.1.2.5"
+_BE16, _BE32, _LE32 = Struct(">H"), Struct(">I"), Struct("<I")
+# Start of frame markers of JPEG (SOF0-SOF15 but DHT, JPG and DAC) and JPEG-LS (SOF55).
+_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7})
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RSTn have no length
+DISAGREES = "a frame's codestream header disagrees with Rows, Columns or Samples per Pixel"
+UNREADABLE = "a frame's codestream header cannot be read"
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,117 @@ def decode_frames(ds: Dataset, layout: ImageLayout, indices: Sequence[int] | Non
         except Exception as exc:
             raise _undecodable(layout, exc) from exc
         yield Frame(index, pixels.reshape(layout.rows, layout.columns, -1), _decoded_format(properties, layout))
+
+
+def check_decodable(ds: Dataset, layout: ImageLayout, limits: Limits = Limits()) -> None:
+    """Raise :class:`PixelError` before decoding what would be over ``limits`` or is not what the header says.
+
+    Rows × Columns × Samples × Bits Allocated × Frames bounds the decoded image;
+    each encapsulated frame's own header (JPEG SOFn, JPEG-LS SOF55, JPEG 2000
+    SIZ, RLE) must describe that image, as a decoder allocates what the
+    codestream, not the DICOM header, claims.
+    """
+    if decoded_bytes(layout) > limits.max_pixel_bytes:
+        raise PixelError(over(f"an image decoding to more than {size_text(limits.max_pixel_bytes)}"))
+    if layout.encapsulated:
+        reason = codestream_reason(ds.PixelData, str(layout.transfer_syntax), layout.rows, layout.columns,
+                                   layout.samples, layout.bits_allocated, layout.frames, strict=True)
+        if reason is not None:
+            raise PixelError(reason)
+
+
+def decoded_bytes(layout: ImageLayout) -> int:
+    return -(-layout.rows * layout.columns * layout.samples * layout.bits_allocated * layout.frames // 8)
+
+
+def codestream_reason(pixel_data: bytes | memoryview, syntax: str, rows: int, columns: int, samples: int,
+                      bits_allocated: int, frames: int, *, strict: bool) -> str | None:
+    """Why the frames of encapsulated ``pixel_data`` cannot be trusted to decode to the image described, or None.
+
+    A header that says another size is :data:`DISAGREES`; one that cannot be
+    read is :data:`UNREADABLE` only when ``strict`` (before decoding: a decoder
+    would read what this parser could not).  Syntaxes without a header to read
+    (video, deflated frames) are not checked.  The check is shared by both header
+    paths (an image that is not decoded and disagrees is an error) and the
+    pixel stage.
+    """
+    if syntax in _JPEG_SYNTAXES:
+        read = _jpeg_geometry
+    elif syntax in _J2K_SYNTAXES:
+        read = _j2k_geometry
+    elif syntax == _RLE:
+        return _rle_reason(pixel_data, samples, bits_allocated, frames, strict)
+    else:
+        return None
+    try:
+        for fragments in generate_fragmented_frames(bytes(pixel_data), number_of_frames=frames):
+            found = read(fragments[0] if len(fragments[0]) >= 256 or len(fragments) == 1 else b"".join(fragments))
+            if found is None:
+                if strict:
+                    return UNREADABLE
+                continue
+            if found != (rows, columns, samples):
+                return DISAGREES
+    except Exception:  # pydicom's fragment parser raises several types on broken items
+        return UNREADABLE if strict else None
+    return None
+
+
+def _jpeg_geometry(stream: bytes) -> Geometry | None:
+    """Height, width and components from the first SOFn (or JPEG-LS SOF55) frame header."""
+    if stream[:2] != b"\xff\xd8":
+        return None
+    position = 2
+    while position + 4 <= len(stream):
+        if stream[position] != 0xFF:
+            return None
+        marker = stream[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker in _STANDALONE:
+            position += 2
+            continue
+        if marker in _SOF:
+            if position + 10 > len(stream):
+                return None
+            height, width = _BE16.unpack_from(stream, position + 5)[0], _BE16.unpack_from(stream, position + 7)[0]
+            return height, width, stream[position + 9]
+        if marker in (0xD9, 0xDA):  # end of image, or scan data before any frame header
+            return None
+        position += 2 + _BE16.unpack_from(stream, position + 2)[0]
+    return None
+
+
+def _j2k_geometry(stream: bytes) -> Geometry | None:
+    """Height, width and components from the SIZ segment (after a JP2 header, if any)."""
+    start = stream.find(b"\xff\x4f\xff\x51", 0, 4096)
+    if start < 0 or start + 42 > len(stream):
+        return None
+    siz = start + 4
+    width = _BE32.unpack_from(stream, siz + 4)[0] - _BE32.unpack_from(stream, siz + 12)[0]
+    height = _BE32.unpack_from(stream, siz + 8)[0] - _BE32.unpack_from(stream, siz + 16)[0]
+    return height, width, _BE16.unpack_from(stream, siz + 36)[0]
+
+
+def _rle_reason(pixel_data: bytes | memoryview, samples: int, bits_allocated: int, frames: int,
+                strict: bool) -> str | None:
+    """RLE frames: one segment per sample and byte (PS3.5 G.2), each starting inside the frame."""
+    expected = samples * -(-bits_allocated // 8)
+    try:
+        for fragments in generate_fragmented_frames(bytes(pixel_data), number_of_frames=frames):
+            frame = fragments[0] if len(fragments) == 1 else b"".join(fragments)
+            if len(frame) < 64:
+                return UNREADABLE if strict else None
+            segments = _LE32.unpack_from(frame, 0)[0]
+            offsets = [_LE32.unpack_from(frame, 4 + 4 * i)[0] for i in range(min(segments, 15))]
+            if segments != expected:
+                return DISAGREES
+            if offsets[0] != 64 or offsets != sorted(offsets) or offsets[-1] > len(frame):
+                return UNREADABLE if strict else None
+    except Exception:
+        return UNREADABLE if strict else None
+    return None
 
 
 def decode_frame(ds: Dataset, layout: ImageLayout, index: int) -> Frame:

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
+from ..limits import Limits
 from .base import CleanSettings, PixelDetector
 from .clean import PixelOutcome, clean_pixels
 from .detectors import DetectorUnavailable, TesseractDetector, should_scan, text_detectors
@@ -78,10 +79,10 @@ def needs_cleaning(ds: Dataset, tools: PixelTools) -> bool:
     return bool(decision.boxes or decision.whole or decision.flags)
 
 
-def clean_image(source: Dataset, out: Dataset, tools: PixelTools) -> PixelOutcome:
+def clean_image(source: Dataset, out: Dataset, tools: PixelTools, limits: Limits = Limits()) -> PixelOutcome:
     """Mask what the rules and OCR find in ``source``'s pixels, writing into ``out``."""
     decision = decide(source, tools.rules)
     scan = should_scan(source, tools.ocr) or bool(decision.flags)
     reads = tools.detector is not None and (scan or may_carry_burnt_in_text(source))
     own_values = text_detectors(source) if reads else ()
-    return clean_pixels(source, out, decision, tools.detector, own_values, tools.settings, scan=scan)
+    return clean_pixels(source, out, decision, tools.detector, own_values, tools.settings, scan=scan, limits=limits)
