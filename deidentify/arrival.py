@@ -36,6 +36,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from .pixels.layout import has_pixel_data
+from .completeness import NO_PIXEL_DATA
 from .limits import Limits
 from .rawscan import UNDEFINED, RawElement, ScanError, Truncated, read_group, scan
 from .source import Source, SourceError, parse_source
@@ -64,6 +65,8 @@ def not_whole(data: bytes) -> str | None:
     try:
         source = parse_source(data)
     except SourceError as exc:
+        if exc.reason == NO_PIXEL_DATA:
+            return NO_PIXELS
         return CUT_SHORT if exc.reason.startswith(_SOURCE_TRUNCATED) else None
     if _last_element_ends_early(data, source):
         return CUT_SHORT
@@ -135,8 +138,8 @@ def _last_element_ends_early(data: bytes, source: Source) -> bool:
 
 
 def _image_without_pixels(ds: Dataset) -> bool:
+    """Stricter than the source stage's rule (the Image Pixel module's elements), which a copy cut
+    before group 0028 passes: an arriving file of an image storage class must hold its pixels too."""
     if has_pixel_data(ds) or _PIXEL_DATA_PROVIDER_URL in ds:
         return False
-    if all(tag in ds for tag in (_ROWS, _COLUMNS, _BITS_ALLOCATED)):
-        return True
     return "Image Storage" in UID(str(ds.get("SOPClassUID", ""))).name

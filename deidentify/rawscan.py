@@ -104,9 +104,10 @@ def scan(buf: bytes | memoryview, start: int, stop: int, limits: Limits | None =
             element = RawElement((group << 16) | number, form[0], position, position + 8, end, end, False)
         append(element)
         position = element.end
-    if position != stop:
-        raise ScanError("elements run past the end of their dataset" if position > stop
-                        else "an element header runs past the end")
+    if position > stop:
+        raise ScanError("elements run past the end of their dataset")
+    if position < stop:
+        raise Truncated("an element header runs past the end")
     if limits is not None and len(elements) + inside > limits.max_elements:
         raise LimitError(_too_many_elements(limits))
     return elements
