@@ -22,7 +22,7 @@ from functools import lru_cache
 from struct import Struct
 from typing import Any, Mapping, Sequence
 
-from pydicom.charset import default_encoding
+from pydicom.charset import convert_encodings, default_encoding
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
@@ -239,6 +239,10 @@ def _charset(buf: memoryview, element: RawElement | None, default: Any) -> Any:
     found = _charsets.get(key)
     if found is None:
         found = _decode(buf, element, default).value or default
+        try:
+            convert_encodings(found)  # what pydicom's reader does with it: a spelling it refuses goes the full way
+        except Exception as exc:
+            raise _Fallback from exc
         if len(_charsets) < _VERDICTS_KEPT:
             _charsets[key] = found
     return found
