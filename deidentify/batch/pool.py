@@ -204,7 +204,8 @@ class WorkerPool(Generic[Task, Result]):
                     worker.chunk = None
                     continue
             reason = None
-            if worker.process.sentinel in ready or not worker.process.is_alive():
+            if worker.conn in ready or worker.process.sentinel in ready or not worker.process.is_alive():
+                worker.process.join(timeout=5)  # its pipe may close a moment before it can be reaped
                 reason = _death(worker.process.exitcode)
             elif self.max_seconds and (held := worker.in_hand()) and now - held[1] > self.max_seconds:
                 reason = f"over the limit: took longer than {self.max_seconds:g} s (its worker was stopped)"
