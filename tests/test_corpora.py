@@ -67,6 +67,7 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, obje
                "--workers", "2", "--quiet"]
     measured = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True,
                               timeout=3600)
+    (base / "measured.json").write_text(measured.stdout)  # kept with the run, for whoever reads the figures
     return json.loads(measured.stdout), base / "dst.state", inputs
 
 
