@@ -60,6 +60,9 @@ _NAME_TAGS = (0x0020000D, 0x0020000E, 0x00080018, 0x00080016)
 _ITEM = Struct("<HHI")
 VALUE_FREE = frozenset({ACTIONS["remove"], ACTIONS["empty"], ACTIONS["dummy"]})
 _U32 = Struct("<I")
+# ContentSequence's tag as little endian writes it; found anywhere (whatever the VR after it) means
+# "maybe SR content": a false match in other bytes only costs the full path.
+_CONTENT_SEQUENCE_TAG = b"\x40\x00\x30\xa7"
 _LONG_HEADER = Struct("<HH2s2xI")
 _PIXEL_VRS = frozenset({"OB", "OW", "OF", "OD"})
 
@@ -75,6 +78,10 @@ def deidentify_fast(data: bytes, rules: RuleBook, keyring: Keyring, limits: Limi
     which says why it is an error.
     """
     if rules.uses_clean or len(data) < 144 or data[128:132] != b"DICM" or len(data) > limits.max_file_bytes:
+        return None
+    if rules.content_items and _CONTENT_SEQUENCE_TAG in data:
+        # Table E.3.4-1's content-item rules live only in the full path's header stage (one
+        # implementation); a file that may hold SR content items goes there.
         return None
     buf = memoryview(data)
     try:

@@ -39,6 +39,19 @@ rules:
 """
 
 
+# Issue 12's reproduction: Table E.3.4-1's content-item rules, and a rule that keeps the profile
+# shape away from "clean" (so the fast path would otherwise take the SR).
+SR_PROFILE = f"""
+name: sr-content-items
+extends: {ROOT / "profiles" / "_ps3.15-e3.4-1.yaml"}
+options: [clean-structured-content]
+rules:
+  - {{select: "VR:UI", action: uid}}
+"""
+REPORT = ROOT / "sample_synthetic" / "studies" / "OESTBY_AASE_19650618" / "CT_20230303_ACC9904882" / (
+    "002_Radiology_Report") / "IM0001.dcm"
+
+
 @pytest.fixture(autouse=True)
 def _quiet() -> None:
     warnings.simplefilter("ignore")
@@ -47,7 +60,9 @@ def _quiet() -> None:
 def _profiles(tmp: Path) -> list[RuleBook]:
     user = tmp / "fast-user.yaml"
     user.write_text(USER_PROFILE)
-    return [RuleBook(load_profile("basic")), RuleBook(load_profile(user))]
+    sr = tmp / "sr-content-items.yaml"
+    sr.write_text(SR_PROFILE)
+    return [RuleBook(load_profile("basic")), RuleBook(load_profile(user)), RuleBook(load_profile(sr))]
 
 
 def test_fast_path_output_is_byte_identical_to_the_full_path(tmp_path: Path) -> None:
@@ -65,6 +80,29 @@ def test_fast_path_output_is_byte_identical_to_the_full_path(tmp_path: Path) -> 
             assert (fast.name, fast.counts, fast.modality, fast.sop_class, fast.transfer_syntax) == (
                 full.name, full.counts, full.modality, full.sop_class, full.transfer_syntax), path.name
         assert taken > 80, f"{rules.profile.name}: the fast path should take most explicit VR files"
+
+
+def test_sr_content_item_rules_hold_whichever_engine_could_take_the_file(tmp_path: Path) -> None:
+    """The content-item overrides live in one place; a file that may hold SR content goes there."""
+    profile = tmp_path / "sr.yaml"
+    profile.write_text(SR_PROFILE)
+    rules = RuleBook(load_profile(profile))
+    data = REPORT.read_bytes()
+    assert deidentify_fast(data, rules, KEYRING) is None
+    outcome = deidentify_bytes(data, rules, KEYRING)
+    assert outcome.status == "written" and outcome.data is not None
+    assert outcome.data == deidentify_full(data, rules, KEYRING).data
+    # The table's rows for the subject: its name is dummied, its birth date removed (the profile
+    # names no rule for the observer, so that name is the profile's business, not this test's).
+    subject = next(str(item.PersonName) for item in pydicom.dcmread(REPORT).ContentSequence
+                   if item.ConceptNameCodeSequence[0].CodeMeaning == "Subject Name")
+    out = pydicom.dcmread(BytesIO(outcome.data))
+    meanings = [item.ConceptNameCodeSequence[0].CodeMeaning for item in out.ContentSequence
+                if "ConceptNameCodeSequence" in item]
+    assert "Subject Birth Date" not in meanings
+    kept = [str(item.PersonName) for item in out.ContentSequence if "PersonName" in item
+            and item.ConceptNameCodeSequence[0].CodeMeaning == "Subject Name"]
+    assert kept and subject not in kept
 
 
 def test_files_the_fast_path_declines_still_go_through_the_full_path() -> None:
