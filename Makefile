@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean-demo profiles
+.PHONY: demo test lint bench clean-demo profiles
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,11 @@ demo: $(STAMP)
 	$(BIN)/deidentify run sample_synthetic/studies out --key-file demo.key; \
 	  status=$$?; test $$status -le 1 || exit $$status
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check deidentify tests tools bench
 
 profiles: $(STAMP)
 	$(BIN)/python tools/generate_profiles.py
