@@ -349,8 +349,8 @@ class Runner:
             raise RunError(
                 f"the state folder {self.folder.path} holds a run made with "
                 f"{' and '.join(identity.differences(recorded))}; re-running with this profile and key "
-                "would mix outputs. Pass --restart to remove that run's outputs from DST and start over, "
-                "or use another DST and state folder")
+                "would mix outputs. Start over with 'deidentify run --restart' (it removes that run's outputs "
+                "from DST first), or use another DST and state folder")
         if restart:
             for entry in self.folder.load_manifest().values():
                 if entry.row.get("status") == "written":
