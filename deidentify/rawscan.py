@@ -18,13 +18,17 @@ per sequence and elements per file are counted on the way and checked against
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from struct import Struct
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 from pydicom.datadict import dictionary_VR
 
 from .limits import LimitError, Limits, over
+
+#: What the scanner reads: a file's bytes, a view of them, or a dataset inflated into a bytearray.
+Buffer: TypeAlias = bytes | bytearray | memoryview
 
 _TAG_VR = Struct("<HH2s")
 _SHORT_FORM = Struct("<HH2sH")
@@ -71,19 +75,20 @@ class RawElement(NamedTuple):
     undefined: bool
 
 
-def scan(buf: bytes | memoryview, start: int, stop: int, limits: Limits | None = None) -> list[RawElement]:
+def scan(buf: Buffer, start: int, stop: int, limits: Limits | None = None) -> list[RawElement]:
     """The elements of one dataset (or item) held in ``buf[start:stop]``, in file order.
 
     With ``limits`` (the top-level dataset), every sequence is walked to its
     depth and the file's elements and items are counted on the way:
     :class:`~deidentify.limits.LimitError` when one is over its bound.
     """
-    elements = []
+    elements: list[RawElement] = []
     append = elements.append
     header = _SHORT_FORM.unpack_from
     forms = _VR_FORMS
     position = start
     inside = 0  # elements inside sequences, counted only with limits
+    element: RawElement | None
     # Definite lengths inline, one unpack per short header: this loop runs for every element
     # of every file.  Long and undefined lengths, delimiters and errors go through _one.
     while position + 8 <= stop:
@@ -113,7 +118,7 @@ def scan(buf: bytes | memoryview, start: int, stop: int, limits: Limits | None =
     return elements
 
 
-def _walked_sequence(buf: bytes | memoryview, position: int, stop: int, limits: Limits,
+def _walked_sequence(buf: Buffer, position: int, stop: int, limits: Limits,
                      counted: int) -> tuple[RawElement, int]:
     """A top-level SQ element walked to every depth, and the file's elements counted so far (it included)."""
     if position + 12 > stop:
@@ -132,7 +137,7 @@ def _walked_sequence(buf: bytes | memoryview, position: int, stop: int, limits: 
     return RawElement((group << 16) | number, "SQ", position, value, value_end, end, length == UNDEFINED), counted
 
 
-def measure(buf: bytes | memoryview, start: int, stop: int, little: bool, limits: Limits) -> int:
+def measure(buf: Buffer, start: int, stop: int, little: bool, limits: Limits) -> int:
     """Walk the dataset in ``buf[start:stop]`` to every depth without recursion; return its element count.
 
     Any encoding: implicit or explicit VR (decided per dataset and item from its
@@ -144,7 +149,7 @@ def measure(buf: bytes | memoryview, start: int, stop: int, little: bool, limits
     return _walk(buf, start, stop, _DATASET, little, None, limits, 0, 0)[1]
 
 
-def read_group(buf: bytes | memoryview, start: int, group: int) -> tuple[dict[int, RawElement], int]:
+def read_group(buf: Buffer, start: int, group: int) -> tuple[dict[int, RawElement], int]:
     """The elements of ``group`` from ``start`` on (e.g. the file meta), and where they end."""
     found: dict[int, RawElement] = {}
     position = start
@@ -157,7 +162,7 @@ def read_group(buf: bytes | memoryview, start: int, group: int) -> tuple[dict[in
     return found, position
 
 
-def _one(buf: bytes | memoryview, position: int, stop: int) -> RawElement | None:
+def _one(buf: Buffer, position: int, stop: int) -> RawElement | None:
     if position + 8 > stop:
         raise Truncated("an element header runs past the end")
     group, element, vr = _TAG_VR.unpack_from(buf, position)
@@ -192,12 +197,24 @@ def _one(buf: bytes | memoryview, position: int, stop: int) -> RawElement | None
 
 # What is open on the walk's stack: a dataset or item (elements), a sequence (items).
 _DATASET, _ITEM_DEFINED, _ITEM_UNDEFINED, _SEQ_DEFINED, _SEQ_UNDEFINED = range(5)
+
+
+@dataclass(slots=True)
+class _Open:
+    """One entry of the walk's stack."""
+
+    kind: int
+    end: int  # where it ends; an undefined length: the enclosing end
+    little: bool
+    implicit: bool
+    items: int = 0  # a sequence's items so far
+
 _HEADERS = {little: (Struct(order + "HH2s"), Struct(order + "H"), Struct(order + "I"), Struct(order + "HHI"))
             for little, order in ((True, "<"), (False, ">"))}
 _PIXEL_DATA = 0x7FE00010
 
 
-def _walk(buf: bytes | memoryview, position: int, stop: int, kind: int, little: bool, implicit: bool | None,
+def _walk(buf: Buffer, position: int, stop: int, kind: int, little: bool, implicit: bool | None,
           limits: Limits | None, depth: int, counted: int) -> tuple[int, int]:
     """Walk a dataset or a sequence's items from ``position`` to its end, on a stack of what is open.
 
@@ -207,11 +224,10 @@ def _walk(buf: bytes | memoryview, position: int, stop: int, kind: int, little: 
     """
     if implicit is None or kind == _DATASET:
         implicit = _implicit_at(buf, position, stop, bool(implicit))
-    # Each entry: kind, where it ends (an undefined length: the enclosing end), endianness, implicit, items.
-    stack = [[kind, stop, little, implicit, 0]]
+    stack = [_Open(kind, stop, little, implicit)]
     while True:
         frame = stack[-1]
-        kind, end, little, implicit = frame[0], frame[1], frame[2], frame[3]
+        kind, end, little, implicit = frame.kind, frame.end, frame.little, frame.implicit
         tags, u16, u32, item_header = _HEADERS[little]
         if kind >= _SEQ_DEFINED:
             if kind == _SEQ_DEFINED and position >= end:
@@ -234,21 +250,21 @@ def _walk(buf: bytes | memoryview, position: int, stop: int, kind: int, little: 
                 continue
             if group != _DELIMITER_GROUP or number != _ITEM:
                 raise ScanError("a sequence holds something other than items")
-            frame[4] += 1
+            frame.items += 1
             counted += 1  # an item costs a reader what an element does: a dataset of its own
             if limits is not None:
-                if frame[4] > limits.max_items:
+                if frame.items > limits.max_items:
                     raise LimitError(over(f"a sequence holds more than {limits.max_items:,} items"))
                 if counted > limits.max_elements:
                     raise LimitError(_too_many_elements(limits))
             position += 8
             if length == UNDEFINED:
-                stack.append([_ITEM_UNDEFINED, end, little, _implicit_at(buf, position, end, implicit), 0])
+                stack.append(_Open(_ITEM_UNDEFINED, end, little, _implicit_at(buf, position, end, implicit)))
             else:
                 if position + length > end:
                     raise Truncated("an item runs past the end of its sequence")
-                stack.append([_ITEM_DEFINED, position + length, little,
-                              _implicit_at(buf, position, position + length, implicit), 0])
+                stack.append(_Open(_ITEM_DEFINED, position + length, little,
+                                   _implicit_at(buf, position, position + length, implicit)))
             continue
         if kind != _ITEM_UNDEFINED and position >= end:
             if position > end:
@@ -298,11 +314,11 @@ def _walk(buf: bytes | memoryview, position: int, stop: int, kind: int, little: 
             raise LimitError(over(f"sequences nested deeper than {limits.max_depth}"))
         # A UN sequence's items are implicit VR little endian (PS3.5 6.2.2).
         un = vr == b"UN"
-        stack.append([kind, value_end, little or un, implicit or un, 0])
+        stack.append(_Open(kind, value_end, little or un, implicit or un))
         position = value
 
 
-def _implicit_at(buf: bytes | memoryview, position: int, stop: int, default: bool) -> bool:
+def _implicit_at(buf: Buffer, position: int, stop: int, default: bool) -> bool:
     """Whether the dataset at ``position`` is implicit VR, judged by its first element's VR bytes."""
     if position + 8 > stop or buf[position:position + 2] in (b"\xfe\xff", b"\xff\xfe"):
         return default
@@ -326,7 +342,7 @@ def _dictionary_vr(tag: int) -> str:
         return ""
 
 
-def _fragments_end(buf: bytes | memoryview, position: int, stop: int, little: bool) -> int:
+def _fragments_end(buf: Buffer, position: int, stop: int, little: bool) -> int:
     item_header = _HEADERS[little][3]
     while True:
         group, element, length = _header(buf, position, stop, item_header)
@@ -339,14 +355,14 @@ def _fragments_end(buf: bytes | memoryview, position: int, stop: int, little: bo
             raise Truncated("a fragment runs past the end")
 
 
-def _header(buf: bytes | memoryview, position: int, stop: int, item_header: Struct = _ITEM_HEADER
+def _header(buf: Buffer, position: int, stop: int, item_header: Struct = _ITEM_HEADER
             ) -> tuple[int, int, int]:
     if position + 8 > stop:
         raise Truncated("an item header runs past the end")
     return item_header.unpack_from(buf, position)
 
 
-def items(buf: bytes | memoryview, sequence: RawElement) -> list[tuple[int, int]]:
+def items(buf: Buffer, sequence: RawElement) -> list[tuple[int, int]]:
     """(start, stop) of each item's dataset inside a sequence element."""
     found = []
     position, stop = sequence.value, sequence.value_end
