@@ -9,7 +9,7 @@ its scan found, the full path with pydicom's dataset.
 
 from __future__ import annotations
 
-from typing import Container
+from typing import Protocol
 
 NO_PIXEL_DATA = "no pixel data: the file may be cut short"
 
@@ -18,7 +18,18 @@ _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Doub
 _PROMISE_TAGS = (0x00280010, 0x00280011, 0x00280100)
 #: Pixel Data Provider URL: the pixels are elsewhere (JPIP), legitimately (PS3.3 C.7.6.3).
 _PROVIDER_URL = 0x00287FE0
-def missing_pixels_reason(present: Container[int]) -> str | None:
+
+
+class Tags(Protocol):
+    """What ``tag in present`` can be asked of: a pydicom dataset, or the tags a scan found.
+
+    Not ``Container[int]``: a dataset's ``__contains__`` takes tags, not any object.
+    """
+
+    def __contains__(self, tag: int, /) -> bool: ...
+
+
+def missing_pixels_reason(present: Tags) -> str | None:
     """:data:`NO_PIXEL_DATA` when the top-level tags ``present`` promise pixel data they lack, else None.
 
     The promise is the Image Pixel module's own elements, not the SOP class:
