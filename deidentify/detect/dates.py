@@ -79,8 +79,8 @@ def _date(year: int, month: int, day: int) -> datetime.date | None:
         return None
 
 
-def _readings(groups: dict[str, str | None]) -> set[datetime.date]:
-    """All calendar dates the matched groups can denote."""
+def _readings(groups: dict[str, str]) -> set[datetime.date]:
+    """All calendar dates the matched groups can denote (a group that did not take part is ``""``)."""
     if groups.get("mon"):
         month = _MONTH_NUMBERS[groups["mon"][:3].lower()]
         day = int(groups["d"])
@@ -107,7 +107,7 @@ def iter_dates(text: str) -> Iterator[DateSpan]:
     """
     for pattern in _PATTERNS:
         for match in pattern.finditer(text):
-            readings = _readings(match.groupdict())
+            readings = _readings(match.groupdict(""))
             if readings:
                 yield DateSpan(match.start(), match.end(), frozenset(readings))
 

@@ -17,7 +17,7 @@ import datetime
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 from pydicom import Dataset
 from pydicom.datadict import dictionary_VR, keyword_for_tag
@@ -328,6 +328,7 @@ class OwnValuesDetector:
         * institution: InstitutionName and InstitutionalDepartmentName, whole.
         """
         values: dict[str, list[str]] = {kind: [] for kind in KINDS}
+        expand: Callable[[str], Iterator[str]]
         for element in _wanted_elements(ds):
             if element.VR == "PN":
                 kind, expand = "name", _name_values
