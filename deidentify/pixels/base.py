@@ -7,9 +7,12 @@ and ``y1`` exclusive, so a box covers columns x0..x1-1 and rows y0..y1-1.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..detect.base import Detector
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class RegionDecision:
 class PixelDetector(Protocol):
     """Finds burnt-in text in one rendered frame (8-bit, rows x columns, grayscale)."""
 
-    def find(self, image: np.ndarray, own_values: Iterable[object] = ()) -> list[Box]:
+    def find(self, image: np.ndarray, own_values: Iterable[Detector] = ()) -> list[Box]:
         """Boxes of text to mask; ``own_values`` are text detectors that say which words identify."""
         ...
 

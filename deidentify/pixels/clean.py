@@ -14,7 +14,7 @@ header stage copied it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
@@ -28,6 +28,9 @@ from .layout import ImageLayout, has_pixel_data, read_layout, transfer_syntax_of
 from .regions import frame_regions, rule_regions
 from .render import to_gray
 from .rewrite import set_element, write_masked
+
+if TYPE_CHECKING:
+    from ..detect.base import Detector
 
 UNCHANGED, CLEANED, WITHHELD = "unchanged", "cleaned", "withheld"
 
@@ -53,7 +56,7 @@ def clean_pixels(
     out_ds: Dataset,
     decision: RegionDecision,
     detector: PixelDetector | None,
-    own_values: Iterable[object] = (),
+    own_values: Iterable[Detector] = (),
     settings: CleanSettings = CleanSettings(),
     *,
     scan: bool = False,
@@ -127,7 +130,7 @@ def _regions(
     layout: ImageLayout,
     rules: tuple[Box, ...],
     detector: PixelDetector | None,
-    own_values: tuple[object, ...],
+    own_values: tuple[Detector, ...],
     padding: int,
 ) -> tuple[tuple[Box, ...], ...]:
     """The regions to mask on each frame: the rules', and what OCR finds on the rendered frame."""

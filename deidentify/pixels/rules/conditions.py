@@ -57,6 +57,7 @@ def parse_element(text: str, lenient: bool = False) -> tuple[int, str]:
     dataset has, as deid reads it, instead of an error.
     """
     text = str(text).strip()
+    tag: int | None
     match = _TAG.match(text)
     if match:
         group, element = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
