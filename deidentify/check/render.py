@@ -24,16 +24,21 @@ _COLUMNS = ("file", "element", "detector", "severity", "value")
 _STATUS = {0: "clean", 1: "findings", 2: "errors"}
 
 
+def _by_severity(report: CheckReport) -> dict[str, int]:
+    """Findings per severity, most severe first, severities without findings left out."""
+    counts = Counter(f.severity for f in report.findings)
+    return {s: counts[s] for s in SEVERITIES if counts[s]}
+
+
 def summary(report: CheckReport) -> dict[str, object]:
     """The counts a reader looks at first."""
-    by_severity = Counter(f.severity for f in report.findings)
     return {
         "tool": f"deidentify {__version__}",
         "profile": report.profile,
         "files": report.files,
         "files_with_findings": len({f.file for f in report.findings}),
         "findings": len(report.findings),
-        "by_severity": {s: by_severity[s] for s in SEVERITIES if by_severity[s]},
+        "by_severity": _by_severity(report),
         "by_detector": dict(sorted(Counter(f.detector for f in report.findings).items())),
         "seconds": round(report.seconds, 3),
         "files_per_second": round(report.files_per_second, 1),
@@ -63,7 +68,7 @@ def terminal(report: CheckReport, limit: int | None = 200) -> str:
     """The table and a summary, as ``deidentify check`` prints them."""
     info = summary(report)
     parts = [table(report.findings, limit)] if report.findings else ["no findings"]
-    severities = ", ".join(f"{n} {s}" for s, n in info["by_severity"].items())  # type: ignore[union-attr]
+    severities = ", ".join(f"{n} {s}" for s, n in _by_severity(report).items())
     parts.append(
         f"\n{info['files']} files checked with profile {info['profile']} in {info['seconds']} s "
         f"({info['files_per_second']} files/s): {info['findings']} findings"
@@ -112,18 +117,18 @@ def to_html(report: CheckReport) -> str:
         f"<h1>deidentify check <span class='status {status}'>{esc(status)}</span></h1><dl>"
         + "".join(f"<dt>{esc(k)}</dt><dd>{esc(str(info[k]))}</dd>" for k in
                   ("profile", "files", "files_with_findings", "findings", "seconds", "files_per_second"))
-        + "".join(f"<dt>{esc(s)}</dt><dd>{n}</dd>" for s, n in info["by_severity"].items())  # type: ignore[union-attr]
+        + "".join(f"<dt>{esc(s)}</dt><dd>{n}</dd>" for s, n in _by_severity(report).items())
         + "</dl>"
         + "".join(f"<p>note: {esc(n)}</p>" for n in report.notes)
     )
-    thumbs = [f for f in report.findings if f.thumbnail]
+    thumbs = [(f, f.thumbnail) for f in report.findings if f.thumbnail]
     gallery = ""
     if thumbs:
         figures = "".join(
             f"<figure><img alt='{esc(f.detector)}' src='data:image/png;base64,"
-            f"{base64.b64encode(f.thumbnail).decode()}'><figcaption>{esc(f.file)}<br>{esc(f.detector)}"
+            f"{base64.b64encode(png).decode()}'><figcaption>{esc(f.file)}<br>{esc(f.detector)}"
             f"</figcaption></figure>"
-            for f in thumbs  # type: ignore[arg-type]
+            for f, png in thumbs
         )
         gallery = f"<h2>Pixel findings</h2><div class='thumbs'>{figures}</div>"
     rows = "".join(
