@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydicom import dcmwrite
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import UID
 
 from ._datasets import Instance, build_instance
 from ._manifest import MANIFEST_NAME, Planter, SampleManifest
@@ -13,7 +14,7 @@ from ._plan import UID_ROOT, plan_patient
 
 # Our own implementation identity: pydicom's default names its version, which
 # would change the bytes of the sample with every pydicom release.
-IMPLEMENTATION_CLASS_UID = f"{UID_ROOT}.0.1"
+IMPLEMENTATION_CLASS_UID = UID(f"{UID_ROOT}.0.1")
 IMPLEMENTATION_VERSION_NAME = "DEIDSAMPLE_1"
 
 
@@ -30,7 +31,7 @@ def _write(ds: Dataset, path: Path, syntax: str | None) -> None:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = syntax
+    meta.TransferSyntaxUID = UID(syntax)
     meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
     ds.file_meta = meta
