@@ -25,6 +25,7 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check deidentify tests tools bench
+	$(BIN)/mypy deidentify
 
 profiles: $(STAMP)
 	$(BIN)/python tools/generate_profiles.py
