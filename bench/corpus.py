@@ -39,8 +39,8 @@ from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import (
-    JPEG2000Lossless,
     ExplicitVRLittleEndian,
+    JPEG2000Lossless,
 )
 
 BASE_COUNTS = {"small": 2000, "ct": 1000, "us": 200, "j2k": 200}

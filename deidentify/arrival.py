@@ -35,9 +35,9 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
-from .pixels.layout import has_pixel_data
 from .completeness import NO_PIXEL_DATA
 from .limits import Limits
+from .pixels.layout import has_pixel_data
 from .rawscan import UNDEFINED, RawElement, ScanError, Truncated, read_group, scan
 from .source import Source, SourceError, parse_source
 

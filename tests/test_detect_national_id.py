@@ -8,8 +8,8 @@ predict, within five standard deviations of a binomial count.
 import calendar
 import math
 import random
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 import pytest
 from hypothesis import given, settings

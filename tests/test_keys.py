@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydicom.uid import UID
 
-from deidentify.keys import KEY_ENV, Keyring, KeyFileError, default_key_path, load_or_create_key
+from deidentify.keys import KEY_ENV, KeyFileError, Keyring, default_key_path, load_or_create_key
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(1, 33))

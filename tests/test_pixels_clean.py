@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pytest
@@ -10,6 +10,8 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
+
+from deidentify.pixels import Box, CleanSettings, RegionDecision, clean_pixels
 from test_pixels_codecs import check_masked, darkest_expected
 from test_pixels_support import (
     COLUMNS,
@@ -24,8 +26,6 @@ from test_pixels_support import (
     run_pixels,
     synthetic,
 )
-
-from deidentify.pixels import Box, CleanSettings, RegionDecision, clean_pixels
 
 ICON = 0x00880200
 NOT_CLEANED = "burnt-in text not cleaned"

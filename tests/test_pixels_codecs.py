@@ -16,9 +16,9 @@ from pydicom.encaps import generate_frames
 from pydicom.pixels import pixel_array
 from pydicom.pixels.processing import apply_color_lut
 from pydicom.uid import UID, ExplicitVRLittleEndian
-from test_pixels_support import LOSSY, SYNTAXES, TEXT, FixedBoxes, OnFrames, decoded, inside, run_pixels, synthetic
 
 from deidentify.pixels import CleanSettings, RegionDecision
+from test_pixels_support import LOSSY, SYNTAXES, TEXT, FixedBoxes, OnFrames, decoded, inside, run_pixels, synthetic
 
 # (encoding, photometric, bits stored, signed, frames, planar configuration)
 NATIVE = [

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pydicom.uid import UID, ExplicitVRLittleEndian
-from test_pixels_codecs import darkest_expected
-from test_pixels_support import FixedBoxes, bundled, decoded, run_pixels
 
 from deidentify.pixels import Box, CleanSettings, RegionDecision
+from test_pixels_codecs import darkest_expected
+from test_pixels_support import FixedBoxes, bundled, decoded, run_pixels
 
 BOX = Box(2, 1, 40, 12, "banner")
 

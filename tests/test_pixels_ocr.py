@@ -29,6 +29,7 @@ from deidentify.pixels.detectors import (
 from deidentify.profile import load_profile
 from deidentify.profile.model import OcrSettings
 
+
 def _require_tesseract() -> None:
     if shutil.which("tesseract") is None:
         if os.environ.get("DEIDENTIFY_REQUIRE_TOOLS"):

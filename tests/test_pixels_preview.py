@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from test_pixels_support import FixedBoxes, bundled, header_stage
 
 from deidentify.pixels import Box, CleanSettings, RegionDecision, clean_pixels, render_preview
+from test_pixels_support import FixedBoxes, bundled, header_stage
 
 RED = np.array([255, 48, 48])
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset
-from test_pixels_support import TEXT, bundled, inside, synthetic
 
 from deidentify.pixels import PixelError
 from deidentify.pixels.frames import Frame, decode_frame
 from deidentify.pixels.layout import SampleFormat, read_layout, transfer_syntax_of
 from deidentify.pixels.render import luminance, to_display, to_gray
+from test_pixels_support import TEXT, bundled, inside, synthetic
 
 
 def frame(values: list, photometric: str = "MONOCHROME2", bits: int = 16, signed: bool = False) -> Frame:

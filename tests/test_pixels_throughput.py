@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_pixels_support import FixedBoxes, bundled, header_stage
 
 from deidentify.pixels import Box, CleanSettings, RegionDecision, clean_pixels
+from test_pixels_support import FixedBoxes, bundled, header_stage
 
 BANNER = RegionDecision(boxes=(Box(0, 0, 400, 40, "banner"),))
 

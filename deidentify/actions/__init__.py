@@ -1,6 +1,6 @@
 """Actions: one small pure function per module, registered here by the name profiles use."""
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from .age_cap import age_cap
 from .base import REMOVE, Action, ElementContext, PatientContext

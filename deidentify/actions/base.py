@@ -9,8 +9,9 @@ a multi-valued element.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from pydicom.multival import MultiValue
 

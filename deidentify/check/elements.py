@@ -10,8 +10,8 @@ that are not pixels (private blobs, UN) are searched for their printable runs.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset

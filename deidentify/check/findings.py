@@ -8,8 +8,8 @@ these go to terminals, JSON, CSV and HTML that leave the secure area.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 #: Severities, most serious first.  ``error``: the file could not be checked at all.
 SEVERITIES: tuple[str, ...] = ("error", "high", "medium", "low")

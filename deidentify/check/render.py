@@ -13,8 +13,8 @@ import html
 import io
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .. import __version__
 from .findings import SEVERITIES, Finding, severity_rank

@@ -13,9 +13,9 @@ instance UID of the source are collected as well.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import DataElement
@@ -24,9 +24,9 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from ..actions import is_well_known
+from ..batch.walk import walk
 from ..detect import Detector, Finding, OwnValuesDetector
 from ..plan import element_vr
-from ..batch.walk import walk
 from ..source import SourceError, parse_source
 from .elements import STRING_VRS
 

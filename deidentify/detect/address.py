@@ -24,8 +24,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 from .base import Finding
 from .names_data import name_lists

@@ -7,8 +7,9 @@ be logged and reported without leaking PHI.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True, order=True)

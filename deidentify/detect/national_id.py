@@ -20,8 +20,9 @@ from __future__ import annotations
 import calendar
 import random
 import re
+from collections.abc import Iterator
 from datetime import date
-from typing import ClassVar, Iterator
+from typing import ClassVar
 
 from .base import Finding
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
-from typing import Callable, Iterable, Iterator, Mapping
 
 from pydicom import Dataset
 from pydicom.datadict import dictionary_VR, keyword_for_tag

@@ -24,7 +24,7 @@ of capitalised words, so ``Findings Lieselotte Köhler`` yields the name and
 from __future__ import annotations
 
 import re
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from .base import Finding
 from .names_data import NameLists, fold, is_cjk, name_lists

@@ -9,7 +9,7 @@ merely when it has enough digits.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from .base import Finding
 

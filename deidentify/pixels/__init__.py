@@ -1,6 +1,6 @@
 """Pixel cleaning: find burnt-in text (device rules, OCR) and mask it, in every encoding."""
 
-from .base import Box, PixelDetector, PixelError, CleanSettings, RegionDecision
+from .base import Box, CleanSettings, PixelDetector, PixelError, RegionDecision
 from .clean import PixelOutcome, clean_pixels
 from .gate import BURNT_IN_NOT_CLEANED, CAPTURE_MODALITIES, document_reason, may_carry_burnt_in_text, withhold_reason
 from .preview import render_preview

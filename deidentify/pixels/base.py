@@ -6,8 +6,9 @@ and ``y1`` exclusive, so a box covers columns x0..x1-1 and rows y0..y1-1.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 

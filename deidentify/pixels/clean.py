@@ -13,14 +13,15 @@ header stage copied it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
-from .base import Box, PixelDetector, PixelError, CleanSettings, RegionDecision
 from ..limits import Limits
+from .base import Box, CleanSettings, PixelDetector, PixelError, RegionDecision
 from .frames import check_decodable, decode_frames
 from .gate import BURNT_IN_NOT_CLEANED, may_carry_burnt_in_text
 from .icon import replace_icon

@@ -9,9 +9,9 @@ encoded again exactly as it was stored.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from struct import Struct
-from typing import Iterator, Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset

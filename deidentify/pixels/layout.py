@@ -9,9 +9,9 @@ buffer in place without decoding the image.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 from pydicom.dataset import Dataset

@@ -8,7 +8,7 @@ for palette colour the index of the darkest entry of the image's own palette.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from pydicom.dataset import Dataset

@@ -7,8 +7,8 @@ A rule's boxes are masked on every frame, and so is the full frame for
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 
 from .base import Box, RegionDecision
 

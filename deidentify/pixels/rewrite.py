@@ -17,7 +17,8 @@ Compression "01" and names its method, whatever the output syntax.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from pydicom.datadict import dictionary_VR, tag_for_keyword
@@ -52,8 +53,8 @@ from pydicom.uid import (
 from .base import Box, PixelError
 from .frames import decode_frames
 from .layout import PIXEL_DATA, ImageLayout, SampleFormat, native_frame
-from .native import canonical_samples
 from .mask import darkest, mask_frame
+from .native import canonical_samples
 
 #: Syntaxes whose pixel data is exactly what was acquired (or what an earlier lossy step left).
 LOSSLESS_SYNTAXES = frozenset({

@@ -7,15 +7,26 @@ by people and a vague message costs them an afternoon.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Hashable
+from typing import Any
 
 import yaml
 
 import deidentify
 
-from .model import CODES, EXCLUSIVE_OPTIONS, OPTIONS, ContentItemRule, OcrSettings, PixelSettings, Profile, Rule, Settings
+from .model import (
+    CODES,
+    EXCLUSIVE_OPTIONS,
+    OPTIONS,
+    ContentItemRule,
+    OcrSettings,
+    PixelSettings,
+    Profile,
+    Rule,
+    Settings,
+)
 from .selectors import parse_selector
 
 #: Actions by name and the arguments each accepts (required ones first in the tuple).

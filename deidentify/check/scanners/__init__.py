@@ -17,6 +17,7 @@ OCR of the pixels will be one more module here and one more line below.
 
 from __future__ import annotations
 
+from ..source_index import SourceIndex
 from .against import AgainstScanner
 from .base import FileContext, Scanner
 from .conformance import ConformanceScanner
@@ -24,8 +25,8 @@ from .pixels import PixelScanner
 from .structure import StructureScanner
 from .text import TextScanner
 from .uids import UidScanner
-from .validity import ValidityScanner, available as validity_available
-from ..source_index import SourceIndex
+from .validity import ValidityScanner
+from .validity import available as validity_available
 
 #: Every scanner's name, in the order they run.
 SCANNER_NAMES: tuple[str, ...] = ("text", "against", "uids", "conformance", "structure", "pixels", "validity")

@@ -19,10 +19,9 @@ ID "HEAD" is no leak in Modality or BodyPartExamined.  UIDs are the uids scanner
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Iterable, Iterator
-
 import re
+from collections.abc import Iterable, Iterator
+from functools import cache
 
 from ...actions import ACTIONS, ElementContext, PatientContext
 from ...detect.names_data import name_lists
@@ -32,7 +31,6 @@ from ..findings import Finding
 from ..source_index import SourceIndex
 from .base import FileContext, finding
 
-
 # Kinds whose values may be ordinary words: a department called "Radiology", a name part "Test".
 _VOCABULARY_KINDS = frozenset({"name", "institution", "address"})
 _CODED = "CS"
@@ -41,7 +39,7 @@ _MIN_CODED_CHARS = 3
 _WORDS = re.compile(r"[^\W\d_]+")
 
 
-@lru_cache(maxsize=None)
+@cache
 def dummy_value(vr: str) -> str:
     """What the ``dummy`` action writes for ``vr``, as text."""
     ctx = ElementContext(vr=vr, keyring=Keyring(bytes(32)), patient=PatientContext("", 0),

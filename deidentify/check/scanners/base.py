@@ -12,10 +12,11 @@ it knows whether the path itself may be shown.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 
 from pydicom.dataset import Dataset
 

@@ -11,7 +11,7 @@ clean.  Encapsulated pixel data is not native and is not read here.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from pydicom.datadict import keyword_for_tag
 

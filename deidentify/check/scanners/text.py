@@ -7,7 +7,7 @@ exactly what ``run`` would have cut out, and a new detector serves both.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from ...detect import Detector, default_detectors
 from ..findings import Finding

@@ -8,7 +8,7 @@ the patient.  UIDs written into text or into the path are looked for as well.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..findings import Finding
 from ..source_index import SourceIndex

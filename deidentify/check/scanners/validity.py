@@ -23,10 +23,10 @@ import shutil
 import subprocess
 import tempfile
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from io import BytesIO
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from pydicom import dcmread
 from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian

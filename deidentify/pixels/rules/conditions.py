@@ -18,8 +18,9 @@ but has no text, so only ``present``, ``missing`` and ``empty`` can match it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Union
 
 from pydicom.datadict import RepeatersDictionary, keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset

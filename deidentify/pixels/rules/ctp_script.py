@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .conditions import ALWAYS, All, AnyOf, Condition, Not, Check, parse_element
+from .conditions import ALWAYS, All, AnyOf, Check, Condition, Not, parse_element
 from .model import Rect, RegionRule, RuleError, RuleGroup
 
 #: CTP method -> (our operator, compares with case)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .conditions import ALWAYS, All, AnyOf, Condition, Not, Check, parse_element
+from .conditions import ALWAYS, All, AnyOf, Check, Condition, Not, parse_element
 from .model import Rect, RegionRule, RuleError, RuleGroup
 
 _ULTRASOUND_REGIONS = "from:sequenceofultrasoundregions"

@@ -26,7 +26,8 @@ image), and at least one of ``blank`` (``all`` or rectangles), ``keep``
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .conditions import parse_condition
 from .model import Rect, RegionRule
