@@ -17,6 +17,7 @@ the tables.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -162,10 +163,8 @@ def measure(cmd: list[str], log: Path, timeout: float = 900) -> tuple[float, int
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def drop_caches() -> bool:
@@ -531,7 +530,7 @@ def chart(jobs: list[Job], manifest: dict, path: Path) -> str:
     shown = [j for j in jobs if j.times and j.tool not in ("deidentify-w1-one", "deidentify-w1-tenth")]
     names = [c for c in CORPUS_TITLES if any(j.corpus == c for j in shown)]
     fig, axes = plt.subplots(len(names), 1, figsize=(9, 1.2 + 0.9 * len(names) + 0.33 * len(shown)), squeeze=False)
-    for ax, name in zip(axes[:, 0], names):
+    for ax, name in zip(axes[:, 0], names, strict=True):
         group = [j for j in shown if j.corpus == name]
         labels = [j.label + ("*" if j.scale_to else "") for j in group]
         speeds = [(j.scale_to or j.files) / j.full_time for j in group]
@@ -546,7 +545,7 @@ def chart(jobs: list[Job], manifest: dict, path: Path) -> str:
         ax.set_title(CORPUS_TITLES[name].format(n=manifest["files"][name], mb=manifest["bytes"][name] / 1e6),
                      fontsize=9)
         ax.set_xlabel("files/s (log scale, higher is better)", fontsize=8)
-        for bar, speed, job in zip(bars, speeds, group):
+        for bar, speed, job in zip(bars, speeds, group, strict=True):
             note = "" if not job.statuses or all(k.startswith("written") for k in job.statuses) else "  (withheld)"
             ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {speed:,.0f}{note}" if speed >= 10 else f" {speed:.2g}{note}",
                     va="center", fontsize=7)

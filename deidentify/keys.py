@@ -96,8 +96,9 @@ class Keyring:
         return hmac.new(self.key, domain.encode() + b"\0" + value.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
 
     # Files of one series follow each other and share most UIDs and the patient: a small memo
-    # saves most HMACs, and its bound keeps memory flat.
-    @lru_cache(maxsize=4096)
+    # saves most HMACs, and its bound keeps memory flat.  That the memo keeps Keyrings alive
+    # (B019) is harmless: it is bounded, and Keyrings of one key are equal and share entries.
+    @lru_cache(maxsize=4096)  # noqa: B019
     def _repeated_digest(self, domain: str, value: str) -> bytes:
         return self._digest(domain, value)
 

@@ -138,10 +138,10 @@ def test_linkage_maps_original_to_new_identifiers_privately(tmp_path: Path) -> N
     for name in ("uid_mapping.csv", "patid_mapping.csv"):
         assert (state / name).stat().st_mode & 0o777 == 0o600
     written = pydicom.dcmread(next((tmp_path / "out").rglob("*.dcm")))
-    mapping = dict(zip(uids.id_old, uids.id_new))
+    mapping = dict(zip(uids.id_old, uids.id_new, strict=True))
     assert mapping[original.SOPInstanceUID] == written.SOPInstanceUID
     assert mapping[original.StudyInstanceUID] == written.StudyInstanceUID
-    assert dict(zip(patients.id_old, patients.id_new)) == {original.PatientID: written.PatientID}
+    assert dict(zip(patients.id_old, patients.id_new, strict=True)) == {original.PatientID: written.PatientID}
     # Never into DST, and without --linkage no original identifier is stored anywhere.
     assert [p.suffix for p in (tmp_path / "out").rglob("*") if p.is_file()] == [".dcm"]
     run(src, tmp_path / "plain", load_profile("basic"), KEY)

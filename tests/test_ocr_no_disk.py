@@ -143,7 +143,7 @@ def test_tesseract_runs_with_a_private_empty_tmpdir_that_is_removed(tmp_path: Pa
     TesseractDetector(tesseract_cmd=command).find(_frame())
     lines = log.read_text().split()
     assert len(lines) % 3 == 0 and lines  # one record per reading
-    for folder, mode, entries in zip(lines[0::3], lines[1::3], lines[2::3]):
+    for folder, mode, entries in zip(lines[0::3], lines[1::3], lines[2::3], strict=True):
         assert mode == "700" and entries == "0"
         assert not Path(folder).exists()  # removed once Tesseract ended
     assert len(set(lines[0::3])) == len(lines) // 3  # a new one each time

@@ -83,7 +83,7 @@ def test_e1_1_profile_matches_the_table_row_for_row() -> None:
     columns = option_columns(E1_ROWS)
     assert len(profile.rules) == len(E1_ROWS)
     assert not profile.content_items
-    for row, rule in zip(E1_ROWS, profile.rules):
+    for row, rule in zip(E1_ROWS, profile.rules, strict=True):
         where = f"{row['tag']} {row['keyword']}"
         assert rule.selector == expected_selector(row["tag"]), where
         assert rule.name == (row["keyword"] or row["attribute_name"]), where
@@ -115,7 +115,7 @@ def test_e1_1_codes_are_the_action_codes_of_the_standard() -> None:
 def test_e3_10_1_profile_matches_the_safe_private_table() -> None:
     profile = load_profile(PROFILES / "_ps3.15-e3.10-1.yaml")
     assert len(profile.rules) == len(E310_ROWS)
-    for row, rule in zip(E310_ROWS, profile.rules):
+    for row, rule in zip(E310_ROWS, profile.rules, strict=True):
         m = re.fullmatch(r"\(([0-9A-Fa-f]{4}),xx([0-9A-Fa-f]{2})\)", row["Data Element"].strip())
         assert m, row
         expected = PrivateSelector(int(m.group(1), 16), row["Private Creator"].strip().upper(), int(m.group(2), 16))
@@ -131,7 +131,7 @@ def test_e3_4_1_profile_matches_the_content_item_table() -> None:
     columns = option_columns(E34_ROWS)
     assert not profile.rules
     assert len(profile.content_items) == len(E34_ROWS)
-    for row, item in zip(E34_ROWS, profile.content_items):
+    for row, item in zip(E34_ROWS, profile.content_items, strict=True):
         assert (item.concept, item.scheme, item.meaning, item.value_type) == (
             row["code_value"],
             row["coding_scheme_designator"],

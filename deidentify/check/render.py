@@ -56,9 +56,9 @@ def table(findings: Sequence[Finding], limit: int | None = None) -> str:
     """A plain-text table of ``findings`` (the first ``limit`` of them)."""
     rows = [(f.file, f.element, f.detector, f.severity, f.value) for f in findings[:limit]]
     widths = [min(60, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(_COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(_COLUMNS, widths)).rstrip()]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(_COLUMNS, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(_clip(v, w).ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
+    lines += ["  ".join(_clip(v, w).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     if limit is not None and len(findings) > limit:
         lines.append(f"… and {len(findings) - limit} more (write them all with --json, --csv or --html)")
     return "\n".join(lines)

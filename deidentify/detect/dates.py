@@ -84,12 +84,9 @@ def _readings(groups: dict[str, str]) -> set[datetime.date]:
     if groups.get("mon"):
         month = _MONTH_NUMBERS[groups["mon"][:3].lower()]
         day = int(groups["d"])
-        if groups.get("yy"):
-            # A two-digit year is either century; keep both so a birth date in the
-            # 1900s and a study date in the 2000s both compare equal.
-            years = [century + int(groups["yy"]) for century in (1900, 2000)]
-        else:
-            years = [int(groups["y"])]
+        # A two-digit year is either century; keep both so a birth date in the
+        # 1900s and a study date in the 2000s both compare equal.
+        years = [century + int(groups["yy"]) for century in (1900, 2000)] if groups.get("yy") else [int(groups["y"])]
         candidates = [_date(year, month, day) for year in years]
     elif groups.get("a"):
         year, a, b = int(groups["y"]), int(groups["a"]), int(groups["b"])

@@ -120,7 +120,7 @@ def make_ssn(rng: random.Random) -> str:
 
 def _nhs_check_digit(payload: str) -> int | None:
     """Mod 11 check digit of the first nine digits; None when no valid one exists."""
-    remainder = sum(int(c) * w for c, w in zip(payload, range(10, 1, -1))) % 11
+    remainder = sum(int(c) * w for c, w in zip(payload, range(10, 1, -1), strict=True)) % 11
     check = (11 - remainder) % 11
     return None if check == 10 else check
 

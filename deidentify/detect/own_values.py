@@ -233,7 +233,7 @@ def _wanted_elements(ds: Dataset) -> Iterator[DataElement]:
     An element that cannot be decoded is skipped here; if an action needs it, the
     header stage reports it.
     """
-    for tag in ds.keys():
+    for tag in ds.keys():  # noqa: SIM118 - iterating a Dataset yields its elements, not tags
         raw = ds.get_item(tag)
         vr = raw.VR if raw.VR and raw.VR != "UN" else _dictionary_vr(tag)
         if vr not in ("PN", "DA", "SQ") and keyword_for_tag(tag) not in _WANTED_KEYWORDS:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeAlias
 
 from pydicom.datadict import tag_for_keyword
 
@@ -73,7 +73,7 @@ class VRSelector:
     vr: str
 
 
-Selector = Union[TagSelector, WildcardSelector, PrivateSelector, ClassSelector, VRSelector]
+Selector: TypeAlias = TagSelector | WildcardSelector | PrivateSelector | ClassSelector | VRSelector
 
 
 def normalise_creator(creator: str) -> str:

@@ -200,7 +200,7 @@ def plan_patient(seed: int, index: int) -> PatientPlan:
     family, given = patient.name.ascii_upper
     patient_dir = f"{_slug(family)}_{_slug(given)}_{patient.birth_date:%Y%m%d}"
     studies = []
-    for s, (recipe, start) in enumerate(zip(recipes, starts)):
+    for s, (recipe, start) in enumerate(zip(recipes, starts, strict=True)):
         accession = _number(rng, "ACC", 7)
         station = patient.hospital.stations[("CT", "MR", "US").index(recipe.modality)]
         serial = _number(rng, "SN", 6)

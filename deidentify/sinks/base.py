@@ -62,5 +62,5 @@ class Sink(ABC):
     def write(self, name: OutputName, data: bytes) -> str:
         return self.commit(self.stage(name, data))
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a hook with a default, not an abstract method
         """Release what the sink holds (nothing by default)."""

@@ -18,6 +18,7 @@ starts it, :meth:`ValidityScanner.finish` collects, and at most
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -134,10 +135,8 @@ class ValidityScanner:
     def _start(self, data: bytes, location: Path | None) -> Job | OSError:
         while len(self._running) >= _IN_FLIGHT:
             job = self._running.popleft()
-            try:
-                job.errors()
-            except subprocess.SubprocessError:
-                pass  # reported when its file's findings are collected
+            with contextlib.suppress(subprocess.SubprocessError):
+                job.errors()  # an error is reported when its file's findings are collected
         try:
             job = start(data, location)
         except OSError as exc:

@@ -377,7 +377,9 @@ def _words_read(tsv: str) -> list[dict[str, Any]]:
         cells = line.split("\t")
         if len(cells) < len(_TSV_COLUMNS) - 1:
             raise DetectorError("OCR failed: tesseract wrote an incomplete TSV row")
-        row: dict[str, Any] = {name: int(float(cell)) for name, cell in zip(_TSV_COLUMNS[:-1], cells)}
+        # The numeric columns; the cells after them are the text, which may hold tabs.
+        numbers = zip(_TSV_COLUMNS[:-1], cells, strict=False)
+        row: dict[str, Any] = {name: int(float(cell)) for name, cell in numbers}
         row["text"] = "\t".join(cells[len(_TSV_COLUMNS) - 1:])
         rows.append(row)
     return rows
@@ -409,7 +411,7 @@ def _classify(line: list[Word], detectors: Sequence[Detector]) -> list[Word]:
         Word(Box(w.box.x0, w.box.y0, w.box.x1, w.box.y1, LABEL, kind), w.text, w.confidence, kind, w.source, mine)
         if kind
         else w
-        for w, kind, mine in zip(line, kinds, own)
+        for w, kind, mine in zip(line, kinds, own, strict=True)
     ]
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 from pydicom.datadict import RepeatersDictionary, keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset
@@ -270,7 +270,7 @@ class Always:
 
 ALWAYS = Always()
 
-Condition = Union[Check, All, AnyOf, Not, Always]
+Condition: TypeAlias = Check | All | AnyOf | Not | Always
 
 _COMBINATORS = ("and", "or", "not")
 

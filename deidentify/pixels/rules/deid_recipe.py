@@ -239,7 +239,7 @@ def _line(entry: dict, lenient: bool = False) -> Condition:
     if not actions or len(actions) != len(fields):
         raise ValueError("a criteria line without a field")
     tests: list[Condition] = []
-    for action, field in zip(actions, fields):
+    for action, field in zip(actions, fields, strict=True):
         action = str(action).lower()
         needs_value = action in ("contains", "notcontains", "equals", "notequals")
         if needs_value and not values:
@@ -259,6 +259,7 @@ def _line(entry: dict, lenient: bool = False) -> Condition:
             raise ValueError(f"unknown criterion {action!r}")
         tests.append(Not(test) if action.startswith("not") else test)
     condition = tests[0]
-    for operator, test in zip(inner, tests[1:]):
+    # deid itself reads an operator list shorter or longer than the criteria: so does this.
+    for operator, test in zip(inner, tests[1:], strict=False):
         condition = All((condition, test)) if operator == "and" else AnyOf((condition, test))
     return condition
