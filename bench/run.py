@@ -547,8 +547,8 @@ def chart(jobs: list[Job], manifest: dict, path: Path) -> str:
         ax.set_xlabel("files/s (log scale, higher is better)", fontsize=8)
         for bar, speed, job in zip(bars, speeds, group, strict=True):
             note = "" if not job.statuses or all(k.startswith("written") for k in job.statuses) else "  (withheld)"
-            ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {speed:,.0f}{note}" if speed >= 10 else f" {speed:.2g}{note}",
-                    va="center", fontsize=7)
+            label = f" {speed:,.0f}{note}" if speed >= 10 else f" {speed:.2g}{note}"
+            ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, label, va="center", fontsize=7)
         ax.margins(x=0.25)
     fig.suptitle("deidentify (red) vs peers: files per second, one process unless stated"
                  + ("; * extrapolated from a subset" if any(j.scale_to for j in shown) else ""), fontsize=9)

@@ -93,7 +93,8 @@ class Keyring:
     key: bytes
 
     def _digest(self, domain: str, value: str) -> bytes:
-        return hmac.new(self.key, domain.encode() + b"\0" + value.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
+        message = domain.encode() + b"\0" + value.encode("utf-8", "surrogateescape")
+        return hmac.new(self.key, message, hashlib.sha256).digest()
 
     # Files of one series follow each other and share most UIDs and the patient: a small memo
     # saves most HMACs, and its bound keeps memory flat.  That the memo keeps Keyrings alive

@@ -227,7 +227,8 @@ def test_deid_data_siemens_ultrasound(detector: TesseractDetector) -> None:
     frame = _gray(ds)
     boxes = detector.find(frame, text_detectors(ds))
     covered = _mask(boxes, frame.shape)
-    for x0, y0, x1, y1 in [(0, 0, 240, 30), (0, 32, 140, 56), (500, 0, 890, 56), (920, 60, 1024, 355), (515, 738, 700, 768)]:
+    areas = [(0, 0, 240, 30), (0, 32, 140, 56), (500, 0, 890, 56), (920, 60, 1024, 355), (515, 738, 700, 768)]
+    for x0, y0, x1, y1 in areas:
         ink = frame[y0:y1, x0:x1] >= 150
         assert covered[y0:y1, x0:x1][ink].mean() >= 0.97, (x0, y0)
     assert str(ds.PatientName) == "ZZZDOWNTIME^MARY^^"
@@ -297,7 +298,8 @@ def test_text_detectors_put_the_datasets_own_values_first() -> None:
 def test_the_detector_takes_the_profiles_settings() -> None:
     ocr = OcrSettings(confidence=75, padding=5, language="eng", upscale=2, timeout=30)
     detector = TesseractDetector.from_settings(ocr)
-    assert (detector.confidence, detector.padding, detector.language, detector.upscale, detector.timeout) == (75.0, 5, "eng", 2, 30)
+    settings = (detector.confidence, detector.padding, detector.language, detector.upscale, detector.timeout)
+    assert settings == (75.0, 5, "eng", 2, 30)
     frame, (area,) = _draw([(30, 20, "SAMPLE")], 20, 255, 0, shape=(80, 200))
     (box,) = detector.find(frame)
     x0, y0, x1, y1 = area

@@ -92,7 +92,9 @@ def test_and_or_not_combinations() -> None:
     assert parse_condition({"or": [{"Modality": "US"}, {"Rows": 128}]})(ds)
     assert parse_condition({"not": {"Modality": "US"}})(ds)
     assert not parse_condition({"not": {"Modality": "CT"}})(ds)
-    assert parse_condition({"Modality": "CT", "or": [{"Rows": 1}, {"Columns": 128}], "not": {"Manufacturer": "ACME"}})(ds)
+    assert parse_condition(
+        {"Modality": "CT", "or": [{"Rows": 1}, {"Columns": 128}], "not": {"Manufacturer": "ACME"}}
+    )(ds)
     assert parse_condition([{"Modality": "CT"}, {"Rows": 128}])(ds)
     assert parse_condition(True) is ALWAYS
 
@@ -132,11 +134,28 @@ def test_bad_conditions_say_what_is_wrong(spec: object, fragment: str) -> None:
 def test_region_rules_blank_keep_whole_clean_and_ctp_rectangles() -> None:
     regions = [
         parse_region_rule(
-            {"name": "banner", "when": {"Modality": "US", "Manufacturer": {"contains": "acme"}}, "blank": [[0, 0, 1024, 60], {"x": 10, "y": 700, "width": 100, "height": 20}, {"x0": 5, "y0": 6, "x1": 7, "y1": 8}]},
+            {
+                "name": "banner",
+                "when": {"Modality": "US", "Manufacturer": {"contains": "acme"}},
+                "blank": [
+                    [0, 0, 1024, 60],
+                    {"x": 10, "y": 700, "width": 100, "height": 20},
+                    {"x0": 5, "y0": 6, "x1": 7, "y1": 8},
+                ],
+            },
             "t.yaml:1",
             1,
         ),
-        parse_region_rule({"name": "capture", "when": {"ImageType": {"contains": "SCREEN"}}, "blank": "all", "keep": ["ultrasound-regions", [0, 0, 10, 10]]}, "t.yaml:2", 2),
+        parse_region_rule(
+            {
+                "name": "capture",
+                "when": {"ImageType": {"contains": "SCREEN"}},
+                "blank": "all",
+                "keep": ["ultrasound-regions", [0, 0, 10, 10]],
+            },
+            "t.yaml:2",
+            2,
+        ),
         parse_region_rule({"name": "quiet ct", "when": {"Modality": "CT"}, "clean": True}, "t.yaml:3", 3),
         parse_region_rule({"name": "odd", "when": {"Manufacturer": "ACME"}, "flag": True}, "t.yaml:4", 4),
     ]
@@ -144,7 +163,11 @@ def test_region_rules_blank_keep_whole_clean_and_ctp_rectangles() -> None:
     region = Dataset()
     region.RegionLocationMinX0, region.RegionLocationMinY0 = 20, 70
     region.RegionLocationMaxX1, region.RegionLocationMaxY1 = 999, 699
-    ds = _us(Manufacturer="ACME Imaging", ImageType=["DERIVED", "SCREEN SAVE"], SequenceOfUltrasoundRegions=Sequence([region]))
+    ds = _us(
+        Manufacturer="ACME Imaging",
+        ImageType=["DERIVED", "SCREEN SAVE"],
+        SequenceOfUltrasoundRegions=Sequence([region]),
+    )
     decision = decide(ds, rules)
     assert isinstance(decision, RegionDecision)
     assert decision.boxes == (
@@ -162,7 +185,8 @@ def test_region_rules_blank_keep_whole_clean_and_ctp_rectangles() -> None:
 
 
 def test_boxes_are_clipped_to_the_image() -> None:
-    rules = rule_set(regions=[parse_region_rule({"when": True, "blank": [[900, 700, 2000, 900], [2000, 0, 2100, 10]]}, "t:1", 1)])
+    rule = parse_region_rule({"when": True, "blank": [[900, 700, 2000, 900], [2000, 0, 2100, 10]]}, "t:1", 1)
+    rules = rule_set(regions=[rule])
     decision = decide(_us(Rows=768, Columns=1024), rules)
     assert decision.boxes == (Box(900, 700, 1024, 768, "region 1"),)
 
@@ -225,7 +249,8 @@ def test_a_known_ultrasound_device_gets_its_boxes() -> None:
 def test_real_ultrasound_files_from_deid_data_get_their_device_boxes() -> None:
     rules = rule_set([load_source(resolve_source("deid:dicom"))])
     siemens = _header(str(_deid_data("RGB_IMAGE.dcm")))
-    assert (siemens.Manufacturer, siemens.ManufacturerModelName, siemens.Rows, siemens.Columns) == ("SIEMENS", "S2000", 768, 1024)
+    device = (siemens.Manufacturer, siemens.ManufacturerModelName, siemens.Rows, siemens.Columns)
+    assert device == ("SIEMENS", "S2000", 768, 1024)
     assert decide(siemens, rules).boxes == (Box(0, 0, 1024, 60, "deid:dicom graylist/SIEMMENS"),)
     philips = decide(_header(str(_deid_data("GREYSCALE_IMAGE.dcm"))), rules)
     assert [b.label for b in philips.boxes] == ["deid:dicom graylist/EPIQ 7G"]
@@ -322,7 +347,12 @@ def test_a_user_recipe_loads_through_the_profile(tmp_path: Path) -> None:
     region.RegionLocationMinX0, region.RegionLocationMinY0 = 100, 100
     region.RegionLocationMaxX1, region.RegionLocationMaxY1 = 899, 599
     capture = decide(
-        _us(Manufacturer="ACME", ManufacturerModelName="Model 3", SeriesDescription="Screen Capture", SequenceOfUltrasoundRegions=Sequence([region])),
+        _us(
+            Manufacturer="ACME",
+            ManufacturerModelName="Model 3",
+            SeriesDescription="Screen Capture",
+            SequenceOfUltrasoundRegions=Sequence([region]),
+        ),
         profile.pixels,
     )
     assert capture.whole is True
@@ -338,11 +368,13 @@ def test_a_user_recipe_loads_through_the_profile(tmp_path: Path) -> None:
     "recipe, fragments",
     [
         (
-            "FORMAT dicom\n%filter graylist\nLABEL Typo\n  contains Modality US\n  + contain Manufacturer ACME\n  coordinates 0,0,10,10\n",
+            "FORMAT dicom\n%filter graylist\nLABEL Typo\n"
+            "  contains Modality US\n  + contain Manufacturer ACME\n  coordinates 0,0,10,10\n",
             ["bad.deid:5", "deid skips this line", "contain manufacturer acme"],
         ),
         (
-            "FORMAT dicom\n%filter graylist\nLABEL Misspelt field\n  contains Manufactuer ACME\n  coordinates 0,0,10,10\n",
+            "FORMAT dicom\n%filter graylist\nLABEL Misspelt field\n"
+            "  contains Manufactuer ACME\n  coordinates 0,0,10,10\n",
             ["bad.deid:3", "label 'Misspelt field'", "'Manufactuer' is neither a DICOM keyword"],
         ),
         (
@@ -350,7 +382,8 @@ def test_a_user_recipe_loads_through_the_profile(tmp_path: Path) -> None:
             ["bad.deid:3", "label 'Short box'", "not four whole numbers"],
         ),
         (
-            "FORMAT dicom\n%filter graylist\nLABEL Short CTP box\n  contains Manufacturer ACME\n  ctpcoordinates 0,0,10\n",
+            "FORMAT dicom\n%filter graylist\nLABEL Short CTP box\n"
+            "  contains Manufacturer ACME\n  ctpcoordinates 0,0,10\n",
             ["bad.deid", "deid cannot read this recipe", "Coordinates are expected to have length of 4"],
         ),
         ("FORMAT dicom\n%header\nREMOVE PatientName\n", ["bad.deid", "no %filter section"]),
@@ -423,7 +456,8 @@ def test_a_ctp_script_with_several_signatures(tmp_path: Path) -> None:
     assert excluded_model.rules == (group.rules[2].name,)
 
     ct = Dataset()
-    ct.Modality, ct.Manufacturer, ct.SeriesDescription, ct.Rows, ct.Columns = "CT", "GE Medical Systems", "dose report", 512, 512
+    ct.Modality, ct.Manufacturer, ct.SeriesDescription = "CT", "GE Medical Systems", "dose report"
+    ct.Rows, ct.Columns = 512, 512
     assert decide(ct, profile.pixels).boxes == (Box(0, 0, 512, 110, group.rules[0].name),)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom: "ct" is not a valid CS value
@@ -438,7 +472,10 @@ def test_a_ctp_script_with_several_signatures(tmp_path: Path) -> None:
     "script, fragments",
     [
         ('{ Modality.equals("US") }\n(0,0,10)\n', ["s.script:2", "signature 1", "is not (x,y,width,height)"]),
-        ('Title\n\n{ Modality.resembles("US") }\n(0,0,10,10)\n', ["s.script:3", "signature 1 (Title)", "unknown method 'resembles'"]),
+        (
+            'Title\n\n{ Modality.resembles("US") }\n(0,0,10,10)\n',
+            ["s.script:3", "signature 1 (Title)", "unknown method 'resembles'"],
+        ),
         ('{ Modality.equals("US") * }\n(0,0,10,10)\n', ["s.script:1", "unexpected 'end of signature'"]),
         ('{ (Modality.equals("US") }\n(0,0,10,10)\n', ["s.script:1", "without its ')'"]),
         ('{ Modalty.equals("US") }\n(0,0,10,10)\n', ["s.script:1", "'Modalty' is neither a DICOM keyword"]),
@@ -491,7 +528,9 @@ def test_a_profile_extends_the_pixel_settings(tmp_path: Path) -> None:
     assert Box(0, 0, 1024, 60, "ACME banner") in decision.boxes
 
     child = tmp_path / "child.yaml"
-    child.write_text("name: child\nextends: site.yaml\npixels:\n  sources: []\n  ocr: {enabled: false}\n", encoding="utf-8")
+    child.write_text(
+        "name: child\nextends: site.yaml\npixels:\n  sources: []\n  ocr: {enabled: false}\n", encoding="utf-8"
+    )
     pixels = load_profile(child).pixels
     assert pixels.sources == ()  # replaced
     assert [r.name for r in pixels.regions] == ["ACME banner"]  # kept
@@ -506,15 +545,22 @@ def test_a_profile_extends_the_pixel_settings(tmp_path: Path) -> None:
             [":5: pixels region 1 ('banner')", "four numbers"],
         ),
         (
-            "pixels:\n  regions:\n    - {name: a, when: true, blank: all}\n    - name: b\n      when: {Modalty: US}\n      blank: all\n",
+            "pixels:\n  regions:\n    - {name: a, when: true, blank: all}\n"
+            "    - name: b\n      when: {Modalty: US}\n      blank: all\n",
             [":6: pixels region 2 ('b')", "'Modalty' is neither a DICOM keyword"],
         ),
         (
             "pixels:\n  regions:\n    - name: c\n      when: {Manufacturer: {regex: '(acme'}}\n      clean: true\n",
             [":5: pixels region 1 ('c')", "bad regular expression"],
         ),
-        ("pixels:\n  sources: [deid:dicom, missing.deid]\n", [":4: pixels source 'missing.deid'", "no deid recipe at", "deid:dicom.ultrasound"]),
-        ("pixels:\n  sources:\n    - ctp:nothing.script\n", [":5: pixels source 'ctp:nothing.script'", "no CTP script at"]),
+        (
+            "pixels:\n  sources: [deid:dicom, missing.deid]\n",
+            [":4: pixels source 'missing.deid'", "no deid recipe at", "deid:dicom.ultrasound"],
+        ),
+        (
+            "pixels:\n  sources:\n    - ctp:nothing.script\n",
+            [":5: pixels source 'ctp:nothing.script'", "no CTP script at"],
+        ),
         ("pixels:\n  sources: deid:dicom\n", [":4:", "pixels.sources is a list"]),
         ("pixels:\n  ocr: {confidence: 150}\n", [":4: pixels.ocr", "confidence is a number from 0 to 100"]),
         ("pixels:\n  ocr:\n    enabled: yes please\n", [":5: pixels.ocr", "enabled is true or false"]),

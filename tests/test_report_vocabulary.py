@@ -167,7 +167,9 @@ def test_modality_shows_only_the_standards_terms(value: str, shown: str) -> None
     (SURNAME, "other", "other"),
     ("", "", ""),
 ])
-def test_uids_show_only_when_ps3_6_registers_them_as_that_kind(value: str, sop_class: str, transfer_syntax: str) -> None:
+def test_uids_show_only_when_ps3_6_registers_them_as_that_kind(
+    value: str, sop_class: str, transfer_syntax: str
+) -> None:
     assert (vocabulary.sop_class(value), vocabulary.transfer_syntax(value)) == (sop_class, transfer_syntax)
 
 

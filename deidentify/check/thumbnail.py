@@ -41,7 +41,10 @@ def thumbnail_png(ds: Dataset, region: tuple[int, int, int, int] | None = None) 
         return None
     frame = frame.astype(np.float64)
     low, high = float(frame.min()), float(frame.max())
-    scaled = np.zeros(frame.shape, np.uint8) if high <= low else ((frame - low) * (255.0 / (high - low))).astype(np.uint8)
+    if high <= low:
+        scaled = np.zeros(frame.shape, np.uint8)
+    else:
+        scaled = ((frame - low) * (255.0 / (high - low))).astype(np.uint8)
     image = Image.fromarray(scaled, "L").convert("RGB")
     factor = MAX_SIDE / max(image.size)
     if factor < 1:

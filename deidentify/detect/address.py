@@ -81,7 +81,8 @@ _STREETS = tuple(
         r"[\u4e00-\u9fff]{1,4}[都道府県][\u4e00-\u9fff]{1,6}[市区町村郡]"
         r"[\u4e00-\u9fff\u30a0-\u30ff0-9０-９ー-]{0,20}(?:丁目|番地|番|号)?",
         # PO Box 123, Postfach 12 34 56
-        rf"{_BEFORE}(?i:p\.?\s?o\.?\s?box|postfach|apartado(?: de correos)?|casilla)\s+\d{{1,6}}(?:\s\d{{2}}){{0,2}}{_AFTER}",
+        rf"{_BEFORE}(?i:p\.?\s?o\.?\s?box|postfach|apartado(?: de correos)?|casilla)"
+        rf"\s+\d{{1,6}}(?:\s\d{{2}}){{0,2}}{_AFTER}",
     )
 )
 # The UK's postcode areas: "T2 4AB" (an MR weighting and a grid cell) is not a postcode.

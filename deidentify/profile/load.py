@@ -188,7 +188,9 @@ def _finish(merged: dict[str, Any], extra: tuple[str, ...], where: str) -> Profi
 def _unknown_keys(mapping: dict[str, Any], allowed: set[str], where: str, what: str) -> None:
     unknown = sorted(k for k in mapping if k != "__line__" and k not in allowed)
     if unknown:
-        raise ProfileError(f"{where}: {what} has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        raise ProfileError(
+            f"{where}: {what} has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
 
 
 def _options_list(value: Any, where: str) -> list[str]:
@@ -208,7 +210,8 @@ def _settings(value: Any, path: str) -> dict[str, Any]:
     out = {k: v for k, v in value.items() if k != "__line__"}
     if "date_shift_days" in out:
         days = out["date_shift_days"]
-        if not (isinstance(days, list) and len(days) == 2 and all(isinstance(d, int) for d in days) and days[0] <= days[1]):
+        whole_days = isinstance(days, list) and len(days) == 2 and all(isinstance(d, int) for d in days)
+        if not (whole_days and days[0] <= days[1]):
             raise ProfileError(f"{where}: settings.date_shift_days must be [min, max] whole days, min <= max")
         if days[0] <= 0 <= days[1]:
             raise ProfileError(f"{where}: settings.date_shift_days must not include 0 (dates would stay real)")
@@ -316,14 +319,17 @@ def _pixels(value: Any, path: Path, text: str, doc: dict[str, Any]) -> dict[str,
     from deidentify.pixels.rules import RuleError, load_source, parse_region_rule, resolve_source
 
     if not isinstance(value, dict):
-        raise ProfileError(f"{path}:{_key_line(text, 'pixels', doc)}: 'pixels' is a mapping of sources, regions and ocr")
+        line = _key_line(text, "pixels", doc)
+        raise ProfileError(f"{path}:{line}: 'pixels' is a mapping of sources, regions and ocr")
     line = int(value["__line__"])
     _unknown_keys(value, _PIXEL_KEYS, f"{path}:{line}", "pixels")
     out: dict[str, Any] = {"sources": [], "regions": [], "ocr": {}}
     if "sources" in value:
         sources = value["sources"] or []
         if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-            raise ProfileError(f"{path}:{line}: pixels.sources is a list like [deid:dicom, recipes/our.deid, ctp:our.script]")
+            raise ProfileError(
+                f"{path}:{line}: pixels.sources is a list like [deid:dicom, recipes/our.deid, ctp:our.script]"
+            )
         for written in sources:
             source_line = _line_of(text, written, line)
             where = f"{path}:{source_line}: pixels source {written!r}"
@@ -360,7 +366,10 @@ def _line_of(text: str, needle: str, start: int) -> int:
 
 def _ocr(value: Any, path: Path, parent_line: int) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ProfileError(f"{path}:{parent_line}: pixels.ocr is a mapping (enabled, scan, confidence, padding, language, upscale, timeout)")
+        raise ProfileError(
+            f"{path}:{parent_line}: pixels.ocr is a mapping "
+            "(enabled, scan, confidence, padding, language, upscale, timeout)"
+        )
     where = f"{path}:{value['__line__']}: pixels.ocr"
     _unknown_keys(value, _OCR_KEYS, where, "pixels.ocr")
     out: dict[str, Any] = {}

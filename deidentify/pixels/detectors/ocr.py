@@ -119,11 +119,17 @@ def _probe(command: str) -> tuple[str, frozenset[str]]:
         version = subprocess.run([command, "--version"], capture_output=True, timeout=30, check=True)
         listing = subprocess.run([command, "--list-langs"], capture_output=True, timeout=30, check=True)
     except FileNotFoundError:
-        raise DetectorUnavailable(f"OCR unavailable: the tesseract program ({command}) is not installed ({install})") from None
+        raise DetectorUnavailable(
+            f"OCR unavailable: the tesseract program ({command}) is not installed ({install})"
+        ) from None
     except subprocess.CalledProcessError as exc:
-        raise DetectorUnavailable(f"OCR unavailable: tesseract ({command}) does not run (exit status {exc.returncode})") from None
+        raise DetectorUnavailable(
+            f"OCR unavailable: tesseract ({command}) does not run (exit status {exc.returncode})"
+        ) from None
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise DetectorUnavailable(f"OCR unavailable: tesseract ({command}) does not run: {type(exc).__name__}") from None
+        raise DetectorUnavailable(
+            f"OCR unavailable: tesseract ({command}) does not run: {type(exc).__name__}"
+        ) from None
     text = (version.stdout + version.stderr).decode("utf-8", "replace").split()
     number = text[1] if len(text) > 1 and text[0].lower() == "tesseract" else ""
     major = re.match(r"^(\d+)\.", number)
@@ -301,9 +307,11 @@ class TesseractDetector:
             _Reading("gray:as-is", "gray", frame),
         ]
         if (frame >= _LIGHT_TEXT_LEVEL).any():
-            readings.append(_Reading("binary:light", "binary", np.where(frame >= _LIGHT_TEXT_LEVEL, 0, 255).astype(np.uint8)))
+            light = np.where(frame >= _LIGHT_TEXT_LEVEL, 0, 255).astype(np.uint8)
+            readings.append(_Reading("binary:light", "binary", light))
         if np.median(frame) >= 128 and (frame <= _DARK_TEXT_LEVEL).any():
-            readings.append(_Reading("binary:dark", "binary", np.where(frame <= _DARK_TEXT_LEVEL, 0, 255).astype(np.uint8)))
+            dark = np.where(frame <= _DARK_TEXT_LEVEL, 0, 255).astype(np.uint8)
+            readings.append(_Reading("binary:dark", "binary", dark))
         return readings
 
     def _ocr(self, reading: _Reading, scale: int, shape: tuple[int, int], detectors: Sequence[Detector]) -> list[Word]:
@@ -356,7 +364,9 @@ class TesseractDetector:
                 done = subprocess.run(command, input=image, capture_output=True, env=environment,
                                       timeout=self.timeout or None, check=False)
             except FileNotFoundError:
-                raise DetectorUnavailable(f"OCR unavailable: the tesseract program ({self.command}) is not installed") from None
+                raise DetectorUnavailable(
+                    f"OCR unavailable: the tesseract program ({self.command}) is not installed"
+                ) from None
             except subprocess.TimeoutExpired:
                 raise DetectorError(f"OCR failed: tesseract took longer than {self.timeout} s") from None
             except OSError as exc:

@@ -41,7 +41,10 @@ OPERATORS: Mapping[str, bool] = {
     "empty": False,
 }
 
-_TAG = re.compile(r"^\(?\s*(?:0x)?([0-9A-Fa-f]{4})\s*,?\s*([0-9A-Fa-f]{4})\s*\)?$|^\[\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\]$")
+_TAG = re.compile(
+    r"^\(?\s*(?:0x)?([0-9A-Fa-f]{4})\s*,?\s*([0-9A-Fa-f]{4})\s*\)?$"  # (gggg,eeee) gggg,eeee ggggeeee 0xggggeeee
+    r"|^\[\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\]$"  # [gggg,eeee]
+)
 _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN", "SQ"})
 
 

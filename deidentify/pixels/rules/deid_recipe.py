@@ -191,7 +191,8 @@ def _rule(item: dict, group: str, path: Path, line: int, written: str, lenient: 
         keep=tuple(keep),
         keep_ultrasound_regions=keep_regions,
         clean=kind in _CLEAN_GROUPS,
-        flag=kind in _FLAG_GROUPS or (kind not in _CLEAN_GROUPS and not has_coordinates and not keep and not keep_regions),
+        flag=kind in _FLAG_GROUPS
+        or (kind not in _CLEAN_GROUPS and not has_coordinates and not keep and not keep_regions),
     )
     if condition is ALWAYS and not item.get("coordinates"):
         raise RuleError(f"{where}: neither criteria nor coordinates")
