@@ -1,94 +1,112 @@
-"""One file through the stages: source → plan → header → pixels → stamp.
+"""One file through the stages: source → plan → header → pixels → stamp → writer.
 
 :func:`deidentify_bytes` is the whole per-file path; it does no I/O, so the run,
-the folder watcher and tests all share it.  What cannot be de-identified with
-certainty comes back as a withheld :class:`Outcome` with a reason that quotes
-no value.
+the folder watcher and tests all share it.  The file is read by the raw
+element source when it can be (:mod:`deidentify.header.sources.raw`), else by
+the dataset source; from there on the path is the same.  What cannot be
+de-identified with certainty comes back as a withheld :class:`Outcome` with a
+reason that quotes no value.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from enum import Enum
+from typing import Any
 
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
-from . import pixels
 from .actions import is_well_known
-from .header import HeaderError, clean_header
+from .header import Declined, HeaderError, NewValue, Written, clean_header
+from .header.sources.dataset import DatasetFile
+from .header.sources.raw import RawFile
 from .keys import Keyring
 from .limits import Limits
-from .plan import RuleBook, make_plan
-from .fastpath import deidentify_fast
 from .outcome import Outcome, output_name
 from .pixels.base import PixelError
 from .pixels.frames import codestream_reason
-from .pixels.layout import PIXEL_DATA
-from .pixels.native import settle
-from .pixels.stage import clean_image, tools_for
+from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
+from .pixels.native import canonical, format_of, written_vr
+from .pixels.stage import clean_image
+from .plan import RuleBook, plan_for
 from .source import SourceError, digest_of, parse_source
-from .stamp import encode, stamp
+from .writer import as_dataset, as_element, encode_file, text_of
+
+_PIXEL_TAGS = (PIXEL_DATA, *FLOAT_PIXEL_TAGS)
+_IMAGE_TAGS = (0x00280010, 0x00280011, 0x00280100, 0x00280002, 0x00280008)
+_NAME_TAGS = {"StudyInstanceUID": 0x0020000D, "SeriesInstanceUID": 0x0020000E, "SOPInstanceUID": 0x00080018}
+_IMPLICIT_VR_LE = "1.2.840.10008.1.2"
+
+SourceFile = RawFile | DatasetFile
 
 
-_NAME_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+class Reader(Enum):
+    """Which element source reads a file (tests force one to hold the two to the same bytes)."""
+
+    RAW = "raw"
+    DATASET = "dataset"
 
 
 def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bool = False,
-                     limits: Limits = Limits()) -> Outcome:
+                     limits: Limits = Limits(), reader: Reader | None = None) -> Outcome:
     """De-identify one file's bytes, or say why they are withheld.
 
-    The fast path takes the files it can; the full path below takes the rest and
-    gives the same bytes.  With ``linkage``, the outcome also lists original →
-    new UIDs and PatientID, for the crosswalk; without it no original identifier
-    leaves this function.  A file over one of ``limits`` is an error naming the bound.
+    With ``linkage``, the outcome also lists original → new UIDs and PatientID,
+    for the crosswalk; without it no original identifier leaves this function.
+    A file over one of ``limits`` is an error naming the bound.  ``reader``
+    forces an element source; :class:`~deidentify.header.Declined` when the raw
+    one does not read the file.
     """
-    if not linkage:
-        fast = deidentify_fast(data, rules, keyring, limits)
-        if fast is not None:
-            return fast
-    return deidentify_full(data, rules, keyring, linkage, limits)
-
-
-def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bool = False,
-                    limits: Limits = Limits()) -> Outcome:
-    """The full path: pydicom parses the whole file."""
+    if reader is not Reader.DATASET:
+        try:
+            return _deidentify(RawFile(data, rules, limits), rules, keyring, linkage, limits)
+        except Declined:
+            if reader is Reader.RAW:
+                raise
     try:
         source = parse_source(data, limits)
     except SourceError as exc:
         return Outcome(keyring.file_id(digest_of(data)), exc.status, exc.reason)
-    ds = source.dataset
-    outcome = Outcome(
-        keyring.file_id(source.digest),
-        "withheld",
-        modality=_plain(ds, "Modality"),
-        sop_class=_plain(ds, "SOPClassUID"),
-        transfer_syntax=source.transfer_syntax,
-    )
-    settings = rules.profile.settings
-    # With pixel cleaning off, every image that may carry burnt-in text is withheld.
-    reason = pixels.document_reason(ds) if settings.clean_pixel_data else pixels.withhold_reason(ds)
-    if reason is not None:
-        outcome.reason = reason
+    return _deidentify(DatasetFile(source, rules), rules, keyring, linkage, limits)
+
+
+def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bool, limits: Limits) -> Outcome:
+    verdict = file.verdict()
+    syntax = file.transfer_syntax or _IMPLICIT_VR_LE
+    outcome = Outcome(keyring.file_id(digest_of(file.data)), "withheld", modality=verdict.modality,
+                      sop_class=verdict.sop_class, transfer_syntax=file.transfer_syntax)
+    if verdict.reason is not None:
+        outcome.reason = verdict.reason
         return outcome
     try:
-        plan = make_plan(ds, rules, keyring)
-        out, outcome.counts = clean_header(ds, plan, source.raw_elements)
-    except HeaderError as exc:
+        plan = plan_for(file.patient_key(), file.originals(rules.from_tags), rules, keyring,
+                        lambda: file.dataset.dataset)
+        top, outcome.counts = clean_header(file.top, plan)
+    except (Declined, HeaderError) as exc:
+        if isinstance(exc, Declined):
+            raise
         outcome.status, outcome.reason = "error", str(exc)
         return outcome
     except Exception as exc:  # fail closed; pydicom's messages may quote values, so name only the type
         outcome.status, outcome.reason = "error", f"cannot be de-identified ({type(exc).__name__})"
         return outcome
-    syntax, cleaned = source.transfer_syntax or "1.2.840.10008.1.2", False
+    cleaned = False
     try:
         # Bytes after the last frame and bits outside BitsStored go before anything is written.
-        outcome.counts += settle(out, UID(syntax))
+        outcome.counts += _settle(top, UID(syntax), file.native_format)
     except PixelError as exc:
         outcome.status, outcome.reason = "error", str(exc)
         return outcome
-    if settings.clean_pixel_data:
+    if verdict.needs_cleaning:
         try:
-            px = clean_image(ds, out, tools_for(rules.profile), limits)
+            view = as_dataset(top)
+            placed = {tag: view.get_item(tag) for tag in view.keys()}  # noqa: SIM118 (iterating gives elements)
+            px = clean_image(file.dataset.dataset, view, rules.pixel_tools, limits)
+        except Declined:
+            raise
         except Exception as exc:  # fail closed; the message may quote values, so name only the type
             outcome.reason = f"burnt-in text not cleaned (the pixel stage failed: {type(exc).__name__})"
             return outcome
@@ -98,48 +116,107 @@ def deidentify_full(data: bytes, rules: RuleBook, keyring: Keyring, linkage: boo
         syntax, cleaned = px.transfer_syntax or syntax, px.clean_pixel_data
         outcome.pixels = px
         if px.status == "cleaned":
+            top = _taken_back(top, view, placed)
             # What the stage wrote natively is masked input or decoded frames, which may hold
             # the same extra bytes and bits again (counted above, from the input).
             try:
-                settle(out, UID(syntax))
+                _settle(top, UID(syntax), lambda tag, vr, uid: format_of(view, tag, uid, vr))
             except PixelError as exc:
                 outcome.status, outcome.reason = "error", str(exc)
                 return outcome
-    if syntax == source.transfer_syntax:
-        reason = _frames_reason(ds, syntax)
+    if syntax == file.transfer_syntax:
+        reason = _frames_reason(top, file, syntax)
         if reason is not None:  # passed on undecoded, the frames must still be the image the header describes
             outcome.status, outcome.reason = "error", reason
             return outcome
-    stamp(out, rules.profile, pixels_cleaned=cleaned)
+    top.pieces = _merged(top.pieces, rules.stamp(cleaned))
     outcome.transfer_syntax_out = syntax
     try:
-        outcome.data = encode(out, syntax)
-        outcome.name = output_name({k: _plain(out, k) for k in _NAME_KEYWORDS}, plan.patient.key, keyring)
+        outcome.data = encode_file(top, syntax)
+        outcome.name = output_name({k: text_of(top, tag) for k, tag in _NAME_TAGS.items()}, plan.patient.key,
+                                   keyring)
     except Exception as exc:  # a value an action produced that pydicom cannot encode
         outcome.status, outcome.reason = "error", f"cannot be written as DICOM ({type(exc).__name__})"
         return outcome
+    if not text_of(top, 0x00080018) or not text_of(top, 0x00080016):
+        raise Declined  # an action left no SOP UIDs: the dataset source says what pydicom makes of it
     outcome.status = "written"
     if linkage:
-        _link(ds, out, keyring, rules, outcome)
+        _link(file, top, keyring, rules, outcome)
     return outcome
 
 
-def _frames_reason(ds: Dataset, syntax: str) -> str | None:
+def _settle(top: Written, syntax: UID, native_format: Any) -> Counter[str]:
+    """Make every native pixel element of ``top`` canonical, in place; what was taken out, counted.
+
+    Raises :class:`PixelError` for pixel data shorter than its frames,
+    undescribed, or encapsulated under a native transfer syntax.
+    """
+    counts: Counter[str] = Counter()
+    found = [(i, tag, piece) for i, (tag, piece) in enumerate(top.pieces) if tag in _PIXEL_TAGS]
+    if not found:
+        return counts
+    if not syntax.is_transfer_syntax:
+        raise PixelError("pixel data in an unknown transfer syntax cannot be checked")
+    if syntax.is_encapsulated:
+        return counts
+    for index, tag, piece in found:
+        element = as_element(tag, piece)
+        undefined = element.is_undefined_length if isinstance(element, DataElement) else element.length == 0xFFFFFFFF
+        if undefined:
+            raise PixelError("pixel data is encapsulated but the transfer syntax is native")
+        vr = element.VR
+        fmt = native_format(tag, vr, syntax)
+        value = element.value
+        settled = canonical(value if isinstance(value, (bytes, memoryview)) else b"", fmt)
+        if settled.changed:
+            top.pieces[index] = (tag, NewValue(written_vr(tag, vr, fmt), settled.value))
+            counts += settled.counts()
+    return counts
+
+
+def _taken_back(top: Written, view: Dataset, placed: dict[Any, Any]) -> Written:
+    """``top`` with what the pixel stage wrote into ``view`` (new, replaced and removed elements).
+
+    An element the stage only read may have been decoded in place; it is written as decoded,
+    which gives the bytes it was read from.
+    """
+    before = dict(top.pieces)
+    pieces = []
+    for tag in sorted(view.keys()):
+        element = view.get_item(tag)
+        pieces.append((int(tag), before[tag] if element is placed.get(tag) else element))
+    return Written(pieces, top.charset, top.implicit, top.little, top.character_set)
+
+
+def _merged(pieces: list[tuple[int, Any]], extra: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    merged = dict(pieces)
+    merged.update(extra)
+    return sorted(merged.items(), key=lambda pair: pair[0])
+
+
+def _frames_reason(top: Written, file: SourceFile, syntax: str) -> str | None:
     uid = UID(syntax)
-    if PIXEL_DATA not in ds or not (uid.is_transfer_syntax and uid.is_encapsulated):
+    if not (uid.is_transfer_syntax and uid.is_encapsulated):
+        return None
+    pixels = next((piece for tag, piece in top.pieces if tag == PIXEL_DATA), None)
+    if pixels is None:
         return None
     try:
-        rows, columns = int(ds.Rows), int(ds.Columns)
-        samples, bits = int(ds.get("SamplesPerPixel", 1) or 1), int(ds.BitsAllocated)
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
-        pixel_data = ds.PixelData
+        image = file.decoded(_IMAGE_TAGS)
+        rows, columns, bits = int(image.Rows), int(image.Columns), int(image.BitsAllocated)
+        samples, frames = int(image.get("SamplesPerPixel", 1) or 1), int(image.get("NumberOfFrames", 1) or 1)
+        value = as_element(PIXEL_DATA, pixels).value
     except Exception:  # an incomplete Image Pixel module is copied as it is, as ever
         return None
-    return codestream_reason(pixel_data, syntax, rows, columns, samples, bits, frames, strict=False)
+    if not isinstance(value, (bytes, memoryview)):
+        return None
+    return codestream_reason(value, syntax, rows, columns, samples, bits, frames, strict=False)
 
 
-def _link(ds: Dataset, out: Dataset, keyring: Keyring, rules: RuleBook, outcome: Outcome) -> None:
-    original_id, new_id = _plain(ds, "PatientID"), _plain(out, "PatientID")
+def _link(file: SourceFile, top: Written, keyring: Keyring, rules: RuleBook, outcome: Outcome) -> None:
+    ds = file.dataset.dataset
+    original_id, new_id = _plain(ds, "PatientID"), text_of(top, 0x00100020)
     if original_id and new_id and original_id != new_id:
         outcome.patient_pair = (original_id, new_id)
     if "retain-uids" in rules.profile.options:
@@ -157,5 +234,3 @@ def _plain(ds: Dataset, keyword: str) -> str:
         return str(ds.get(keyword, "") or "").strip()
     except Exception:
         return ""
-
-

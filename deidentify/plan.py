@@ -9,8 +9,11 @@ before any value changes).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from enum import Enum
+from functools import cached_property
+from typing import Any
 
 from pydicom.datadict import dictionary_VR, get_entry
 from pydicom.dataset import Dataset
@@ -20,36 +23,52 @@ from .actions.base import TEXT_VRS
 from .detect import OwnValuesDetector, default_detectors
 from .detect.base import Detector
 from .keys import Keyring
-from .profile import ClassSelector, ContentItemRule, PrivateSelector, Profile, Rule, TagSelector, VRSelector, WildcardSelector
+from .pixels.gate import document_reason, withhold_reason
+from .pixels.stage import PixelTools, needs_cleaning, tools_for
+from .profile import (
+    ClassSelector,
+    ContentItemRule,
+    PrivateSelector,
+    Profile,
+    Rule,
+    TagSelector,
+    VRSelector,
+    WildcardSelector,
+)
 from .profile.selectors import parse_selector
 
 PATIENT_ID = 0x00100020
 CONTENT_SEQUENCE = 0x0040A730
 
 
+class StepKind(str, Enum):
+    """What the header walk does with one element (str-valued: profiles and reports name kinds as text)."""
+
+    KEEP = "keep"  # copy it as read, never decode it
+    REMOVE = "remove"
+    RECURSE = "recurse"  # apply the profile to each item of a sequence
+    APPLY = "apply"  # run the step's action on the value
+
+
 @dataclass(frozen=True)
 class Step:
-    """What the header stage does with one element.
+    """What the header stage does with one element: its kind and, to apply, the action."""
 
-    ``kind`` is ``keep`` (copy the raw bytes, never decode), ``remove``, ``recurse``
-    (apply the profile to each item of a sequence) or ``apply`` (run ``action``).
-    """
-
-    kind: str
+    kind: StepKind
     action: Action | None = None
     name: str = ""
     args: Any = None
     origin: str = ""
 
 
-_KEEP = Step("keep", name="keep")
+_KEEP = Step(StepKind.KEEP, name="keep")
 # A sequence no rule names is kept, but its items still get the profile: kept raw,
 # a nested AccessionNumber or name would pass unseen.
-_RECURSE = Step("recurse", name="keep")
+_RECURSE = Step(StepKind.RECURSE, name="keep")
 
 
 def _apply(name: str, rule: Rule | None = None) -> Step:
-    return Step("apply", ACTIONS[name], name, dict(rule.args) if rule else {}, rule.origin if rule else "")
+    return Step(StepKind.APPLY, ACTIONS[name], name, dict(rule.args) if rule else {}, rule.origin if rule else "")
 
 
 def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = False) -> Step:
@@ -64,23 +83,23 @@ def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = 
     origin = rule.origin if rule else ""
     if code in ACTIONS:
         if code in ("keep", "clean") and sq:
-            return Step("recurse", name=code, origin=origin)
+            return Step(StepKind.RECURSE, name=code, origin=origin)
         if code == "keep":
             return _KEEP
         if code == "remove":
-            return Step("remove", name="remove", origin=origin)
+            return Step(StepKind.REMOVE, name="remove", origin=origin)
         return _apply(code, rule)
     if code == "X" or (private and code == "C"):
         # A private element is "clean" only when a safe-private rule names it.
-        return Step("remove", name="remove", origin=origin)
+        return Step(StepKind.REMOVE, name="remove", origin=origin)
     if code == "K":
-        return Step("recurse", name="keep", origin=origin) if sq else _KEEP
+        return Step(StepKind.RECURSE, name="keep", origin=origin) if sq else _KEEP
     if sq:
         # Only Z empties a sequence.  For every other code, keeping the items and
         # applying the profile inside them is valid wherever the sequence is Type 1,
         # 2 or 3 (an empty Type 3 sequence is not), and as private as removal: a
         # dummy sequence would be the same items with their identifying values replaced.
-        return _apply("empty", rule) if code == "Z" else Step("recurse", name=code, origin=origin)
+        return _apply("empty", rule) if code == "Z" else Step(StepKind.RECURSE, name=code, origin=origin)
     if code in ("Z", "X/Z"):
         return _apply("empty", rule)
     if vr == "UI" and code != "K":
@@ -94,14 +113,42 @@ def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = 
             return _apply("clean", rule)
         # Only text, dates and ages can be cleaned; a time of day is not identifying, and
         # anything else (binary blobs, values of tags newer than the dictionary) goes.
-        return _KEEP if vr == "TM" else Step("remove", name="remove", origin=origin)
+        return _KEEP if vr == "TM" else Step(StepKind.REMOVE, name="remove", origin=origin)
     if code == "X/Z/U*":
         return _apply("empty", rule)
     return _apply("dummy", rule)  # D, Z/D, X/D, X/Z/D
 
 
+class Memo:
+    """A table of results keyed by what they were computed from, cleared when it grows past ``size``.
+
+    Files of one archive repeat few kinds of value (devices, image sizes,
+    character sets); a bounded table keeps a long run's memory flat.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._found: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The value for ``key``, computed on first use."""
+        try:
+            return self._found[key]
+        except KeyError:
+            pass
+        value = compute()
+        if len(self._found) >= self._size:
+            self._found.clear()
+        self._found[key] = value
+        return value
+
+
 class RuleBook:
-    """A profile compiled for per-element look-up (built once per process)."""
+    """The compiled profile: rules for per-element look-up, pixel tools, stamp and memo tables.
+
+    Built once per run and handed to every worker: everything a file's path
+    needs of the profile, computed once, with tables of bounded size.
+    """
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
@@ -138,6 +185,23 @@ class RuleBook:
             for r in profile.rules
             if "from" in r.args
         }
+        self.memo = Memo()
+        self._value_free = Memo()
+
+    @cached_property
+    def pixel_tools(self) -> PixelTools:
+        """The pixel stage's tools for this profile (rules compiled, OCR started on first use)."""
+        return tools_for(self.profile)
+
+    def stamp(self, pixels_cleaned: bool) -> list[tuple[int, Any]]:
+        """The stamp's pieces for this profile (:mod:`deidentify.stamp`), encoded once."""
+        from .stamp import stamp_pieces  # the stamp encodes with the writer, which reads the header's pieces
+
+        return self.memo.get(("stamp", pixels_cleaned), lambda: stamp_pieces(self.profile, pixels_cleaned))
+
+    def value_free(self, tag: int, vr: str, step: Step, compute: Callable[[], Any]) -> Any:
+        """What a value-free step (remove, empty, dummy) writes for ``tag`` in ``vr``: the same in every file."""
+        return self._value_free.get((tag, vr, step.action), compute)
 
     def code(self, rule: Rule) -> str:
         """The rule's action once the selected options override it (K wins over C)."""
@@ -171,6 +235,8 @@ class RuleBook:
                 found = _RECURSE if vr == "SQ" else _KEEP
             else:
                 found = step_for_code(self.code(rule), vr or "UN", rule, private)
+            if len(self._cache) >= 65536:  # private creators are as many as an archive's devices
+                self._cache.clear()
             self._cache[key] = found
         return found
 
@@ -245,17 +311,53 @@ def patient_key(ds: Dataset) -> str:
 
 def make_plan(ds: Dataset, rules: RuleBook, keyring: Keyring) -> Plan:
     """Resolve the profile for ``ds``: read what keyed actions derive from before anything changes."""
-    key = patient_key(ds)
-    originals = {tag: str(ds[tag].value) for tag in rules.from_tags if tag in ds}
-    detectors: list[Detector] = []
-    if rules.uses_clean:
-        detectors = [OwnValuesDetector.from_dataset(ds), *default_detectors()]
-    return plan_for(key, originals, rules, keyring, detectors)
+    return plan_for(patient_key(ds), originals_of(ds, rules.from_tags), rules, keyring, lambda: ds)
 
 
 def plan_for(key: str, originals: dict[int, str], rules: RuleBook, keyring: Keyring,
-             detectors: Sequence[Detector] = ()) -> Plan:
-    """A plan from the values keyed actions derive from (the patient key and ``from:`` originals)."""
+             dataset: Callable[[], Dataset]) -> Plan:
+    """A plan from the values keyed actions derive from (the patient key and ``from:`` originals).
+
+    ``dataset`` gives the file's dataset, read only when the profile cleans free text: the
+    detectors then know the file's own identifying values.
+    """
+    detectors: list[Detector] = []
+    if rules.uses_clean:
+        detectors = [OwnValuesDetector.from_dataset(dataset()), *default_detectors()]
     low, high = rules.profile.settings.date_shift_days
     patient = PatientContext(key=key, day_offset=keyring.day_offset(key, low, high), originals=originals)
     return Plan(rules, keyring, patient, detectors)
+
+
+def originals_of(ds: Dataset, tags: Iterable[int]) -> dict[int, str]:
+    """The values of ``tags`` that ``from:`` rules derive from, as read."""
+    return {tag: str(ds[tag].value) for tag in tags if tag in ds}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the gate decides of a file before its header is touched."""
+
+    reason: str | None
+    """Why it is withheld whatever the header stage does (a document; with pixel cleaning off, an
+    image that may carry burnt-in text), or None."""
+    needs_cleaning: bool
+    """Whether its pixels go through the pixel stage (rules apply, OCR reads it, or it may carry text)."""
+    modality: str
+    sop_class: str
+
+
+def verdict_of(gate: Dataset, rules: RuleBook) -> Verdict:
+    """The verdict for a dataset holding (at least) the elements the gate and the pixel tools read."""
+    cleans = rules.profile.settings.clean_pixel_data
+    # With pixel cleaning off, every image that may carry burnt-in text is withheld.
+    reason = document_reason(gate) if cleans else withhold_reason(gate)
+    needs = reason is None and cleans and needs_cleaning(gate, rules.pixel_tools)
+    return Verdict(reason, needs, _plain(gate, "Modality"), _plain(gate, "SOPClassUID"))
+
+
+def _plain(ds: Dataset, keyword: str) -> str:
+    try:
+        return str(ds.get(keyword, "") or "").strip()
+    except Exception:
+        return ""

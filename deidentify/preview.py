@@ -16,7 +16,7 @@ import pydicom
 
 from .keys import Keyring
 from .outcome import Outcome
-from .pipeline import deidentify_full
+from .pipeline import deidentify_bytes
 from .pixels import render_preview
 from .plan import RuleBook
 from .profile import Profile
@@ -32,7 +32,7 @@ class PreviewError(ValueError):
 def preview_file(path: Path, profile: Profile, destination: Path, frame: int | None = None) -> Outcome:
     """Clean ``path``'s pixels as a run would and draw the preview to ``destination``."""
     data = path.read_bytes()
-    outcome = deidentify_full(data, RuleBook(profile), Keyring(_PREVIEW_KEY))
+    outcome = deidentify_bytes(data, RuleBook(profile), Keyring(_PREVIEW_KEY))
     if outcome.data is None:
         raise PreviewError(f"nothing to preview: {outcome.status}: {outcome.reason}")
     if outcome.pixels is None or outcome.pixels.reason == "no pixel data":

@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset, write_file_meta_info
 from pydicom.uid import (
+    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
-    UID,
 )
 
 CT_CLASS = "1.2.840.10008.5.1.4.1.1.2"
@@ -157,7 +157,7 @@ def deep_sequence(folder: Path, depth: int = 5000, undefined: bool = True, impli
         nested = (opening + container) * (depth - 1) + opening + leaf + closing * depth
     else:
         content = leaf
-        for level in range(depth):  # from the inside out, each level's lengths are known
+        for _ in range(depth):  # from the inside out, each level's lengths are known
             item = struct.pack("<HHI", 0xFFFE, _ITEM, len(content)) + content
             nested = sq_head + struct.pack("<I", len(item)) + item
             content = container + nested
@@ -369,7 +369,7 @@ def _measure(path: str, full: bool) -> None:
     import time
 
     from deidentify.keys import Keyring
-    from deidentify.pipeline import deidentify_bytes, deidentify_full
+    from deidentify.pipeline import Reader, deidentify_bytes
     from deidentify.plan import RuleBook
     from deidentify.profile import load_profile
 
@@ -378,7 +378,7 @@ def _measure(path: str, full: bool) -> None:
     rules = RuleBook(load_profile("basic"))
     data = Path(path).read_bytes()
     began = time.perf_counter()
-    outcome = (deidentify_full if full else deidentify_bytes)(data, rules, Keyring(bytes(32)))
+    outcome = deidentify_bytes(data, rules, Keyring(bytes(32)), reader=Reader.DATASET if full else None)
     seconds = time.perf_counter() - began
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{outcome.status}\t{outcome.reason}\t{seconds:.2f}\t{peak:.0f}")

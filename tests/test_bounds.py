@@ -11,18 +11,17 @@ import csv
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pydicom
 import pytest
 
 import hostile
 from deidentify.completeness import NO_PIXEL_DATA
-from deidentify.fastpath import deidentify_fast
 from deidentify.keys import Keyring
 from deidentify.limits import Limits
-from deidentify.pipeline import deidentify_bytes, deidentify_full
+from deidentify.pipeline import Reader, deidentify_bytes
 from deidentify.pixels.frames import DISAGREES
 from deidentify.plan import RuleBook
 from deidentify.profile import load_profile
@@ -67,7 +66,8 @@ def _quiet() -> None:
 def test_a_hostile_file_is_a_per_file_verdict_naming_the_bound_on_both_paths(case: str, tmp_path: Path) -> None:
     make, status, reason = CASES[case]
     data = make(tmp_path).read_bytes()
-    for outcome in (deidentify_bytes(data, RULES, KEYRING), deidentify_full(data, RULES, KEYRING)):
+    for reader in (None, Reader.DATASET):
+        outcome = deidentify_bytes(data, RULES, KEYRING, reader=reader)
         assert (outcome.status, outcome.reason[:len(reason)]) == (status, reason)
         assert outcome.data is None
 
@@ -89,21 +89,21 @@ def test_files_at_the_bounds_and_real_large_ones_are_written(make: Callable[[Pat
     assert pydicom.dcmread(pydicom.filebase.DicomBytesIO(outcome.data)).PatientIdentityRemoved == "YES"
 
 
-def test_the_fast_path_takes_files_at_the_bounds_and_gives_the_full_paths_bytes(tmp_path: Path) -> None:
+def test_the_raw_reader_takes_files_at_the_bounds_and_gives_the_dataset_readers_bytes(tmp_path: Path) -> None:
     for data in (hostile.deep_sequence(tmp_path, 64, False).read_bytes(),
                  hostile.many_items(tmp_path, 50_000, True).read_bytes()):
-        fast = deidentify_fast(data, RULES, KEYRING)
-        assert fast is not None
-        assert fast.data == deidentify_full(data, RULES, KEYRING).data
+        raw = deidentify_bytes(data, RULES, KEYRING, reader=Reader.RAW)
+        assert raw.status == "written"
+        assert raw.data == deidentify_bytes(data, RULES, KEYRING, reader=Reader.DATASET).data
 
 
 def test_every_bound_is_read_from_the_limits_given(tmp_path: Path) -> None:
     def verdict(path: Path, limits: Limits) -> tuple[str, str]:
         data = path.read_bytes()
-        fast, full = (deidentify_bytes(data, RULES, KEYRING, limits=limits),
-                      deidentify_full(data, RULES, KEYRING, limits=limits))
-        assert (fast.status, fast.reason) == (full.status, full.reason)
-        return full.status, full.reason
+        either, dataset = (deidentify_bytes(data, RULES, KEYRING, limits=limits),
+                           deidentify_bytes(data, RULES, KEYRING, limits=limits, reader=Reader.DATASET))
+        assert (either.status, either.reason) == (dataset.status, dataset.reason)
+        return dataset.status, dataset.reason
 
     deep, items, ct = (hostile.deep_sequence(tmp_path, 4, False), hostile.many_items(tmp_path, 12),
                        hostile.plain_ct(tmp_path))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-from deidentify import stamp as stamp_module
+from deidentify import writer
 from deidentify.actions.shift import shift_date
 from deidentify.keys import Keyring
 from deidentify.pipeline import Outcome, deidentify_bytes
@@ -51,7 +51,7 @@ PIXEL_DATA = 0x7FE00010
 # --- helpers -------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def rules(profile: str, options: tuple[str, ...] = ()) -> RuleBook:
     return RuleBook(load_profile(profile, options=options))
 
@@ -298,7 +298,7 @@ def test_retain_safe_private_keeps_exactly_the_safe_element_and_its_creator(prof
     data, out = written(source, book)
     original = dcmread(BytesIO(source))
 
-    private_top = sorted(t for t in out.keys() if (t >> 16) & 1)
+    private_top = sorted(t for t in out.keys() if (t >> 16) & 1)  # noqa: SIM118 (iterating gives elements)
     assert private_top == [0x00190010, 0x00191023]
     for tag in private_top:
         assert raw_value(out, tag) == raw_value(original, tag)  # byte for byte
@@ -652,8 +652,8 @@ def test_stamp_and_own_file_meta(profile: str, options, codes: list[str], tempor
     meta = out.file_meta
     assert meta.MediaStorageSOPInstanceUID == out.SOPInstanceUID
     assert meta.MediaStorageSOPClassUID == out.SOPClassUID
-    assert meta.ImplementationClassUID == stamp_module.IMPLEMENTATION_CLASS_UID
-    assert meta.ImplementationVersionName == stamp_module.IMPLEMENTATION_VERSION_NAME
+    assert meta.ImplementationClassUID == writer.IMPLEMENTATION_CLASS_UID
+    assert meta.ImplementationVersionName == writer.IMPLEMENTATION_VERSION_NAME
     assert meta.TransferSyntaxUID == transfer_syntax
     assert "SourceApplicationEntityTitle" not in meta and b"SENDER" not in data
     assert data[:128] == b"\0" * 128 and data[128:132] == b"DICM"

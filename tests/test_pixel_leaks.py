@@ -23,19 +23,18 @@ import pytest
 from PIL import Image, ImageDraw
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
+    UID,
     CTImageStorage,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     SecondaryCaptureImageStorage,
-    UID,
 )
 
 from deidentify.check import check_folder
-from deidentify.fastpath import deidentify_fast
 from deidentify.keys import Keyring
-from deidentify.pipeline import deidentify_bytes, deidentify_full
+from deidentify.pipeline import Reader, deidentify_bytes
 from deidentify.pixels.native import HIGH_BITS_CLEARED, TRAILING_DROPPED, NativeFormat, canonical
 from deidentify.plan import RuleBook
 from deidentify.profile import load_profile
@@ -260,23 +259,22 @@ def test_either_form_of_signed_data_is_canonical_and_a_mix_is_not(form: str) -> 
     assert found.cleared == 1 and found.value == whole  # back to the form the others have
 
 
-# --- both engines, one rule --------------------------------------------------------------------------
+# --- both readers, one rule --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("layout", [x for x in LAYOUTS if x.syntax == ExplicitVRLittleEndian],
                          ids=lambda layout: layout.name)
-def test_fast_and_full_path_give_the_same_bytes(layout: Layout, basic: RuleBook) -> None:
+def test_both_readers_give_the_same_bytes(layout: Layout, basic: RuleBook) -> None:
     good = canonical_pixels(layout)
     for pixels in (good, planted_pixels(layout, good)):
         data = dicom_file(layout, pixels)
-        fast = deidentify_fast(data, basic, KEYRING)
-        assert fast is not None, "explicit VR little endian CT is the fast path's"
-        full = deidentify_full(data, basic, KEYRING)
-        assert fast.data == full.data
-        assert fast.counts == full.counts
+        raw = deidentify_bytes(data, basic, KEYRING, reader=Reader.RAW)
+        dataset = deidentify_bytes(data, basic, KEYRING, reader=Reader.DATASET)
+        assert raw.data == dataset.data
+        assert raw.counts == dataset.counts
 
 
-@pytest.mark.parametrize("syntax", [ExplicitVRLittleEndian, ImplicitVRLittleEndian], ids=["fast", "full"])
+@pytest.mark.parametrize("syntax", [ExplicitVRLittleEndian, ImplicitVRLittleEndian], ids=["explicit", "implicit"])
 def test_pixel_data_shorter_than_its_frames_is_an_error(syntax: UID, basic: RuleBook) -> None:
     layout = Layout("short", syntax=syntax)
     outcome = deidentify_bytes(dicom_file(layout, canonical_pixels(layout)[:-2]), basic, KEYRING)
@@ -326,7 +324,8 @@ def test_cli_run_drops_planted_pixels_and_reports_it_and_check_sees_it(tmp_path:
 
     report = check_folder(src, load_profile("basic"), skip=["validity"])
     pixel = {(f.file, f.detector, f.severity) for f in report.findings if f.scanner == "pixels"}
-    assert pixel == {("trailing.dcm", "pixel-trailing-bytes", "high"), ("bits.dcm", "pixel-bits-outside-stored", "high"),
+    assert pixel == {("trailing.dcm", "pixel-trailing-bytes", "high"),
+                     ("bits.dcm", "pixel-bits-outside-stored", "high"),
                      ("short.dcm", "pixel-data-unchecked", "medium")}
     assert not any(SURNAME.casefold() in str(f).casefold() for f in report.findings if f.scanner == "pixels")
 

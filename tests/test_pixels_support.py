@@ -8,9 +8,10 @@ check the factory itself: each encoding decodes to the pixels it was built from.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from io import BytesIO
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -46,11 +47,12 @@ from pydicom.uid import (
 )
 
 from deidentify.header import clean_header
+from deidentify.header.sources.dataset import DatasetSource
 from deidentify.keys import Keyring
-from deidentify.pixels import Box, PixelOutcome, CleanSettings, RegionDecision, clean_pixels
+from deidentify.pixels import Box, CleanSettings, PixelOutcome, RegionDecision, clean_pixels
 from deidentify.plan import RuleBook, make_plan
 from deidentify.profile import load_profile
-from deidentify.stamp import encode
+from deidentify.writer import as_dataset, encode_file
 
 ROWS, COLUMNS = 48, 64
 #: Where every synthetic image shows its "text"; x0 and x1 even, so YBR_FULL_422 pairs are whole.
@@ -280,15 +282,15 @@ def read_back(ds: Dataset, syntax: UID) -> Dataset:
     return dcmread(BytesIO(buffer.getvalue()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rules() -> RuleBook:
     return RuleBook(load_profile("basic"))
 
 
 def header_stage(source: Dataset) -> Dataset:
     """The header stage's output for ``source``: pixel data and Image Pixel elements copied raw."""
-    out, _ = clean_header(source, make_plan(source, _rules(), Keyring(bytes(range(32)))))
-    return out
+    out, _ = clean_header(DatasetSource(source), make_plan(source, _rules(), Keyring(bytes(range(32)))))
+    return as_dataset(out)
 
 
 def run_pixels(
@@ -303,7 +305,9 @@ def run_pixels(
     outcome = clean_pixels(source, out, decision, detector, (), settings, scan=scan)  # type: ignore[arg-type]
     if outcome.status == "withheld":
         return outcome, out
-    return outcome, dcmread(BytesIO(encode(out, outcome.transfer_syntax)))
+    pieces = DatasetSource(out)
+    written = pieces.written([(entry.tag, pieces.kept(entry.handle)) for entry in pieces.entries()])
+    return outcome, dcmread(BytesIO(encode_file(written, outcome.transfer_syntax)))
 
 
 def decoded(ds: Dataset) -> np.ndarray:

@@ -423,10 +423,13 @@ def test_a_wildcard_clean_rule_gets_detectors(make_ctx) -> None:
 
 @pytest.mark.parametrize(
     ("keyword", "meaning"),
-    [("InstitutionCodeSequence", "St. Elsewhere General Hospital"), ("PersonIdentificationCodeSequence", "Dr. John Smith")],
+    [("InstitutionCodeSequence", "St. Elsewhere General Hospital"),
+     ("PersonIdentificationCodeSequence", "Dr. John Smith")],
 )
 def test_identifying_code_sequences_lose_their_codes(basic: RuleBook, keyword: str, meaning: str) -> None:
     from deidentify.header import clean_header
+    from deidentify.header.sources.dataset import DatasetSource
+    from deidentify.writer import as_dataset
 
     ds = Dataset()
     ds.PatientID = "MRN-123456"
@@ -435,5 +438,5 @@ def test_identifying_code_sequences_lose_their_codes(basic: RuleBook, keyword: s
     item.CodingSchemeDesignator = "L"
     item.CodeMeaning = meaning
     setattr(ds, keyword, [item])
-    out, _ = clean_header(ds, make_plan(ds, basic, Keyring(bytes(range(32)))))
-    assert meaning not in str(out) and "LOCAL-4711" not in str(out)
+    out, _ = clean_header(DatasetSource(ds), make_plan(ds, basic, Keyring(bytes(range(32)))))
+    assert meaning not in str(as_dataset(out)) and "LOCAL-4711" not in str(out)

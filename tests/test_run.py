@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import os
@@ -23,7 +24,7 @@ from deidentify.keys import Keyring
 from deidentify.profile import load_profile
 from deidentify.run import RunError, run
 from deidentify.sample import SampleManifest
-from deidentify.stamp import IMPLEMENTATION_CLASS_UID
+from deidentify.writer import IMPLEMENTATION_CLASS_UID
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_synthetic"
@@ -81,10 +82,8 @@ def _forms(value: str) -> set[str]:
 def _encodings(text: str) -> set[bytes]:
     found = set()
     for encoding in ("utf-8", "latin-1", "iso2022_jp", "shift_jis", "utf-16-le"):
-        try:
+        with contextlib.suppress(UnicodeEncodeError):
             found.add(text.encode(encoding))
-        except UnicodeEncodeError:
-            pass
     return found
 
 
@@ -348,9 +347,9 @@ def test_pydicom_outputs_read_back_with_pixel_bytes_unchanged(pydicom_run: tuple
             continue
         if "PixelData" in ds:
             input_pixels.add(hashlib.sha256(ds.PixelData).digest())
-    masked = dict(zip(report.output, report.masked_regions))
+    masked = dict(zip(report.output, report.masked_regions, strict=True))
     # Bytes after the last frame and bits outside BitsStored are dropped (tests/test_pixel_leaks.py).
-    settled = dict(zip(report.output, report.pixel_trailing_dropped + report.pixel_high_bits_cleared))
+    settled = dict(zip(report.output, report.pixel_trailing_dropped + report.pixel_high_bits_cleared, strict=True))
     compared = 0
     for path in dst.rglob("*.dcm"):
         ds = pydicom.dcmread(path)
@@ -387,7 +386,7 @@ def test_bad_inputs_get_a_reason_each_and_the_run_goes_on(tmp_path: Path) -> Non
     (src / "cut.dcm").write_bytes(good.read_bytes()[:-1000])
     result = run(src, tmp_path / "dst", load_profile("basic"), KEY)
     assert result.exit_code == 1
-    reasons = dict(zip(result.report.status + ":" + result.report.reason, result.report.file_id))
+    reasons = dict(zip(result.report.status + ":" + result.report.reason, result.report.file_id, strict=True))
     assert set(result.report.status) == {"written", "not DICOM", "error"}
     assert any(r.startswith("not DICOM:empty file") for r in reasons)
     assert any(r.startswith("error:truncated") for r in reasons)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
+from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
@@ -251,36 +251,9 @@ def _number(ds: Dataset, tag: int, default: int | None = None) -> int:
 # --- a dataset's pixel elements -------------------------------------------------------------------
 
 
-def settle(ds: Dataset, syntax: UID) -> Counter[str]:
-    """Make every native pixel element of ``ds`` canonical, in place; what was taken out, counted.
-
-    Raises :class:`PixelError` for pixel data that is shorter than its frames,
-    undescribed, or encapsulated under a native transfer syntax.
-    """
-    counts: Counter[str] = Counter()
-    if not any(tag in ds for tag in PIXEL_TAGS):
-        return counts
-    if not syntax.is_transfer_syntax:
-        raise PixelError("pixel data in an unknown transfer syntax cannot be checked")
-    if syntax.is_encapsulated:
-        return counts
-    for tag in PIXEL_TAGS:
-        if tag not in ds:
-            continue
-        element = ds.get_item(tag)
-        undefined = element.is_undefined_length if isinstance(element, DataElement) else element.length == _UNDEFINED
-        if undefined:
-            raise PixelError("pixel data is encapsulated but the transfer syntax is native")
-        fmt = format_of(ds, tag, syntax, element.VR)
-        found = canonical(element.value or b"", fmt)
-        if found.changed:
-            ds[tag] = DataElement(tag, _written_vr(tag, element.VR, fmt), found.value)
-            counts += found.counts()
-    return counts
-
-
-def _written_vr(tag: int, vr: str | None, fmt: NativeFormat) -> str:
-    """The element's own VR; for implicit VR data, the one its bits allocated imply."""
+def written_vr(tag: int, vr: str | None, fmt: NativeFormat) -> str:
+    """The VR to write native pixel element ``tag`` in: its own; for implicit VR data, the one its
+    bits allocated imply."""
     if vr in ("OB", "OW", "OF", "OD"):
         return vr
     return {0x7FE00008: "OF", 0x7FE00009: "OD"}.get(tag, "OW" if fmt.bits_allocated > 8 else "OB")

@@ -21,6 +21,7 @@ from .gate import GATE_TAGS, may_carry_burnt_in_text
 from .layout import has_pixel_data
 from .rules import RuleSet, compile_rules, decide
 
+
 @dataclass
 class PixelTools:
     """What the stage needs of a profile: its rule set, OCR settings and detector (None when unavailable).
@@ -49,20 +50,13 @@ class PixelTools:
             return None  # images that need OCR are withheld, with the reason
 
 
-_tools: dict[int, tuple[Any, PixelTools]] = {}
-
-
 def tools_for(profile: Any) -> PixelTools:
-    """The profile's pixel tools, built on first use in this process."""
-    cached = _tools.get(id(profile))
-    if cached is None or cached[0] is not profile:
-        ocr = profile.pixels.ocr
-        # The detector pads its own boxes; rule boxes are exact.
-        settings = CleanSettings(ocr="auto" if ocr.enabled else "never", padding=0)
-        rule_set = compile_rules(profile.pixels)
-        cached = (profile, PixelTools(rule_set, ocr, settings, rule_set.tags | GATE_TAGS))
-        _tools[id(profile)] = cached
-    return cached[1]
+    """The profile's pixel tools (the compiled profile builds them once per run)."""
+    ocr = profile.pixels.ocr
+    # The detector pads its own boxes; rule boxes are exact.
+    settings = CleanSettings(ocr="auto" if ocr.enabled else "never", padding=0)
+    rule_set = compile_rules(profile.pixels)
+    return PixelTools(rule_set, ocr, settings, rule_set.tags | GATE_TAGS)
 
 
 def needs_cleaning(ds: Dataset, tools: PixelTools) -> bool:

@@ -22,8 +22,8 @@ structure scanner's.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import Iterable, Iterator
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -31,8 +31,10 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as PydicomSequence
 
 from ...header import HeaderError, clean_header
+from ...header.sources.dataset import DatasetSource
 from ...keys import Keyring
 from ...plan import RuleBook, make_plan, patient_key
+from ...writer import as_dataset
 from ..elements import element_name, tag_label
 from ..findings import FILE_ELEMENT, Finding
 from .base import FileContext, finding
@@ -58,8 +60,8 @@ def _key_b(ds: Dataset, rules: RuleBook) -> bytes:
 
 def reapply(ds: Dataset, rules: RuleBook, key: bytes) -> Dataset:
     """``ds`` de-identified (header stage only) under ``key``."""
-    out, _ = clean_header(ds, make_plan(ds, rules, Keyring(key)))
-    return out
+    written, _ = clean_header(DatasetSource(ds), make_plan(ds, rules, Keyring(key)))
+    return as_dataset(written)
 
 
 def _values(ds: Dataset, tag: int) -> tuple[object, ...]:
@@ -136,7 +138,7 @@ class ConformanceScanner:
             yield finding(self.name, path, "items-removed-by-profile", "medium", "SQ", len(items),
                           f"the profile {rules.profile.name} removes items of this sequence")
             return
-        for index, (item, a, b) in enumerate(zip(items, first, second)):
+        for index, (item, a, b) in enumerate(zip(items, first, second, strict=False)):
             yield from self._compare(item, a, b, f"{path}[{index}].", rules)
 
     def _compare_values(self, ds: Dataset, first: Dataset, second: Dataset, tag: int, path: str,
@@ -149,7 +151,7 @@ class ConformanceScanner:
                               f"the profile {rules.profile.name} replaces this value")
             return
         if len(mine) != len(a) or not all(
-            isinstance(m, str) and _shape(k).fullmatch(m) for m, k in zip(mine, a)
+            isinstance(m, str) and _shape(k).fullmatch(m) for m, k in zip(mine, a, strict=True)
         ):
             yield finding(self.name, path, "not-keyed-form", "medium", vr, _length(ds[tag]),
                           "the profile replaces this value by a keyed one; it does not have that form")

@@ -1,0 +1,1 @@
+"""Element sources: what the header walk reads, one module per kind (:mod:`.raw`, :mod:`.dataset`)."""
