@@ -13,7 +13,7 @@ from ._commands import add_profile_and_key_arguments, profile_and_key
 from .keys import KeyFileError
 from .profile import ProfileError, load_profile
 from .limits import Limits
-from .run import DEFAULT_MAX_SECONDS, RunError, default_workers, progress_mode, run
+from .batch import DEFAULT_MAX_SECONDS, RunError, default_workers, progress_mode, run
 
 
 def _add_run_parser(commands: Any) -> None:

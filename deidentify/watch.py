@@ -14,7 +14,7 @@ instead rescans the inbox every ``interval`` seconds, which is what works on
 network file systems, whose changes made by other machines raise no event.
 With events a full rescan still runs every minute, in case an event was lost.
 
-Everything else is :class:`~deidentify.run.Runner`'s, as for ``run``: outputs in
+Everything else is :class:`~deidentify.batch.Runner`'s, as for ``run``: outputs in
 DST, the state folder with its lock, manifest, quarantine, report and log.  A
 restart resumes from the manifest: inputs finished before and unchanged since
 are not redone.  The report written at exit covers every input the state
@@ -64,7 +64,8 @@ from .keys import KeyFileError
 from .outcome import Outcome
 from .profile import Profile, ProfileError
 from .report import ReportWriter, Tally
-from .run import Runner, RunError, RunResult, check_paths, default_state, path_id_of, progress_mode
+from .batch import Runner, RunError, RunResult, check_paths, default_state, path_id_of, progress_mode
+from .batch.paths import inside
 from .source import digest_of
 
 log = logging.getLogger("deidentify")
@@ -87,10 +88,6 @@ class InboxLocked(RunError):
 Signature = tuple[int, int]  # size, mtime_ns
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def check_watch_paths(inbox: Path, dst: Path, state: Path, processed: Path | None) -> None:
     """``run``'s refusals, plus: the inbox is a folder and ``processed`` overlaps none of the others."""
     if not inbox.is_dir():
@@ -101,7 +98,7 @@ def check_watch_paths(inbox: Path, dst: Path, state: Path, processed: Path | Non
     moved_to = processed.resolve()
     for folder in (inbox, dst, state):
         folder = folder.resolve()
-        if _inside(moved_to, folder) or _inside(folder, moved_to):
+        if inside(moved_to, folder) or inside(folder, moved_to):
             raise RunError("the processed folder must be outside INBOX, DST and the state folder")
     if processed.exists() and not processed.is_dir():
         raise RunError("the processed folder exists and is not a folder")

@@ -15,7 +15,7 @@ import pydicom
 import pytest
 
 from deidentify.profile import load_profile
-from deidentify.run import Runner, RunError, run
+from deidentify.batch import Runner, RunError, run
 from deidentify.sample import SampleManifest, write_sample
 
 KEY = bytes(range(32))

@@ -12,7 +12,7 @@ import pytest
 from deidentify.check.elements import iter_elements
 from deidentify.keys import Keyring
 from deidentify.profile import load_profile
-from deidentify.run import run, walk
+from deidentify.batch import run, walk
 from deidentify.sample import SampleManifest
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from PIL import Image
 
 from deidentify.cli import main
 from deidentify.profile import load_profile
-from deidentify.run import RunError, run
+from deidentify.batch import RunError, run
 
 STUDIES = Path(__file__).resolve().parent.parent / "sample_synthetic" / "studies"
 

@@ -12,7 +12,7 @@ import pytest
 
 from deidentify.profile import load_profile
 from deidentify.report_html import add_report_parser, read_report, render_html, report_main
-from deidentify.run import RunResult, run
+from deidentify.batch import RunResult, run
 from deidentify.sample import SampleManifest
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ import pydicom
 import pytest
 
 from deidentify.profile import load_profile
-from deidentify.run import Runner, run
+from deidentify.batch import Runner, run
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

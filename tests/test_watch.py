@@ -30,7 +30,7 @@ from deidentify.pipeline import deidentify_bytes
 from deidentify.plan import RuleBook
 from deidentify.profile import Profile, load_profile
 from deidentify.report_html import read_report
-from deidentify.run import RunResult, run, walk
+from deidentify.batch import RunResult, run, walk
 from deidentify.watch import Watcher, _StopOnSignals, add_watch_parser, watch, watch_main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -270,3 +270,8 @@ def memory_limit_per_worker(workers: int) -> int:
     if not available:
         return 0
     return max(1 << 30, int(available * 0.8) // max(1, workers))
+
+
+def default_workers() -> int:
+    """Worker processes when none are asked for: one per core this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -10,6 +10,8 @@ _LOG_EVERY_SECONDS = 10.0
 
 
 class Progress:
+    """Counts finished files and shows them as ``mode`` says (``bar``, ``log`` or ``none``)."""
+
     def __init__(self, mode: str, total: int | None) -> None:
         self.mode = mode
         self.files = 0
@@ -48,3 +50,10 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def progress_mode(quiet: bool, stream: Any = sys.stderr) -> str:
+    """``none`` when quiet, else ``bar`` on a terminal and ``log`` elsewhere."""
+    if quiet:
+        return "none"
+    return "bar" if stream.isatty() else "log"
