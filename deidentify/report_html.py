@@ -1,4 +1,4 @@
-"""`deidentify report`: the summary of a state folder's report again, and an HTML page of it.
+"""A state folder's report read back, its summary again, and an HTML page of it (``deidentify report``).
 
 The page is built from the report alone (``report.parquet``, else ``report.csv``),
 which holds file ids, statuses, reasons, output paths (pseudonyms and new UIDs),
@@ -10,11 +10,9 @@ text this module wrote (numbers are rounded, there are no generated ids).
 
 from __future__ import annotations
 
-import argparse
 import html
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Any, Collection, Sequence
 
@@ -326,44 +324,3 @@ def _thin(points: list[tuple[float, float]], most: int) -> list[tuple[float, flo
 
 def _clip(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
-
-
-# --- the command --------------------------------------------------------------------------------
-
-
-def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
-    cmd = subparsers.add_parser(
-        "report", help="print a state folder's summary again and write it as an HTML page",
-        description="Print the summary of the report in STATE (report.parquet or report.csv) and write an "
-                    "HTML page of it with tables and charts. The page holds only what the report holds.")
-    cmd.add_argument("state", type=Path, metavar="STATE", help="the state folder of a run or watch")
-    cmd.add_argument("--html", type=Path, metavar="FILE", help="where to write the page (default: STATE/report.html)")
-    return cmd
-
-
-def report_main(args: argparse.Namespace) -> int:
-    try:
-        frame = read_report(args.state)
-    except (ReportMissing, OSError, ValueError) as exc:
-        print(f"deidentify: {exc}", file=sys.stderr)
-        return 2
-    target = args.html or args.state / "report.html"
-    try:
-        write_html(frame, target)
-    except OSError as exc:
-        print(f"deidentify: cannot write the HTML page: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    print(report_summary(frame))
-    print(f"HTML report: {target}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m deidentify.report_html``: the ``report`` command on its own."""
-    parser = argparse.ArgumentParser(prog="deidentify")
-    add_report_parser(parser.add_subparsers(dest="command", required=True))
-    return report_main(parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)]))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,7 +14,7 @@ import pydicom
 import pytest
 
 from deidentify.check import CheckReport, Finding, check_folder
-from deidentify.check.cli import add_parser, main
+from deidentify.cli.check import add_parser, main
 from deidentify.check.elements import iter_elements, path_element
 from deidentify.check.render import to_csv, to_html, to_json
 from deidentify.pixels import may_carry_burnt_in_text
