@@ -12,7 +12,8 @@ import pytest
 from deidentify.check.elements import iter_elements
 from deidentify.keys import Keyring
 from deidentify.profile import load_profile
-from deidentify.batch import run, walk
+from deidentify.batch import run
+from deidentify.source import walk
 from deidentify.sample import SampleManifest
 
 ROOT = Path(__file__).resolve().parent.parent

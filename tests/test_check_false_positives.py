@@ -54,8 +54,7 @@ from deidentify.detect import (
 )
 from deidentify.plan import RuleBook
 from deidentify.profile import load_profile
-from deidentify.batch import walk
-from deidentify.source import SourceError, parse_source
+from deidentify.source import SourceError, parse_source, walk
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 

@@ -20,7 +20,8 @@ from deidentify.check.render import to_csv, to_html, to_json
 from deidentify.pixels import may_carry_burnt_in_text
 from deidentify.profile import load_profile
 from deidentify.profile.model import CLEAN_PIXEL_DATA_CODE
-from deidentify.batch import run, walk
+from deidentify.batch import run
+from deidentify.source import walk
 from deidentify.sample import SampleManifest
 
 ROOT = Path(__file__).resolve().parent.parent

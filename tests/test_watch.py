@@ -30,7 +30,8 @@ from deidentify.pipeline import deidentify_bytes
 from deidentify.plan import RuleBook
 from deidentify.profile import Profile, load_profile
 from deidentify.report_html import read_report
-from deidentify.batch import RunResult, run, walk
+from deidentify.batch import RunResult, run
+from deidentify.source import walk
 from deidentify.cli.watch import add_parser, main as watch_main
 from deidentify.watch import StopOnSignals, Watcher, watch
 

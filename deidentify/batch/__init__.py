@@ -1,8 +1,8 @@
 """Batch runs: a folder of studies in, a folder that can be shared out.
 
 :func:`run` walks SRC once; a :class:`Runner` is what it and the folder watcher
-feed paths to.  The modules, by what they do: ``walk`` (every file under SRC, and
-every place it could not go), ``paths`` (the layouts refused), ``pool`` (the
+feed paths to (the walk of SRC is the source stage's, :func:`deidentify.source.walk`).
+The modules, by what they do: ``paths`` (the layouts refused), ``pool`` (the
 supervised worker processes), ``worker`` (one file's work in a worker),
 ``verify`` (``--verify``'s check of each output), ``runner`` (outputs committed
 in walk order, report and state), ``signals``, ``progress`` and ``malloc``.
@@ -13,7 +13,6 @@ from .paths import check_paths, default_state
 from .pool import default_workers
 from .progress import progress_mode
 from .runner import DEFAULT_MAX_SECONDS, Runner, RunResult, run
-from .walk import WalkProblem, walk
 from .worker import path_id_of
 
 __all__ = [
@@ -22,12 +21,10 @@ __all__ = [
     "RunResult",
     "RunStopped",
     "Runner",
-    "WalkProblem",
     "check_paths",
     "default_state",
     "default_workers",
     "path_id_of",
     "progress_mode",
     "run",
-    "walk",
 ]

@@ -27,6 +27,7 @@ from ..profile import Profile
 from ..profile.fingerprint import fingerprint
 from ..report import ReportWriter, Tally, row, summary
 from ..sinks import FolderSink, Sink, SinkConflict, SinkLocked
+from ..source import WalkProblem, walk
 from ..state import Linkage, RunIdentity, Seen, StateFolder, StateLocked
 from .errors import RunError, RunStopped
 from .malloc import reuse_large_buffers
@@ -34,7 +35,6 @@ from .paths import check_paths, default_state, inside
 from .pool import WorkerPool, WorkerSetup, memory_limit_per_worker
 from .progress import Progress
 from .signals import StopRunOnSignals
-from .walk import WalkProblem, walk
 from .worker import Done, failed, init_worker, path_id_of, quiet_pydicom, storage_reason, work
 
 if TYPE_CHECKING:

@@ -19,8 +19,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ..plan import RuleBook
 from ..profile import Profile
-from ..batch.walk import WalkProblem, walk
-from ..source import SourceError, parse_source
+from ..source import SourceError, WalkProblem, parse_source, walk
 from .findings import FILE_ELEMENT, PATH_ELEMENT, Finding, exit_status, sort_findings
 from .scanners import FileContext, Scanner, build_scanners
 from .source_index import SourceIndex

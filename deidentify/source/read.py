@@ -18,9 +18,9 @@ from pydicom import dcmread
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileDataset
 
-from .completeness import missing_pixels_reason
-from .limits import LimitError, Limits, over, size_text
-from .rawscan import ScanError, measure, read_group
+from ..completeness import missing_pixels_reason
+from ..limits import LimitError, Limits, over, size_text
+from ..rawscan import ScanError, measure, read_group
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 _DEFLATED = "1.2.840.10008.1.2.1.99"
