@@ -19,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 
 KEY_ENV = "DEIDENTIFY_KEY_FILE"
+#: Starts every pseudonym in outputs and output paths, so a patient's folder and PatientID read alike.
+PSEUDONYM_PREFIX = "P"
 _KEY_BYTES = 32
 
 

@@ -7,10 +7,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .keys import Keyring
+from .keys import PSEUDONYM_PREFIX, Keyring
+from .sinks import OutputName
 
 _UID_TEXT = re.compile(r"[0-9.]+")
-from .sinks import OutputName
 
 
 @dataclass
@@ -40,4 +40,4 @@ def output_name(uids: Mapping[str, str], patient_key: str, keyring: Keyring) -> 
         value = uids.get(keyword, "")
         # A missing or malformed UID still needs a stable folder name that reveals nothing.
         parts.append(value if _UID_TEXT.fullmatch(value) else keyring.uid(value or keyword))
-    return OutputName("P" + keyring.pseudonym(patient_key), *parts)
+    return OutputName(PSEUDONYM_PREFIX + keyring.pseudonym(patient_key), *parts)

@@ -1,7 +1,7 @@
 """The source stage: which files a folder holds (:func:`walk`), and each one read into a dataset or refused
 with a reason (:func:`parse_source`).  Reasons never quote a value or a path."""
 
-from .read import DICOMDIR_CLASS, Source, SourceError, digest_of, parse_source, read_source
+from .read import DICOMDIR_CLASS, Source, SourceError, digest_of, parse_source
 from .walk import WalkProblem, walk
 
 __all__ = [
@@ -11,6 +11,5 @@ __all__ = [
     "WalkProblem",
     "digest_of",
     "parse_source",
-    "read_source",
     "walk",
 ]

@@ -11,7 +11,6 @@ import hashlib
 import zlib
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
 from typing import Mapping
 
 from pydicom import dcmread
@@ -54,12 +53,6 @@ class Source:
 
 def digest_of(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
-
-
-def read_source(path: Path, limits: Limits = Limits()) -> Source:
-    """Read ``path``; raise :class:`SourceError` for what cannot be de-identified with certainty."""
-    data = path.read_bytes()
-    return parse_source(data, limits)
 
 
 def parse_source(data: bytes, limits: Limits = Limits()) -> Source:
