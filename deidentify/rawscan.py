@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from pydicom.datadict import dictionary_VR
 
+from .errors import DeidentifyError
 from .limits import LimitError, Limits, over
 
 _TAG_VR = Struct("<HH2s")
@@ -47,7 +48,7 @@ _SEQUENCE_END = 0xE0DD
 _DELIMITER_GROUP = 0xFFFE
 
 
-class ScanError(ValueError):
+class ScanError(DeidentifyError, ValueError):
     """The bytes are not what this scanner handles; use the full parse instead."""
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Mapping
 
 from . import vocabulary
+from .errors import DeidentifyError
 from .outcome import Outcome
 
 #: How the header's steps, and what was dropped from native pixel data, are summed up in the report.
@@ -183,7 +184,7 @@ class ReportWriter:
 _INTEGER_COLUMNS = [*COUNT_COLUMNS, "masked_regions", "bytes"]
 
 
-class ReportError(RuntimeError):
+class ReportError(DeidentifyError, RuntimeError):
     """The Parquet copy of the report could not be written (the CSV is there)."""
 
 

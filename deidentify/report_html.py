@@ -19,6 +19,7 @@ from typing import Any, Collection, Sequence
 import pandas as pd
 
 from . import __version__
+from .errors import DeidentifyError
 from .report import COLUMNS, SCREENED_COLUMNS, Tally, summary
 
 #: Rows of the per-file table at most; past that the page says how many are left out.
@@ -29,7 +30,7 @@ _INTEGER_COLUMNS = [c for c in COLUMNS if c not in ("file_id", "status", "reason
                                                     "transfer_syntax_in", "transfer_syntax_out", "seconds")]
 
 
-class ReportMissing(FileNotFoundError):
+class ReportMissing(DeidentifyError, FileNotFoundError):
     """The state folder holds no report."""
 
 

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
+from .errors import DeidentifyError
 
-class StateLocked(RuntimeError):
+
+class StateLocked(DeidentifyError, RuntimeError):
     """Another live process holds the state folder."""
 
 

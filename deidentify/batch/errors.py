@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from ..errors import DeidentifyError
 
-class RunError(ValueError):
+
+class RunError(DeidentifyError, ValueError):
     """Arguments that make a run impossible; nothing has been written."""
 
 
-class RunStopped(Exception):
+class RunStopped(DeidentifyError):
     """The run stopped before its end: a signal asked it to, or its storage failed."""
 
     def __init__(self, reason: str, signum: int | None = None) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import DeidentifyError
 from ..keys import Keyring
 from ..limits import Limits, over, size_text
 from ..outcome import Outcome
@@ -131,7 +132,7 @@ def _keyring() -> Keyring:
     return keyring
 
 
-class _Unreadable(Exception):
+class _Unreadable(DeidentifyError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason

@@ -11,6 +11,8 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
+from ..errors import DeidentifyError
+
 
 @dataclass(frozen=True)
 class Box:
@@ -91,5 +93,5 @@ class CleanSettings:
             raise ValueError("padding must be >= 0 and icon_size >= 1")
 
 
-class PixelError(ValueError):
+class PixelError(DeidentifyError, ValueError):
     """Pixel data that cannot be read, decoded or written; the message is the reason and quotes no value."""

@@ -15,6 +15,7 @@ import yaml
 
 import deidentify
 
+from ..errors import DeidentifyError
 from .model import CODES, EXCLUSIVE_OPTIONS, OPTIONS, ContentItemRule, OcrSettings, PixelSettings, Profile, Rule, Settings
 from .selectors import parse_selector
 
@@ -42,7 +43,7 @@ _RULE_KEYS = {"select", "action", "name", "options", "when", "vr", "note"}
 _ITEM_KEYS = {"concept", "scheme", "meaning", "value_type", "action", "options"}
 
 
-class ProfileError(ValueError):
+class ProfileError(DeidentifyError, ValueError):
     """A profile that cannot be used; the message names file, line and rule."""
 
 

@@ -18,6 +18,7 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileDataset
 
 from ..completeness import missing_pixels_reason
+from ..errors import DeidentifyError
 from ..limits import LimitError, Limits, over, size_text
 from ..rawscan import ScanError, measure, read_group
 
@@ -26,7 +27,7 @@ _DEFLATED = "1.2.840.10008.1.2.1.99"
 _BIG_ENDIAN = "1.2.840.10008.1.2.2"
 
 
-class SourceError(ValueError):
+class SourceError(DeidentifyError, ValueError):
     """An input that is not a readable DICOM instance; the message is the reason."""
 
     def __init__(self, reason: str, status: str = "error") -> None:
