@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Mapping
 
 from .keys import PSEUDONYM_PREFIX, Keyring
@@ -13,12 +14,33 @@ from .sinks import OutputName
 _UID_TEXT = re.compile(r"[0-9.]+")
 
 
+class Status(str, Enum):
+    """What became of one input, as the report, the log and the quarantine say it.
+
+    The values are the report's text; a member equals (and hashes as) its value,
+    so rows read back from a report compare with members directly.
+    """
+
+    WRITTEN = "written"
+    """De-identified and in DST."""
+    WITHHELD = "withheld"
+    """Read, but not shared: something identifying could not be removed with certainty."""
+    NOT_DICOM = "not DICOM"
+    """Not a DICOM instance (an empty file, a DICOMDIR, anything else)."""
+    ERROR = "error"
+    """Could not be read or de-identified."""
+
+    def __str__(self) -> str:
+        return self.value  # and so f-strings and format(): the report's text, never "Status.WRITTEN"
+
+
 @dataclass
 class Outcome:
     """What became of one input."""
 
     file_id: str
-    status: str  # written, withheld, not DICOM, error
+    status: str
+    """A :class:`Status` (stages that still set plain text set one of its values)."""
     reason: str = ""
     data: bytes | None = None
     name: OutputName | None = None

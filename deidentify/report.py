@@ -21,7 +21,7 @@ from typing import IO, Callable, Iterable, Mapping
 
 from . import vocabulary
 from .errors import DeidentifyError
-from .outcome import Outcome
+from .outcome import Outcome, Status
 
 #: How the header's steps, and what was dropped from native pixel data, are summed up in the report.
 COUNT_COLUMNS = {
@@ -69,7 +69,7 @@ def row(outcome: Outcome, output: str, seconds: float) -> dict[str, object]:
         "modality": outcome.modality,
         "sop_class": outcome.sop_class,
         "transfer_syntax_in": outcome.transfer_syntax,
-        "transfer_syntax_out": outcome.transfer_syntax_out if outcome.status == "written" else "",
+        "transfer_syntax_out": outcome.transfer_syntax_out if outcome.status == Status.WRITTEN else "",
         **summed,
         **_masked(outcome),
         "bytes": 0,
@@ -108,13 +108,13 @@ class Tally:
         self.statuses[status] += 1
         modality = str(entry.get("modality", "") or "")
         if modality:
-            self.modalities.setdefault(modality, Counter())[status == "written"] += 1
-        if status != "written":
+            self.modalities.setdefault(modality, Counter())[status == Status.WRITTEN] += 1
+        if status != Status.WRITTEN:
             self.reasons[str(entry.get("reason", ""))] += 1
 
     @property
     def all_written(self) -> bool:
-        return self.statuses["written"] == self.files
+        return self.statuses[Status.WRITTEN] == self.files
 
 
 def summary(tally: Tally, seconds: float) -> str:

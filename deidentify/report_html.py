@@ -20,11 +20,12 @@ import pandas as pd
 
 from . import __version__
 from .errors import DeidentifyError
+from .outcome import Status
 from .report import COLUMNS, SCREENED_COLUMNS, Tally, summary
 
 #: Rows of the per-file table at most; past that the page says how many are left out.
 MAX_TABLE_ROWS = 5000
-_COLOURS = {"written": "#3a7d44", "withheld": "#c0392b", "not DICOM": "#7f8c8d", "error": "#8e44ad"}
+_COLOURS = {Status.WRITTEN: "#3a7d44", Status.WITHHELD: "#c0392b", Status.NOT_DICOM: "#7f8c8d", Status.ERROR: "#8e44ad"}
 _OTHER_COLOUR = "#95a5a6"
 _INTEGER_COLUMNS = [c for c in COLUMNS if c not in ("file_id", "status", "reason", "output", "modality", "sop_class",
                                                     "transfer_syntax_in", "transfer_syntax_out", "seconds")]
@@ -86,7 +87,7 @@ svg .axis { stroke: #888; stroke-width: 1; } svg .grid { stroke: #e5e5e5; stroke
 def render_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS) -> str:
     """The report as one HTML page: counts, charts and the per-file table."""
     files = len(frame)
-    written = int((frame["status"] == "written").sum())
+    written = int((frame["status"] == Status.WRITTEN).sum())
     megabytes = frame["bytes"].sum() / 1e6 if files else 0.0
     parts = [
         "<!DOCTYPE html>",
@@ -145,7 +146,7 @@ def _modality_section(frame: pd.DataFrame) -> list[str]:
 
 
 def _reason_section(frame: pd.DataFrame) -> list[str]:
-    held = frame[frame["status"] != "written"]
+    held = frame[frame["status"] != Status.WRITTEN]
     out = ["<h2>Not written, by reason</h2>"]
     if not len(held):
         return out + ["<p>Every file was written.</p>"]
@@ -156,7 +157,7 @@ def _reason_section(frame: pd.DataFrame) -> list[str]:
     by_reason = held.assign(reason=held["reason"].where(held["reason"] != "", "(none given)"))
     by_reason = by_reason.groupby("reason").size().sort_values(ascending=False, kind="stable")
     out.append(_bar_chart("Files not written, by reason", list(by_reason.index),
-                          [(None, [int(v) for v in by_reason], _COLOURS["withheld"])]))
+                          [(None, [int(v) for v in by_reason], _COLOURS[Status.WITHHELD])]))
     return out
 
 
@@ -184,8 +185,8 @@ def _file_section(frame: pd.DataFrame, max_rows: int) -> list[str]:
     shown = frame
     if len(frame) > max_rows:
         # Keep what needs a look: every file not written first, then written ones.
-        held = frame[frame["status"] != "written"]
-        shown = pd.concat([held, frame[frame["status"] == "written"]]).head(max_rows)
+        held = frame[frame["status"] != Status.WRITTEN]
+        shown = pd.concat([held, frame[frame["status"] == Status.WRITTEN]]).head(max_rows)
         out.append(f"<p>{len(frame) - len(shown)} of {len(frame)} rows are left out here (files not written "
                    "come first); report.csv holds them all.</p>")
     numeric = {i for i, c in enumerate(COLUMNS) if c in _INTEGER_COLUMNS or c == "seconds"}
@@ -196,7 +197,7 @@ def _file_section(frame: pd.DataFrame, max_rows: int) -> list[str]:
 
 
 def _status_order(statuses: Sequence[str]) -> list[str]:
-    known = [s for s in _COLOURS if s in statuses]
+    known = [s.value for s in _COLOURS if s in statuses]
     return known + sorted(s for s in statuses if s not in _COLOURS)
 
 

@@ -60,7 +60,7 @@ from typing import Any, Callable, Iterable, Mapping
 from .arrival import WAITING, not_whole
 from .batch import Runner, RunError, RunResult, check_paths, default_state, path_id_of
 from .batch.paths import inside
-from .outcome import Outcome
+from .outcome import Outcome, Status
 from .profile import Profile
 from .report import ReportWriter, Tally
 from .source import digest_of
@@ -75,7 +75,7 @@ _FALLBACK_LOCK_NAME = ".deidentify-watch.lock"
 #: In the state folder: report rows of inputs whose name a later input took (``processed``).
 HISTORY_NAME = "watch-history.jsonl"
 #: The outcomes after which an original leaves the inbox for ``processed``.
-MOVED_STATUSES = frozenset({"written", "withheld"})
+MOVED_STATUSES = frozenset({Status.WRITTEN, Status.WITHHELD})
 
 
 class InboxLocked(RunError):
@@ -522,7 +522,7 @@ def _waiting(path: Path, file_id: Callable[[bytes], str]) -> tuple[Outcome, Sign
     reason = not_whole(data)
     if reason is None:
         return None
-    return Outcome(file_id(digest_of(data)), "error", reason), (info.st_size, info.st_mtime_ns)
+    return Outcome(file_id(digest_of(data)), Status.ERROR, reason), (info.st_size, info.st_mtime_ns)
 
 
 class _LatestRows:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..keys import Keyring
 from ..limits import Limits
-from ..outcome import Outcome
+from ..outcome import Outcome, Status
 from ..profile import Profile
 from ..profile.fingerprint import fingerprint
 from ..report import ReportWriter, Tally, row, summary
@@ -144,7 +144,7 @@ class Runner:
                 "from DST first), or use another DST and state folder")
         if restart:
             for entry in self.folder.load_manifest().values():
-                if entry.row.get("status") == "written":
+                if entry.row.get("status") == Status.WRITTEN:
                     self.sink.discard(str(entry.row.get("output", "")))
             self.folder.clear()
         self.folder.record_identity(identity)
@@ -190,7 +190,7 @@ class Runner:
                 except OSError:
                     info = None
                 unchanged = info is not None and (info.st_size, info.st_mtime_ns) == (entry.size, entry.mtime_ns)
-                failed = entry.row.get("status") != "written"
+                failed = entry.row.get("status") != Status.WRITTEN
                 if unchanged and not (failed and self.retry_withheld):
                     self.not_retried += failed
                     self.report.add(entry.row)
@@ -204,7 +204,7 @@ class Runner:
     def _problem(self, problem: WalkProblem) -> None:
         """A place the walk could not read: a report row (not in the manifest: the next walk looks again)."""
         path_id = path_id_of(problem.path, self.keyring)
-        entry = row(Outcome(path_id, "error", problem.reason), "", 0.0)
+        entry = row(Outcome(path_id, Status.ERROR, problem.reason), "", 0.0)
         entry["bytes"] = 0
         log.warning("file %s error: %s", path_id, problem.reason)
         self.report.add(entry)
@@ -229,17 +229,17 @@ class Runner:
     def _record(self, done: Done) -> None:
         outcome = done.outcome
         output = done.quarantined
-        if outcome.status == "written":
+        if outcome.status == Status.WRITTEN:
             output = _commit(self.sink, done, self.folder)
         elif done.path is not None:  # its worker died: the copy is made here, from the path
             output = self.folder.hold(outcome.file_id, outcome.status, outcome.reason, done.path)
-        if self.crosswalk is not None and outcome.status == "written":
+        if self.crosswalk is not None and outcome.status == Status.WRITTEN:
             self.crosswalk.add("uid", outcome.uid_pairs)
             if outcome.patient_pair:
                 self.crosswalk.add("patient", [outcome.patient_pair])
         entry = row(outcome, output, done.seconds)
         entry["bytes"] = max(done.size, 0)
-        if outcome.status != "written":  # written files are in the report; the log says what went wrong
+        if outcome.status != Status.WRITTEN:  # written files are in the report; the log says what went wrong
             log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason)
         self.folder.record(done.path_id, done.size, done.mtime_ns, entry)
         if self.remember or done.path_id in self.seen:
@@ -340,6 +340,6 @@ def _commit(sink: Sink, done: Done, folder: StateFolder) -> str:
         return sink.commit(done.staged)
     except SinkConflict as exc:
         outcome = done.outcome
-        outcome.status, outcome.reason = "withheld", str(exc)
+        outcome.status, outcome.reason = Status.WITHHELD, str(exc)
         # The input is not at hand here; the reason file says why, the report which file.
         return folder.hold(outcome.file_id, outcome.status, outcome.reason, None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..outcome import Outcome
+from ..outcome import Outcome, Status
 from ..plan import RuleBook
 
 
@@ -13,6 +13,6 @@ def withhold_unverified(outcome: Outcome, data: bytes, rules: RuleBook) -> None:
     assert outcome.data is not None
     findings = verify_output(outcome.data, data, rules)
     if findings:
-        outcome.status = "withheld"
+        outcome.status = Status.WITHHELD
         outcome.reason = "verify: " + "; ".join(sorted({f"{f.element} {f.detector}" for f in findings}))
         outcome.data = None

@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import DeidentifyError
 from ..keys import Keyring
 from ..limits import Limits, over, size_text
-from ..outcome import Outcome
+from ..outcome import Outcome, Status
 from ..pipeline import deidentify_bytes
 from ..pixels.stage import tools_for
 from ..plan import RuleBook
@@ -82,19 +82,19 @@ def work(task: tuple[Path, str]) -> Done:
         data, size, mtime_ns = _read(path, _worker["limits"].max_file_bytes)
         outcome = _deidentify(data)
     except _Unreadable as exc:
-        return Done(path_id, -1, -1, Outcome(path_id, "error", exc.reason), 0.0)
+        return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, exc.reason), 0.0)
     except OSError as exc:
         reason = f"cannot read the file ({type(exc).__name__}{': ' + os.strerror(exc.errno) if exc.errno else ''})"
-        return Done(path_id, -1, -1, Outcome(path_id, "error", reason), 0.0)
+        return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, reason), 0.0)
     except MemoryError:
         data = b""  # let go of what can be, then say why; the copy is made from the path
         reason = "over the limit: needs more memory than a worker may use"
-        return Done(path_id, -1, -1, Outcome(path_id, "error", reason), 0.0, path=path)
+        return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, reason), 0.0, path=path)
     except Exception as exc:  # fail closed; the message may quote values, so name only the type
-        outcome = Outcome(_keyring().file_id(digest_of(data)), "error", f"cannot be de-identified ({type(exc).__name__})")
+        outcome = Outcome(_keyring().file_id(digest_of(data)), Status.ERROR, f"cannot be de-identified ({type(exc).__name__})")
     done = Done(path_id, size, mtime_ns, outcome, 0.0)
     try:
-        if outcome.status == "written":
+        if outcome.status == Status.WRITTEN:
             assert outcome.name is not None and outcome.data is not None
             # The output goes to its folder here; only its name travels back to be committed in order.
             done.staged = _worker["sink"].stage(outcome.name, outcome.data, path_id)
@@ -110,7 +110,7 @@ def work(task: tuple[Path, str]) -> Done:
 def failed(task: tuple[Path, str], reason: str) -> Done:
     """The outcome of an input whose worker died (or was stopped) while it held it."""
     path, path_id = task
-    return Done(path_id, -1, -1, Outcome(path_id, "error", reason), 0.0, path=path)
+    return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, reason), 0.0, path=path)
 
 
 def storage_reason(exc: OSError) -> str:
@@ -120,9 +120,9 @@ def storage_reason(exc: OSError) -> str:
 
 def _deidentify(data: bytes) -> Outcome:
     outcome = deidentify_bytes(data, _worker["rules"], _worker["keyring"], _worker["linkage"], _worker["limits"])
-    if _worker["verify"] and outcome.status == "written":
+    if _worker["verify"] and outcome.status == Status.WRITTEN:
         withhold_unverified(outcome, data, _worker["rules"])
-    if _worker["preview_dir"] is not None and outcome.status == "written":
+    if _worker["preview_dir"] is not None and outcome.status == Status.WRITTEN:
         _preview(outcome, data, _worker["preview_dir"])
     return outcome
 

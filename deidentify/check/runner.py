@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from ..outcome import Status
 from ..plan import RuleBook
 from ..profile import Profile
 from ..source import SourceError, WalkProblem, parse_source, walk
@@ -77,7 +78,7 @@ def _context(path: Path, relpath: str, rules: RuleBook,
         problem = None
     except SourceError as exc:
         dataset = None
-        severity = "medium" if exc.status == "not DICOM" else "error"
+        severity = "medium" if exc.status == Status.NOT_DICOM else "error"
         problem = Finding("", FILE_ELEMENT, "runner", exc.status.replace(" ", "-").lower(), severity, "file",
                           len(data), f"{exc.status}: {exc.reason}")
     return FileContext(relpath, data, dataset, rules, location=path, thumbnails=thumbnails), problem

@@ -20,6 +20,7 @@ from pydicom.dataset import FileDataset
 from ..completeness import missing_pixels_reason
 from ..errors import DeidentifyError
 from ..limits import LimitError, Limits, over, size_text
+from ..outcome import Status
 from ..rawscan import ScanError, measure, read_group
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -30,7 +31,7 @@ _BIG_ENDIAN = "1.2.840.10008.1.2.2"
 class SourceError(DeidentifyError, ValueError):
     """An input that is not a readable DICOM instance; the message is the reason."""
 
-    def __init__(self, reason: str, status: str = "error") -> None:
+    def __init__(self, reason: str, status: Status = Status.ERROR) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
@@ -58,10 +59,10 @@ def digest_of(data: bytes) -> bytes:
 
 def parse_source(data: bytes, limits: Limits = Limits()) -> Source:
     if not data:
-        raise SourceError("empty file", "not DICOM")
+        raise SourceError("empty file", Status.NOT_DICOM)
     has_preamble = len(data) >= 132 and data[128:132] == b"DICM"
     if not has_preamble and not _looks_like_bare_dataset(data):
-        raise SourceError("not DICOM (no DICM prefix and no dataset at the start)", "not DICOM")
+        raise SourceError("not DICOM (no DICM prefix and no dataset at the start)", Status.NOT_DICOM)
     # pydicom's reader recurses once per sequence level and inflates deflated data whole:
     # the file's structure is walked within the limits before it reads a byte.
     check_structure(data, limits, 132 if has_preamble else 0)
@@ -77,14 +78,14 @@ def parse_source(data: bytes, limits: Limits = Limits()) -> Source:
 def _checked(data: bytes, ds: FileDataset) -> Source:
     """``ds`` as a source, or SourceError for what is not an instance that can be de-identified."""
     if len(ds) == 0:
-        raise SourceError("no data elements after the file meta", "not DICOM")
+        raise SourceError("no data elements after the file meta", Status.NOT_DICOM)
     _check_complete(ds)
     meta, media_class = ds.file_meta, ""
     if meta is not None:
         media_class = str(meta.get("MediaStorageSOPClassUID", ""))
         str(meta.get("TransferSyntaxUID", ""))  # decoded now, so a mangled one fails here, not in a later stage
     if media_class == DICOMDIR_CLASS or 0x00041220 in ds:
-        raise SourceError("DICOMDIR is a file-set index, not an instance", "not DICOM")
+        raise SourceError("DICOMDIR is a file-set index, not an instance", Status.NOT_DICOM)
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
         raise SourceError("no SOP Class UID or SOP Instance UID")
     missing = missing_pixels_reason(ds)
