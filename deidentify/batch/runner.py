@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import signal
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
@@ -27,7 +26,7 @@ from ..profile import Profile
 from ..profile.fingerprint import fingerprint
 from ..report import ReportWriter, Tally, row, summary
 from ..sinks import FolderSink, Sink, SinkConflict, SinkLocked
-from ..source import WalkProblem, walk
+from ..source import WalkProblem, quiet_pydicom, walk
 from ..state import Linkage, RunIdentity, Seen, StateFolder, StateLocked
 from .errors import RunError, RunStopped
 from .malloc import reuse_large_buffers
@@ -35,7 +34,7 @@ from .paths import check_paths, default_state, inside
 from .pool import WorkerPool, WorkerSetup, memory_limit_per_worker
 from .progress import Progress
 from .signals import StopRunOnSignals
-from .worker import Done, failed, init_worker, path_id_of, quiet_pydicom, storage_reason, work
+from .worker import Done, failed, init_worker, path_id_of, storage_reason, work
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,10 +126,8 @@ class Runner:
         self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(self._handler)
         log.setLevel(logging.INFO)
-        self._pydicom_was_disabled = logging.getLogger("pydicom").disabled
-        self._warnings = warnings.catch_warnings()
-        self._warnings.__enter__()
-        quiet_pydicom()
+        self._quiet = quiet_pydicom()
+        self._quiet.__enter__()
         log.info("run started: profile %s, %d worker(s)", profile.name, workers)
 
     def _adopt(self, identity: RunIdentity, restart: bool) -> None:
@@ -286,8 +283,7 @@ class Runner:
             except OSError:
                 pass
         self.sink.close()
-        self._warnings.__exit__(None, None, None)
-        logging.getLogger("pydicom").disabled = self._pydicom_was_disabled
+        self._quiet.__exit__(None, None, None)
         log.removeHandler(self._handler)
         self.folder.unlock()
 

@@ -7,11 +7,9 @@ the :class:`~deidentify.batch.pool.WorkerSetup` of a run.
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from ..pixels.stage import tools_for
 from ..plan import RuleBook
 from ..profile import Profile
 from ..sinks import FolderSink, Staged
-from ..source import digest_of
+from ..source import digest_of, silence_pydicom
 from ..state import StateFolder
 from .malloc import reuse_large_buffers
 from .verify import withhold_unverified
@@ -54,18 +52,11 @@ class Done:
 def init_worker(profile: Profile, key: bytes, state: Path, dst: Path, linkage: bool, verify: bool = False,
                 preview_dir: Path | None = None, limits: Limits = Limits()) -> None:
     """Set up a worker process for :func:`work`."""
-    quiet_pydicom()
+    silence_pydicom()
     reuse_large_buffers()
     tools_for(profile)  # compiled before forking, so every worker starts with the pixel rules
     _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), sink=FolderSink(dst),
                    linkage=linkage, verify=verify, preview_dir=preview_dir, limits=limits)
-
-
-def quiet_pydicom() -> None:
-    """Silence pydicom for the rest of the process."""
-    # pydicom's warnings quote values of the file (PHI); our reasons say what matters.
-    logging.getLogger("pydicom").disabled = True
-    warnings.simplefilter("ignore")
 
 
 def path_id_of(path: Path, keyring: Keyring) -> str:

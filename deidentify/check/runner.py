@@ -8,19 +8,16 @@ file is named by its place in the (sorted) walk, ``file #12 (path withheld)``.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 from ..outcome import Status
 from ..plan import RuleBook
 from ..profile import Profile
-from ..source import SourceError, WalkProblem, parse_source, walk
+from ..source import SourceError, WalkProblem, parse_source, quiet_pydicom, walk
 from .findings import FILE_ELEMENT, PATH_ELEMENT, Finding, exit_status, sort_findings
 from .scanners import FileContext, Scanner, build_scanners
 from .source_index import SourceIndex
@@ -44,20 +41,6 @@ class CheckReport:
     @property
     def files_per_second(self) -> float:
         return self.files / self.seconds if self.seconds > 0 else 0.0
-
-
-@contextmanager
-def quiet_pydicom() -> Iterator[None]:
-    """Silence pydicom's logger and warnings, which quote values of the file."""
-    logger = logging.getLogger("pydicom")
-    was_disabled = logger.disabled
-    logger.disabled = True
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.disabled = was_disabled
 
 
 def scan_file(context: FileContext, scanners: Sequence[Scanner]) -> list[Finding]:
