@@ -18,11 +18,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import DeidentifyError
+
 KEY_ENV = "DEIDENTIFY_KEY_FILE"
+#: Starts every pseudonym in outputs and output paths, so a patient's folder and PatientID read alike.
+PSEUDONYM_PREFIX = "P"
 _KEY_BYTES = 32
 
 
-class KeyFileError(ValueError):
+class KeyFileError(DeidentifyError, ValueError):
     """The key file exists but cannot be used."""
 
 

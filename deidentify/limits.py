@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import DeidentifyError
+
 _MIB = 1 << 20
 
 
-class LimitError(ValueError):
+class LimitError(DeidentifyError, ValueError):
     """An input over one of the bounds; the message is the reason and names the bound."""
 
 

@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from enum import Enum
+from typing import Any
 
-from .keys import Keyring
+from .keys import PSEUDONYM_PREFIX, Keyring
+from .sinks import OutputName
 
 _UID_TEXT = re.compile(r"[0-9.]+")
-from .sinks import OutputName
+
+
+class Status(str, Enum):
+    """What became of one input, as the report, the log and the quarantine say it.
+
+    The values are the report's text; a member equals (and hashes as) its value,
+    so rows read back from a report compare with members directly.
+    """
+
+    WRITTEN = "written"
+    """De-identified and in DST."""
+    WITHHELD = "withheld"
+    """Read, but not shared: something identifying could not be removed with certainty."""
+    NOT_DICOM = "not DICOM"
+    """Not a DICOM instance (an empty file, a DICOMDIR, anything else)."""
+    ERROR = "error"
+    """Could not be read or de-identified."""
+
+    def __str__(self) -> str:
+        return self.value  # and so f-strings and format(): the report's text, never "Status.WRITTEN"
 
 
 @dataclass
@@ -18,7 +40,8 @@ class Outcome:
     """What became of one input."""
 
     file_id: str
-    status: str  # written, withheld, not DICOM, error
+    status: str
+    """A :class:`Status` (stages that still set plain text set one of its values)."""
     reason: str = ""
     data: bytes | None = None
     name: OutputName | None = None
@@ -40,4 +63,4 @@ def output_name(uids: Mapping[str, str], patient_key: str, keyring: Keyring) -> 
         value = uids.get(keyword, "")
         # A missing or malformed UID still needs a stable folder name that reveals nothing.
         parts.append(value if _UID_TEXT.fullmatch(value) else keyring.uid(value or keyword))
-    return OutputName("P" + keyring.pseudonym(patient_key), *parts)
+    return OutputName(PSEUDONYM_PREFIX + keyring.pseudonym(patient_key), *parts)

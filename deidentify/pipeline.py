@@ -25,7 +25,8 @@ from .header.sources.dataset import DatasetFile
 from .header.sources.raw import RawFile
 from .keys import Keyring
 from .limits import Limits
-from .outcome import Outcome, output_name
+from .outcome import Outcome, Status, output_name
+from .pixels import clean as pixels_clean
 from .pixels.base import PixelError
 from .pixels.frames import codestream_reason
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
@@ -76,7 +77,7 @@ def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bo
 def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bool, limits: Limits) -> Outcome:
     verdict = file.verdict()
     syntax = file.transfer_syntax or _IMPLICIT_VR_LE
-    outcome = Outcome(keyring.file_id(digest_of(file.data)), "withheld", modality=verdict.modality,
+    outcome = Outcome(keyring.file_id(digest_of(file.data)), Status.WITHHELD, modality=verdict.modality,
                       sop_class=verdict.sop_class, transfer_syntax=file.transfer_syntax)
     if verdict.reason is not None:
         outcome.reason = verdict.reason
@@ -88,17 +89,17 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
     except (Declined, HeaderError) as exc:
         if isinstance(exc, Declined):
             raise
-        outcome.status, outcome.reason = "error", str(exc)
+        outcome.status, outcome.reason = Status.ERROR, str(exc)
         return outcome
     except Exception as exc:  # fail closed; pydicom's messages may quote values, so name only the type
-        outcome.status, outcome.reason = "error", f"cannot be de-identified ({type(exc).__name__})"
+        outcome.status, outcome.reason = Status.ERROR, f"cannot be de-identified ({type(exc).__name__})"
         return outcome
     cleaned = False
     try:
         # Bytes after the last frame and bits outside BitsStored go before anything is written.
         outcome.counts += _settle(top, UID(syntax), file.native_format)
     except PixelError as exc:
-        outcome.status, outcome.reason = "error", str(exc)
+        outcome.status, outcome.reason = Status.ERROR, str(exc)
         return outcome
     if verdict.needs_cleaning:
         try:
@@ -110,24 +111,24 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
         except Exception as exc:  # fail closed; the message may quote values, so name only the type
             outcome.reason = f"burnt-in text not cleaned (the pixel stage failed: {type(exc).__name__})"
             return outcome
-        if px.status == "withheld":
+        if px.status == pixels_clean.WITHHELD:
             outcome.reason = px.reason
             return outcome
         syntax, cleaned = px.transfer_syntax or syntax, px.clean_pixel_data
         outcome.pixels = px
-        if px.status == "cleaned":
+        if px.status == pixels_clean.CLEANED:
             top = _taken_back(top, view, placed)
             # What the stage wrote natively is masked input or decoded frames, which may hold
             # the same extra bytes and bits again (counted above, from the input).
             try:
                 _settle(top, UID(syntax), lambda tag, vr, uid: format_of(view, tag, uid, vr))
             except PixelError as exc:
-                outcome.status, outcome.reason = "error", str(exc)
+                outcome.status, outcome.reason = Status.ERROR, str(exc)
                 return outcome
     if syntax == file.transfer_syntax:
         reason = _frames_reason(top, file, syntax)
         if reason is not None:  # passed on undecoded, the frames must still be the image the header describes
-            outcome.status, outcome.reason = "error", reason
+            outcome.status, outcome.reason = Status.ERROR, reason
             return outcome
     top.pieces = _merged(top.pieces, rules.stamp(cleaned))
     outcome.transfer_syntax_out = syntax
@@ -136,11 +137,11 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
         outcome.name = output_name({k: text_of(top, tag) for k, tag in _NAME_TAGS.items()}, plan.patient.key,
                                    keyring)
     except Exception as exc:  # a value an action produced that pydicom cannot encode
-        outcome.status, outcome.reason = "error", f"cannot be written as DICOM ({type(exc).__name__})"
+        outcome.status, outcome.reason = Status.ERROR, f"cannot be written as DICOM ({type(exc).__name__})"
         return outcome
     if not text_of(top, 0x00080018) or not text_of(top, 0x00080016):
         raise Declined  # an action left no SOP UIDs: the dataset source says what pydicom makes of it
-    outcome.status = "written"
+    outcome.status = Status.WRITTEN
     if linkage:
         _link(file, top, keyring, rules, outcome)
     return outcome

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pydicom
 
+from .errors import DeidentifyError
 from .keys import Keyring
 from .outcome import Outcome
 from .pipeline import deidentify_bytes
@@ -25,7 +26,7 @@ from .profile import Profile
 _PREVIEW_KEY = b"\0" * 32
 
 
-class PreviewError(ValueError):
+class PreviewError(DeidentifyError, ValueError):
     """The file cannot be previewed; the message says why without quoting values."""
 
 

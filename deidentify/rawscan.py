@@ -25,6 +25,7 @@ from typing import NamedTuple, TypeAlias
 
 from pydicom.datadict import dictionary_VR
 
+from .errors import DeidentifyError
 from .limits import LimitError, Limits, over
 
 #: What the scanner reads: a file's bytes, a view of them, or a dataset inflated into a bytearray.
@@ -51,7 +52,7 @@ _SEQUENCE_END = 0xE0DD
 _DELIMITER_GROUP = 0xFFFE
 
 
-class ScanError(ValueError):
+class ScanError(DeidentifyError, ValueError):
     """The bytes are not what this scanner handles; use the full parse instead."""
 
 

@@ -16,11 +16,13 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import IO, Callable, Iterable, Mapping
+from typing import IO
 
 from . import vocabulary
-from .outcome import Outcome
+from .errors import DeidentifyError
+from .outcome import Outcome, Status
 
 #: How the header's steps, and what was dropped from native pixel data, are summed up in the report.
 COUNT_COLUMNS = {
@@ -68,7 +70,7 @@ def row(outcome: Outcome, output: str, seconds: float) -> dict[str, object]:
         "modality": outcome.modality,
         "sop_class": outcome.sop_class,
         "transfer_syntax_in": outcome.transfer_syntax,
-        "transfer_syntax_out": outcome.transfer_syntax_out if outcome.status == "written" else "",
+        "transfer_syntax_out": outcome.transfer_syntax_out if outcome.status == Status.WRITTEN else "",
         **summed,
         **_masked(outcome),
         "bytes": 0,
@@ -107,13 +109,13 @@ class Tally:
         self.statuses[status] += 1
         modality = str(entry.get("modality", "") or "")
         if modality:
-            self.modalities.setdefault(modality, Counter())[status == "written"] += 1
-        if status != "written":
+            self.modalities.setdefault(modality, Counter())[status == Status.WRITTEN] += 1
+        if status != Status.WRITTEN:
             self.reasons[str(entry.get("reason", ""))] += 1
 
     @property
     def all_written(self) -> bool:
-        return self.statuses["written"] == self.files
+        return self.statuses[Status.WRITTEN] == self.files
 
 
 def summary(tally: Tally, seconds: float) -> str:
@@ -143,7 +145,8 @@ class ReportWriter:
     def __init__(self, csv_path: Path, parquet_path: Path | None = None) -> None:
         self.csv_path, self.parquet_path = csv_path, parquet_path
         self._spool_path = csv_path.with_name(csv_path.name + ".partial")
-        self._spool: IO[str] | None = open(self._spool_path, "w", newline="", encoding="utf-8")
+        # Open for the whole run: rows are appended as files finish; close() ends it.
+        self._spool: IO[str] | None = open(self._spool_path, "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._writer = csv.DictWriter(self._spool, fieldnames=COLUMNS)
         self.tally = Tally()
 
@@ -183,7 +186,7 @@ class ReportWriter:
 _INTEGER_COLUMNS = [*COUNT_COLUMNS, "masked_regions", "bytes"]
 
 
-class ReportError(RuntimeError):
+class ReportError(DeidentifyError, RuntimeError):
     """The Parquet copy of the report could not be written (the CSV is there)."""
 
 
@@ -208,7 +211,8 @@ def write_parquet(csv_path: Path, parquet_path: Path) -> None:
     Converted a block at a time on one thread, so memory does not grow with the report.
     """
     import pyarrow as pa
-    from pyarrow import csv as pa_csv, parquet
+    from pyarrow import csv as pa_csv
+    from pyarrow import parquet
 
     types = {c: pa.int64() if c in _INTEGER_COLUMNS else pa.float64() if c == "seconds" else pa.string()
              for c in COLUMNS}

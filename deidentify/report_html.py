@@ -1,4 +1,4 @@
-"""`deidentify report`: the summary of a state folder's report again, and an HTML page of it.
+"""A state folder's report read back, its summary again, and an HTML page of it (``deidentify report``).
 
 The page is built from the report alone (``report.parquet``, else ``report.csv``),
 which holds file ids, statuses, reasons, output paths (pseudonyms and new UIDs),
@@ -10,28 +10,31 @@ text this module wrote (numbers are rounded, there are no generated ids).
 
 from __future__ import annotations
 
-import argparse
 import html
 import math
 import os
-import sys
+from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Any, Collection, Sequence
+from typing import Any
 
 import pandas as pd
 
 from . import __version__
+from .errors import DeidentifyError
+from .outcome import Status
 from .report import COLUMNS, SCREENED_COLUMNS, Tally, summary
 
 #: Rows of the per-file table at most; past that the page says how many are left out.
 MAX_TABLE_ROWS = 5000
-_COLOURS = {"written": "#3a7d44", "withheld": "#c0392b", "not DICOM": "#7f8c8d", "error": "#8e44ad"}
+# Keyed by text: report frames read back from CSV hold statuses as plain strings.
+_COLOURS: dict[str, str] = {Status.WRITTEN: "#3a7d44", Status.WITHHELD: "#c0392b", Status.NOT_DICOM: "#7f8c8d",
+                            Status.ERROR: "#8e44ad"}
 _OTHER_COLOUR = "#95a5a6"
 _INTEGER_COLUMNS = [c for c in COLUMNS if c not in ("file_id", "status", "reason", "output", "modality", "sop_class",
                                                     "transfer_syntax_in", "transfer_syntax_out", "seconds")]
 
 
-class ReportMissing(FileNotFoundError):
+class ReportMissing(DeidentifyError, FileNotFoundError):
     """The state folder holds no report."""
 
 
@@ -65,7 +68,8 @@ def read_report(state: Path) -> pd.DataFrame:
 
 def report_summary(frame: pd.DataFrame) -> str:
     """:func:`deidentify.report.summary`, its time being the per-file processing seconds added up."""
-    return summary(Tally.of(frame.to_dict("records")), float(frame["seconds"].sum()))
+    records: list[dict[str, object]] = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+    return summary(Tally.of(records), float(frame["seconds"].sum()))
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -87,7 +91,7 @@ svg .axis { stroke: #888; stroke-width: 1; } svg .grid { stroke: #e5e5e5; stroke
 def render_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS) -> str:
     """The report as one HTML page: counts, charts and the per-file table."""
     files = len(frame)
-    written = int((frame["status"] == "written").sum())
+    written = int((frame["status"] == Status.WRITTEN).sum())
     megabytes = frame["bytes"].sum() / 1e6 if files else 0.0
     parts = [
         "<!DOCTYPE html>",
@@ -121,7 +125,7 @@ def write_html(frame: pd.DataFrame, path: Path, *, max_rows: int = MAX_TABLE_ROW
 
 def _status_section(frame: pd.DataFrame) -> list[str]:
     counts = frame.groupby("status", sort=True).agg(files=("status", "size"), bytes=("bytes", "sum"))
-    rows = [[status, _int(r["files"]), f"{r['bytes'] / 1e6:.1f}"] for status, r in counts.iterrows()]
+    rows = [[str(status), _int(r["files"]), f"{r['bytes'] / 1e6:.1f}"] for status, r in counts.iterrows()]
     out = ["<h2>By status</h2>", _table(["status", "files", "MB"], rows, numeric={1, 2})]
     if rows:
         out.append(_bar_chart("Files by status", [r[0] for r in rows],
@@ -136,9 +140,9 @@ def _modality_section(frame: pd.DataFrame) -> list[str]:
         return out + ["<p>No files.</p>"]
     modality = frame["modality"].where(frame["modality"] != "", "(none)")
     table = pd.crosstab(modality, frame["status"])
-    statuses = _status_order(table.columns)
+    statuses = _status_order([str(c) for c in table.columns])
     table = table.reindex(columns=statuses, fill_value=0)
-    rows = [[m, *(_int(table.at[m, s]) for s in statuses), _int(table.loc[m].sum())] for m in table.index]
+    rows = [[str(m), *(_int(table.at[m, s]) for s in statuses), _int(table.loc[m].sum())] for m in table.index]
     out.append(_table(["modality", *statuses, "total"], rows, numeric=set(range(1, len(statuses) + 2))))
     series = [(s, [int(table.at[m, s]) for m in table.index], _COLOURS.get(s, _OTHER_COLOUR)) for s in statuses]
     out.append(_bar_chart("Files by modality and status", list(table.index), series))
@@ -146,7 +150,7 @@ def _modality_section(frame: pd.DataFrame) -> list[str]:
 
 
 def _reason_section(frame: pd.DataFrame) -> list[str]:
-    held = frame[frame["status"] != "written"]
+    held = frame[frame["status"] != Status.WRITTEN]
     out = ["<h2>Not written, by reason</h2>"]
     if not len(held):
         return out + ["<p>Every file was written.</p>"]
@@ -157,7 +161,7 @@ def _reason_section(frame: pd.DataFrame) -> list[str]:
     by_reason = held.assign(reason=held["reason"].where(held["reason"] != "", "(none given)"))
     by_reason = by_reason.groupby("reason").size().sort_values(ascending=False, kind="stable")
     out.append(_bar_chart("Files not written, by reason", list(by_reason.index),
-                          [(None, [int(v) for v in by_reason], _COLOURS["withheld"])]))
+                          [(None, [int(v) for v in by_reason], _COLOURS[Status.WITHHELD])]))
     return out
 
 
@@ -185,19 +189,19 @@ def _file_section(frame: pd.DataFrame, max_rows: int) -> list[str]:
     shown = frame
     if len(frame) > max_rows:
         # Keep what needs a look: every file not written first, then written ones.
-        held = frame[frame["status"] != "written"]
-        shown = pd.concat([held, frame[frame["status"] == "written"]]).head(max_rows)
+        held = frame[frame["status"] != Status.WRITTEN]
+        shown = pd.concat([held, frame[frame["status"] == Status.WRITTEN]]).head(max_rows)
         out.append(f"<p>{len(frame) - len(shown)} of {len(frame)} rows are left out here (files not written "
                    "come first); report.csv holds them all.</p>")
     numeric = {i for i, c in enumerate(COLUMNS) if c in _INTEGER_COLUMNS or c == "seconds"}
-    rows = [[_cell(column, value) for column, value in zip(COLUMNS, values)]
+    rows = [[_cell(column, value) for column, value in zip(COLUMNS, values, strict=True)]
             for values in shown[COLUMNS].itertuples(index=False)]
     out.append(f'<div class="wide">{_table(COLUMNS, rows, numeric=numeric)}</div>')
     return out
 
 
 def _status_order(statuses: Sequence[str]) -> list[str]:
-    known = [s for s in _COLOURS if s in statuses]
+    known = [str(s) for s in _COLOURS if s in statuses]
     return known + sorted(s for s in statuses if s not in _COLOURS)
 
 
@@ -248,7 +252,7 @@ def _bar_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str | N
         y = top + i * row_h
         out.append(f'<text x="{label_w - 8}" y="{_f(y + 15)}" text-anchor="end">{_e(_clip(label, 36))}</text>')
         x = float(label_w)
-        for j, (_, values, colour) in enumerate(series):
+        for _, values, colour in series:
             fill = colours[i] if colours is not None else (colour or _OTHER_COLOUR)
             w = values[i] * scale
             if w > 0:
@@ -290,7 +294,7 @@ def _line_chart(title: str, xs: Sequence[float], ys: Sequence[float], x_label: s
     out.append(f'<text x="{_f(left + plot_w / 2)}" y="{height - 6}" text-anchor="middle">{_e(x_label)}</text>')
     out.append(f'<text x="12" y="{_f(top + plot_h / 2)}" text-anchor="middle" '
                f'transform="rotate(-90 12 {_f(top + plot_h / 2)})">{_e(y_label)}</text>')
-    points = [(0.0, 0.0), *_thin(list(zip(xs, ys)), 400)]
+    points = [(0.0, 0.0), *_thin(list(zip(xs, ys, strict=True)), 400)]
     path = " ".join(f"{_f(px(x))},{_f(py(y))}" for x, y in points)
     out.append(f'<polyline fill="none" stroke="#2c6fbb" stroke-width="2" points="{path}"/>')
     out.append("</svg>")
@@ -326,44 +330,3 @@ def _thin(points: list[tuple[float, float]], most: int) -> list[tuple[float, flo
 
 def _clip(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
-
-
-# --- the command --------------------------------------------------------------------------------
-
-
-def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
-    cmd = subparsers.add_parser(
-        "report", help="print a state folder's summary again and write it as an HTML page",
-        description="Print the summary of the report in STATE (report.parquet or report.csv) and write an "
-                    "HTML page of it with tables and charts. The page holds only what the report holds.")
-    cmd.add_argument("state", type=Path, metavar="STATE", help="the state folder of a run or watch")
-    cmd.add_argument("--html", type=Path, metavar="FILE", help="where to write the page (default: STATE/report.html)")
-    return cmd
-
-
-def report_main(args: argparse.Namespace) -> int:
-    try:
-        frame = read_report(args.state)
-    except (ReportMissing, OSError, ValueError) as exc:
-        print(f"deidentify: {exc}", file=sys.stderr)
-        return 2
-    target = args.html or args.state / "report.html"
-    try:
-        write_html(frame, target)
-    except OSError as exc:
-        print(f"deidentify: cannot write the HTML page: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    print(report_summary(frame))
-    print(f"HTML report: {target}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m deidentify.report_html``: the ``report`` command on its own."""
-    parser = argparse.ArgumentParser(prog="deidentify")
-    add_report_parser(parser.add_subparsers(dest="command", required=True))
-    return report_main(parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)]))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,18 +9,22 @@ hold PHI, so the folder is created private (0700) and stays in the hospital.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fcntl
 import json
 import os
 import shutil
 import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
+
+from .errors import DeidentifyError
 
 
-class StateLocked(RuntimeError):
+class StateLocked(DeidentifyError, RuntimeError):
     """Another live process holds the state folder."""
 
 
@@ -69,7 +73,7 @@ class StateFolder:
     # --- lock -----------------------------------------------------------------------------
     def lock(self) -> None:
         """Take the folder for this process; the kernel drops the lock when the process dies."""
-        handle = open(self.path / "lock", "a+")
+        handle = open(self.path / "lock", "a+")  # noqa: SIM115 (held, and the lock with it, until unlock)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -83,10 +87,9 @@ class StateFolder:
 
     def unlock(self) -> None:
         if self._manifest is not None:
-            try:
+            # A full disk: the lines that made it are whole, the last one is ignored on load.
+            with contextlib.suppress(OSError):
                 self._manifest.close()
-            except OSError:  # a full disk: the lines that made it are whole, the last one is ignored on load
-                pass
             self._manifest = None
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
@@ -140,7 +143,7 @@ class StateFolder:
     def record(self, path_id: str, size: int, mtime_ns: int, row: dict[str, Any]) -> None:
         """Append one finished input; a whole line per write, so a kill cuts at most the last one."""
         if self._manifest is None:
-            self._manifest = open(self.manifest_path, "a", encoding="utf-8")
+            self._manifest = open(self.manifest_path, "a", encoding="utf-8")  # noqa: SIM115 (closed by unlock)
         line = json.dumps({"path_id": path_id, "size": size, "mtime_ns": mtime_ns, "row": row})
         self._manifest.write(line + "\n")
         self._manifest.flush()

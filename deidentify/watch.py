@@ -14,7 +14,7 @@ instead rescans the inbox every ``interval`` seconds, which is what works on
 network file systems, whose changes made by other machines raise no event.
 With events a full rescan still runs every minute, in case an event was lost.
 
-Everything else is :class:`~deidentify.run.Runner`'s, as for ``run``: outputs in
+Everything else is :class:`~deidentify.batch.Runner`'s, as for ``run``: outputs in
 DST, the state folder with its lock, manifest, quarantine, report and log.  A
 restart resumes from the manifest: inputs finished before and unchanged since
 are not redone.  The report written at exit covers every input the state
@@ -42,7 +42,6 @@ aborts at once, without a report.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import fcntl
 import json
@@ -54,17 +53,17 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
-from ._commands import add_profile_and_key_arguments, profile_and_key
 from .arrival import WAITING, not_whole
-from .keys import KeyFileError
-from .outcome import Outcome
-from .profile import Profile, ProfileError
+from .batch import RunError, Runner, RunResult, check_paths, default_state, path_id_of
+from .batch.paths import inside
+from .outcome import Outcome, Status
+from .profile import Profile
 from .report import ReportWriter, Tally
-from .run import Runner, RunError, RunResult, check_paths, default_state, path_id_of, progress_mode
 from .source import digest_of
 
 log = logging.getLogger("deidentify")
@@ -77,7 +76,7 @@ _FALLBACK_LOCK_NAME = ".deidentify-watch.lock"
 #: In the state folder: report rows of inputs whose name a later input took (``processed``).
 HISTORY_NAME = "watch-history.jsonl"
 #: The outcomes after which an original leaves the inbox for ``processed``.
-MOVED_STATUSES = frozenset({"written", "withheld"})
+MOVED_STATUSES = frozenset({Status.WRITTEN, Status.WITHHELD})
 
 
 class InboxLocked(RunError):
@@ -85,10 +84,6 @@ class InboxLocked(RunError):
 
 
 Signature = tuple[int, int]  # size, mtime_ns
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
 
 
 def check_watch_paths(inbox: Path, dst: Path, state: Path, processed: Path | None) -> None:
@@ -101,7 +96,7 @@ def check_watch_paths(inbox: Path, dst: Path, state: Path, processed: Path | Non
     moved_to = processed.resolve()
     for folder in (inbox, dst, state):
         folder = folder.resolve()
-        if _inside(moved_to, folder) or _inside(folder, moved_to):
+        if inside(moved_to, folder) or inside(folder, moved_to):
             raise RunError("the processed folder must be outside INBOX, DST and the state folder")
     if processed.exists() and not processed.is_dir():
         raise RunError("the processed folder exists and is not a folder")
@@ -528,7 +523,7 @@ def _waiting(path: Path, file_id: Callable[[bytes], str]) -> tuple[Outcome, Sign
     reason = not_whole(data)
     if reason is None:
         return None
-    return Outcome(file_id(digest_of(data)), "error", reason), (info.st_size, info.st_mtime_ns)
+    return Outcome(file_id(digest_of(data)), Status.ERROR, reason), (info.st_size, info.st_mtime_ns)
 
 
 class _LatestRows:
@@ -560,12 +555,12 @@ class _LatestRows:
 def watch(inbox: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None, *,
           once: bool = False, **options: Any) -> RunResult:
     """Watch ``inbox`` until SIGTERM or SIGINT (or, with ``once``, process what is there)."""
-    with _StopOnSignals() as signals:
+    with StopOnSignals() as signals:
         watcher = signals.attach(Watcher(inbox, dst, profile, key, state, **options))
         return watcher.once() if once else watcher.serve()
 
 
-class _StopOnSignals:
+class StopOnSignals:
     """SIGTERM and SIGINT ask the watcher to stop after the file in hand; a second SIGINT aborts.
 
     Installed before the watcher exists (main thread only), so a signal while it
@@ -578,7 +573,7 @@ class _StopOnSignals:
         self.signalled = False
         self.previous: dict[int, Any] = {}
 
-    def __enter__(self) -> _StopOnSignals:
+    def __enter__(self) -> StopOnSignals:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):
                 self.previous[signum] = signal.signal(signum, self._handler)
@@ -600,91 +595,3 @@ class _StopOnSignals:
     def __exit__(self, *exc: object) -> None:
         for signum, previous in self.previous.items():
             signal.signal(signum, previous)
-
-
-# --- the command ------------------------------------------------------------------------------
-
-
-def add_watch_parser(subparsers: Any) -> argparse.ArgumentParser:
-    cmd = subparsers.add_parser(
-        "watch", help="de-identify files as they arrive in INBOX, into DST",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="De-identify each file that arrives in INBOX once it has stopped changing for the\n"
-                    "settle time and is whole (a file cut short is reported, left in INBOX and read\n"
-                    "again when it changes). Runs until SIGTERM or Ctrl-C (which finish the file in\n"
-                    "hand and write the report), or with --once processes what is there and exits.",
-        epilog="exit status:\n"
-               "  watching:  0 stopped by SIGTERM or Ctrl-C, whatever the files' outcomes;\n"
-               "             130 a second Ctrl-C aborted it (no report written)\n"
-               "  --once:    0 every file written; 1 some withheld, with errors or not whole yet\n"
-               "  both:      2 bad arguments, profile or key, or the inbox or state folder is in use")
-    cmd.add_argument("inbox", type=Path, metavar="INBOX")
-    cmd.add_argument("dst", type=Path, metavar="DST")
-    add_profile_and_key_arguments(cmd)
-    cmd.add_argument("--once", action="store_true", help="process the settled files that are there, then exit")
-    cmd.add_argument("--settle", type=float, default=DEFAULT_SETTLE, metavar="SECONDS",
-                     help="a file is read only after its size and time stayed unchanged this long "
-                          "(default: %(default)s)")
-    cmd.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, metavar="SECONDS",
-                     help="how often waiting files are looked at, and the inbox rescanned with --poll "
-                          "(default: %(default)s)")
-    cmd.add_argument("--poll", action="store_true",
-                     help="rescan the inbox every interval instead of waiting for events (network file systems)")
-    cmd.add_argument("--processed", type=Path, metavar="DIR",
-                     help="move each original here once it is written or withheld; files with errors, not "
-                          "DICOM or not whole stay in INBOX (default: leave every original)")
-    cmd.add_argument("--linkage", action="store_true",
-                     help="write original -> new UID and PatientID maps (mode 0600) into the state folder")
-    cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
-    return cmd
-
-
-def watch_main(args: argparse.Namespace) -> int:
-    """The ``watch`` command; its exit statuses are in the parser's epilog."""
-    try:
-        with _StopOnSignals() as signals:
-            return _watch_command(args, signals)
-    except KeyboardInterrupt:  # a second Ctrl-C
-        print("deidentify: interrupted; no report written", file=sys.stderr)
-        return 130
-
-
-def _watch_command(args: argparse.Namespace, signals: _StopOnSignals) -> int:
-    quiet = getattr(args, "quiet", False)
-    try:
-        profile, key = profile_and_key(args)
-        watcher = signals.attach(Watcher(args.inbox, args.dst, profile, key, args.state, settle=args.settle,
-                                         interval=args.interval, processed=args.processed, poll=args.poll,
-                                         progress=progress_mode(quiet), linkage=getattr(args, "linkage", False)))
-    except (ProfileError, KeyFileError, RunError) as exc:
-        print(f"deidentify: {exc}", file=sys.stderr)
-        return 2
-    if not quiet and not args.once:
-        how = f"polling every {args.interval:g} s" if args.poll else "waiting for file events"
-        print(f"deidentify: watching {args.inbox} ({how}; files are read {args.settle:g} s after their last "
-              "change); SIGTERM or Ctrl-C stops after the file in hand", file=sys.stderr)
-    result = watcher.once() if args.once else watcher.serve()
-    if watcher.stopped_by_signal:  # one line, also with --quiet: it says why the command ended
-        print("deidentify: stopped as asked; report written", file=sys.stderr)
-    if not quiet:
-        if watcher.left_changing:
-            print(f"deidentify: {watcher.left_changing} file(s) still changing, left for the next time",
-                  file=sys.stderr)
-        if watcher.waiting:
-            print(f"deidentify: {len(watcher.waiting)} file(s) not whole yet, left in the inbox",
-                  file=sys.stderr)
-        print(result.summary)
-        print(f"report and quarantine: {result.state}")
-    # Serving ends only when asked to, and a withheld file is a normal outcome for a service.
-    return result.exit_code if args.once else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m deidentify.watch``: the ``watch`` command on its own."""
-    parser = argparse.ArgumentParser(prog="deidentify")
-    add_watch_parser(parser.add_subparsers(dest="command", required=True))
-    return watch_main(parser.parse_args(["watch", *(sys.argv[1:] if argv is None else argv)]))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

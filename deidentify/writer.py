@@ -30,6 +30,7 @@ from pydicom.uid import UID
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
 from . import __version__
+from .errors import DeidentifyError
 from .header.sources.base import Constant, Items, NewValue, Piece, Written
 
 #: Our implementation's UID, derived once from the project's name (a UUID-based 2.25 UID).
@@ -52,7 +53,7 @@ _LONG_VRS = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
 _SOP_CLASS, _SOP_INSTANCE = 0x00080016, 0x00080018
 
 
-class _Foreign(Exception):
+class _Foreign(DeidentifyError):
     """A piece that cannot be copied into the output's encoding: pydicom writes the whole data set."""
 
 

@@ -26,7 +26,7 @@ from deidentify.pipeline import deidentify_bytes
 from deidentify.plan import RuleBook
 from deidentify.profile import load_profile
 from deidentify.rawscan import read_group, scan
-from deidentify.run import walk
+from deidentify.source import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDIES = ROOT / "sample_synthetic" / "studies"

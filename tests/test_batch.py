@@ -14,8 +14,8 @@ import pandas as pd
 import pydicom
 import pytest
 
+from deidentify.batch import RunError, Runner, run
 from deidentify.profile import load_profile
-from deidentify.run import RunError, Runner, run
 from deidentify.sample import SampleManifest, write_sample
 
 KEY = bytes(range(32))

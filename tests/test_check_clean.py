@@ -9,11 +9,12 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from deidentify.batch import run
 from deidentify.check.elements import iter_elements
 from deidentify.keys import Keyring
 from deidentify.profile import load_profile
-from deidentify.run import run, walk
 from deidentify.sample import SampleManifest
+from deidentify.source import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_synthetic"

@@ -26,7 +26,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deidentify.check import quiet_pydicom
 from deidentify.check.scanners.base import FileContext
 from deidentify.check.scanners.conformance import ConformanceScanner
 from deidentify.detect import (
@@ -54,8 +53,7 @@ from deidentify.detect import (
 )
 from deidentify.plan import RuleBook
 from deidentify.profile import load_profile
-from deidentify.run import walk
-from deidentify.source import SourceError, parse_source
+from deidentify.source import SourceError, parse_source, quiet_pydicom, walk
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 

@@ -13,15 +13,16 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from deidentify.batch import run
 from deidentify.check import CheckReport, Finding, check_folder
-from deidentify.check.cli import add_parser, main
 from deidentify.check.elements import iter_elements, path_element
 from deidentify.check.render import to_csv, to_html, to_json
+from deidentify.cli.check import add_parser, main
 from deidentify.pixels import may_carry_burnt_in_text
 from deidentify.profile import load_profile
 from deidentify.profile.model import CLEAN_PIXEL_DATA_CODE
-from deidentify.run import run, walk
 from deidentify.sample import SampleManifest
+from deidentify.source import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_synthetic"

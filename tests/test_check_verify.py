@@ -19,7 +19,7 @@ from deidentify.pipeline import deidentify_bytes
 from deidentify.plan import RuleBook
 from deidentify.profile import load_profile
 from deidentify.profile.model import CLEAN_PIXEL_DATA_CODE
-from deidentify.run import walk
+from deidentify.source import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDIES = ROOT / "sample_synthetic" / "studies"

@@ -10,9 +10,9 @@ import pydicom
 import pytest
 from PIL import Image
 
+from deidentify.batch import RunError, run
 from deidentify.cli import main
 from deidentify.profile import load_profile
-from deidentify.run import RunError, run
 
 STUDIES = Path(__file__).resolve().parent.parent / "sample_synthetic" / "studies"
 

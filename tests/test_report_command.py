@@ -10,9 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from deidentify.batch import RunResult, run
+from deidentify.cli.report import add_parser
+from deidentify.cli.report import main as report_main
 from deidentify.profile import load_profile
-from deidentify.report_html import add_report_parser, read_report, render_html, report_main
-from deidentify.run import RunResult, run
+from deidentify.report_html import read_report, render_html
 from deidentify.sample import SampleManifest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +30,7 @@ BURNT_IN = "burnt-in text not cleaned"
 
 def _args(*argv: object) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="deidentify")
-    add_report_parser(parser.add_subparsers(dest="command"))
+    add_parser(parser.add_subparsers(dest="command"))
     return parser.parse_args(["report", *map(str, argv)])
 
 

@@ -19,10 +19,10 @@ import pydicom
 import pytest
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
+from deidentify.batch import RunError, run
 from deidentify.cli import main
 from deidentify.keys import Keyring
 from deidentify.profile import load_profile
-from deidentify.run import RunError, run
 from deidentify.sample import SampleManifest
 from deidentify.writer import IMPLEMENTATION_CLASS_UID
 

@@ -18,8 +18,8 @@ import pandas as pd
 import pydicom
 import pytest
 
+from deidentify.batch import Runner, run
 from deidentify.profile import load_profile
-from deidentify.run import Runner, run
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

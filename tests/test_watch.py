@@ -25,13 +25,16 @@ import pydicom
 import pytest
 
 from deidentify.arrival import NO_PIXELS, WAITING
+from deidentify.batch import RunResult, run
+from deidentify.cli.watch import add_parser
+from deidentify.cli.watch import main as watch_main
 from deidentify.keys import Keyring
 from deidentify.pipeline import deidentify_bytes
 from deidentify.plan import RuleBook
 from deidentify.profile import Profile, load_profile
 from deidentify.report_html import read_report
-from deidentify.run import RunResult, run, walk
-from deidentify.watch import Watcher, _StopOnSignals, add_watch_parser, watch, watch_main
+from deidentify.source import walk
+from deidentify.watch import StopOnSignals, Watcher, watch
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDIES = ROOT / "sample_synthetic" / "studies"
@@ -63,7 +66,7 @@ def _key_file(folder: Path) -> Path:
 def _args(*argv: object) -> argparse.Namespace:
     """``deidentify watch ARGV``, with the no-OCR test profile unless ARGV names one."""
     parser = argparse.ArgumentParser(prog="deidentify")
-    add_watch_parser(parser.add_subparsers(dest="command"))
+    add_parser(parser.add_subparsers(dest="command"))
     profile = [] if "--profile" in map(str, argv) else ["--profile", str(NO_OCR)]
     return parser.parse_args(["watch", *map(str, argv), *profile])
 
@@ -271,7 +274,7 @@ def test_files_arriving_one_at_a_time_are_each_processed_once_and_only_when_comp
 
 
 def _start(argv: list[object], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "deidentify.watch", *map(str, argv)], cwd=cwd,
+    return subprocess.Popen([sys.executable, "-m", "deidentify.cli", "watch", *map(str, argv)], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -360,7 +363,7 @@ def test_a_signal_finishes_the_file_in_hand_and_writes_the_report(
 def test_a_signal_while_the_watcher_starts_stops_it_once_started(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     shutil.copytree(STUDIES / "YAMADA_TAROU_19730312", inbox)
-    with _StopOnSignals() as signals:
+    with StopOnSignals() as signals:
         os.kill(os.getpid(), signal.SIGTERM)  # before the watcher exists: neither killed nor lost
         watcher = signals.attach(Watcher(inbox, tmp_path / "dst", _profile(), KEY, settle=SETTLE,
                                          interval=INTERVAL))

@@ -6,15 +6,14 @@ so PatientName and PatientID of one patient carry the same code.
 
 from typing import Any
 
+from ..keys import PSEUDONYM_PREFIX
 from ..profile.selectors import TagSelector, parse_selector
 from .base import ElementContext, each_value, fit
-
-_PREFIX = "P"
 
 
 def code_for(original: str, ctx: ElementContext) -> str:
     """The pseudonym of ``original`` as it appears in outputs and output paths."""
-    return _PREFIX + ctx.keyring.pseudonym(original)
+    return PSEUDONYM_PREFIX + ctx.keyring.pseudonym(original)
 
 
 @each_value

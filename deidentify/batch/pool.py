@@ -15,6 +15,7 @@ in, so the caller can commit outputs in the order of its walk.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -23,9 +24,10 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
@@ -82,10 +84,8 @@ def _serve(conn: Connection, slot: Any, setup: WorkerSetup, memory_limit: int, c
     """A worker's life: take chunks of tasks, answer with their results, until told to stop."""
     _die_with_parent()
     for fd in close_fds:  # the run's locks must die with the run, not live on in a worker
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
     # The supervisor decides what a signal means; Ctrl-C reaches the whole process group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -113,10 +113,8 @@ def _die_with_parent() -> None:
     """Ask Linux to kill this worker when the supervisor dies (a kill -9 of the run stops its workers)."""
     if not sys.platform.startswith("linux"):
         return
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (AttributeError, OSError):
-        pass
 
 
 class WorkerPool(Generic[Task, Result]):
@@ -237,10 +235,8 @@ class WorkerPool(Generic[Task, Result]):
         """Stop every worker: idle ones are told to, busy ones (a stopped run) are killed."""
         for worker in self.workers:
             if worker.chunk is None:
-                try:
+                with contextlib.suppress(OSError):
                     worker.conn.send(None)
-                except OSError:
-                    pass
                 worker.process.join(timeout=5)
             worker.kill()
         self.workers = []
@@ -270,3 +266,8 @@ def memory_limit_per_worker(workers: int) -> int:
     if not available:
         return 0
     return max(1 << 30, int(available * 0.8) // max(1, workers))
+
+
+def default_workers() -> int:
+    """Worker processes when none are asked for: one per core this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

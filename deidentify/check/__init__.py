@@ -9,7 +9,7 @@ detector, and show a value only as its class and length.
 """
 
 from .findings import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, SEVERITIES, Finding
-from .runner import CheckReport, check_folder, quiet_pydicom, verify_output
+from .runner import CheckReport, check_folder, verify_output
 from .scanners import SCANNER_NAMES
 from .source_index import SourceIndex
 
@@ -23,6 +23,5 @@ __all__ = [
     "Finding",
     "SourceIndex",
     "check_folder",
-    "quiet_pydicom",
     "verify_output",
 ]

@@ -8,19 +8,16 @@ file is named by its place in the (sorted) walk, ``file #12 (path withheld)``.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
-import warnings
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
+from ..outcome import Status
 from ..plan import RuleBook
 from ..profile import Profile
-from ..batch.walk import WalkProblem, walk
-from ..source import SourceError, parse_source
+from ..source import SourceError, WalkProblem, parse_source, quiet_pydicom, walk
 from .findings import FILE_ELEMENT, PATH_ELEMENT, Finding, exit_status, sort_findings
 from .scanners import FileContext, Scanner, build_scanners
 from .source_index import SourceIndex
@@ -46,20 +43,6 @@ class CheckReport:
         return self.files / self.seconds if self.seconds > 0 else 0.0
 
 
-@contextmanager
-def quiet_pydicom() -> Iterator[None]:
-    """Silence pydicom's logger and warnings, which quote values of the file."""
-    logger = logging.getLogger("pydicom")
-    was_disabled = logger.disabled
-    logger.disabled = True
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.disabled = was_disabled
-
-
 def scan_file(context: FileContext, scanners: Sequence[Scanner]) -> list[Finding]:
     """Every scanner's findings for one file (``file`` left empty)."""
     return [f for scanner in scanners for f in scanner.scan(context)]
@@ -78,7 +61,7 @@ def _context(path: Path, relpath: str, rules: RuleBook,
         problem = None
     except SourceError as exc:
         dataset = None
-        severity = "medium" if exc.status == "not DICOM" else "error"
+        severity = "medium" if exc.status == Status.NOT_DICOM else "error"
         problem = Finding("", FILE_ELEMENT, "runner", exc.status.replace(" ", "-").lower(), severity, "file",
                           len(data), f"{exc.status}: {exc.reason}")
     return FileContext(relpath, data, dataset, rules, location=path, thumbnails=thumbnails), problem
@@ -101,6 +84,8 @@ def check_folder(folder: Path, profile: Profile, against: Path | None = None,
         findings: list[Finding] = []
         names: dict[str, str] = {}
         count = 0
+        context: FileContext | None
+        problem: Finding | None
         for count, item in enumerate(files, 1):
             path = item.path if isinstance(item, WalkProblem) else item
             relpath = os.path.relpath(path, root)

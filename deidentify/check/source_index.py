@@ -24,10 +24,9 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from ..actions import is_well_known
-from ..batch.walk import walk
 from ..detect import Detector, Finding, OwnValuesDetector
 from ..plan import element_vr
-from ..source import SourceError, parse_source
+from ..source import SourceError, parse_source, walk
 from .elements import STRING_VRS
 
 # Identifiers of the equipment: with the site, they narrow down who was scanned.

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from ..errors import DeidentifyError
+
 if TYPE_CHECKING:
     from ..detect.base import Detector
 
@@ -95,5 +97,5 @@ class CleanSettings:
             raise ValueError("padding must be >= 0 and icon_size >= 1")
 
 
-class PixelError(ValueError):
+class PixelError(DeidentifyError, ValueError):
     """Pixel data that cannot be read, decoded or written; the message is the reason and quotes no value."""

@@ -16,6 +16,7 @@ import yaml
 
 import deidentify
 
+from ..errors import DeidentifyError
 from .model import (
     CODES,
     EXCLUSIVE_OPTIONS,
@@ -53,7 +54,7 @@ _RULE_KEYS = {"select", "action", "name", "options", "when", "vr", "note"}
 _ITEM_KEYS = {"concept", "scheme", "meaning", "value_type", "action", "options"}
 
 
-class ProfileError(ValueError):
+class ProfileError(DeidentifyError, ValueError):
     """A profile that cannot be used; the message names file, line and rule."""
 
 

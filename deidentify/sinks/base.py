@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import PurePosixPath
 
+from ..errors import DeidentifyError
+
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
@@ -29,7 +31,7 @@ class OutputName:
         return PurePosixPath(*parts[:3], parts[3] + ".dcm")
 
 
-class SinkConflict(Exception):
+class SinkConflict(DeidentifyError):
     """The sink already holds different content under this name."""
 
 

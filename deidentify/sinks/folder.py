@@ -12,13 +12,14 @@ import fcntl
 import os
 from pathlib import Path
 
+from ..errors import DeidentifyError
 from .base import OutputName, Sink, SinkConflict, Staged
 
 _TEMP_PREFIX = ".deidentify-"
 _TEMP_SUFFIX = ".partial"
 
 
-class SinkLocked(RuntimeError):
+class SinkLocked(DeidentifyError, RuntimeError):
     """Another live process is writing into the folder."""
 
 

@@ -26,7 +26,7 @@ class HeaderError(DeidentifyError, ValueError):
     """An element could not be decoded; the message names the tag, never a value."""
 
 
-class Declined(Exception):
+class Declined(DeidentifyError):
     """The raw source does not read this file (an encoding or structure pydicom must decode).
 
     Not an error: the pipeline reads the file again with the dataset source,

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...errors import DeidentifyError
 from ..base import Box, PixelDetector
 
 __all__ = ["Box", "DetectorError", "DetectorUnavailable", "PixelDetector", "Word", "check_frame"]
 
 
-class DetectorError(RuntimeError):
+class DetectorError(DeidentifyError, RuntimeError):
     """A detector could not examine an image; the image must be withheld.
 
     The message names the detector and the cause, never pixel or text content.

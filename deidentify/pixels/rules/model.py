@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from ...errors import DeidentifyError
 from .conditions import ALWAYS, Condition
 
 #: A rectangle in stored-image pixels: x0, y0, x1, y1 with x1 and y1 exclusive.
 Rect = tuple[int, int, int, int]
 
 
-class RuleError(ValueError):
+class RuleError(DeidentifyError, ValueError):
     """A rule source or a region rule that cannot be used; the message names the
     file, the line and the rule."""
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
+
+from ..outcome import Status
 
 _LOG_EVERY_SECONDS = 10.0
 
 
 class Progress:
+    """Counts finished files and shows them as ``mode`` says (``bar``, ``log`` or ``none``)."""
+
     def __init__(self, mode: str, total: int | None) -> None:
         self.mode = mode
         self.files = 0
@@ -29,7 +34,7 @@ class Progress:
     def update(self, row: Mapping[str, Any]) -> None:
         self.files += 1
         self.bytes += int(row.get("bytes", 0) or 0)
-        self.withheld += row.get("status") != "written"
+        self.withheld += row.get("status") != Status.WRITTEN
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(MB=f"{self.bytes / 1e6:.0f}", withheld=self.withheld, refresh=False)
@@ -48,3 +53,10 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def progress_mode(quiet: bool, stream: Any = sys.stderr) -> str:
+    """``none`` when quiet, else ``bar`` on a terminal and ``log`` elsewhere."""
+    if quiet:
+        return "none"
+    return "bar" if stream.isatty() else "log"

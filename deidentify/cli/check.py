@@ -1,6 +1,5 @@
-"""``deidentify check DIR``: arguments, and the call into :func:`check_folder`.
+"""``deidentify check DIR``: arguments, and the call into :func:`~deidentify.check.check_folder`.
 
-Wired into ``deidentify.cli`` with :func:`add_parser` and :func:`main`.
 Exit status: 0 clean, 1 findings, 2 errors (bad arguments or profile, a
 folder that does not exist, a file that could not be checked).
 """
@@ -11,18 +10,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..profile import ProfileError, builtin_names, load_profile
-from .findings import EXIT_ERROR
-from .render import terminal, write
-from .runner import check_folder
-from .scanners import SCANNER_NAMES
+from ..check import SCANNER_NAMES, check_folder
+from ..check.render import terminal, write
+from ..profile import ProfileError
+from . import COMMANDS
+from .options import add_profile_arguments, profile_of, refuse
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``check`` command to ``deidentify``'s sub-commands."""
     parser = subparsers.add_parser(
         "check",
-        help="show that a folder holds nothing identifying and valid DICOM",
+        help=COMMANDS["check"],
         description="Scan every element of every file under DIR (sequences, private and UN elements, "
         "file meta, paths) for identifying values, elements the profile does not allow and DICOM "
         "errors. Values are never shown, only their class and length. Exit status: 0 clean, "
@@ -32,11 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--against", type=Path, metavar="SRC",
                         help="the source DIR was made from: find its names, IDs, dates, addresses, "
                              "phones and UIDs anywhere in DIR, and count only DICOM errors it did not have")
-    parser.add_argument("--profile", default="basic",
-                        help=f"the profile DIR should obey: a built-in ({', '.join(builtin_names())}) "
-                             "or a YAML file (default: basic)")
-    parser.add_argument("--option", action="append", default=[], metavar="NAME",
-                        help="a PS3.15 Annex E option the profile was run with (repeatable)")
+    add_profile_arguments(parser, "the profile DIR should obey (with the options it was run with)")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write an HTML report (with thumbnails)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the findings as JSON")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write the findings as CSV")
@@ -52,13 +47,11 @@ def main(args: argparse.Namespace) -> int:
     """Run ``deidentify check`` for parsed ``args``; returns the exit status."""
     for label, path in (("DIR", args.dir), ("SRC", args.against)):
         if path is not None and not path.exists():
-            print(f"deidentify check: {label} does not exist", file=sys.stderr)
-            return EXIT_ERROR
+            return refuse(f"{label} does not exist", "check")
     try:
-        profile = load_profile(args.profile, options=tuple(args.option))
+        profile = profile_of(args)
     except ProfileError as exc:
-        print(f"deidentify check: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return refuse(exc, "check")
     report = check_folder(args.dir, profile, args.against, skip=args.skip, thumbnails=args.html is not None,
                           progress=not args.quiet and sys.stderr.isatty())
     for form in ("json", "csv", "html"):

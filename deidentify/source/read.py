@@ -9,28 +9,29 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
-from typing import Mapping
 
 from pydicom import dcmread
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileDataset
 
-from .completeness import missing_pixels_reason
-from .limits import LimitError, Limits, over, size_text
-from .rawscan import ScanError, measure, read_group
+from ..completeness import missing_pixels_reason
+from ..errors import DeidentifyError
+from ..limits import LimitError, Limits, over, size_text
+from ..outcome import Status
+from ..rawscan import ScanError, measure, read_group
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 _DEFLATED = "1.2.840.10008.1.2.1.99"
 _BIG_ENDIAN = "1.2.840.10008.1.2.2"
 
 
-class SourceError(ValueError):
+class SourceError(DeidentifyError, ValueError):
     """An input that is not a readable DICOM instance; the message is the reason."""
 
-    def __init__(self, reason: str, status: str = "error") -> None:
+    def __init__(self, reason: str, status: Status = Status.ERROR) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
@@ -56,18 +57,12 @@ def digest_of(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def read_source(path: Path, limits: Limits = Limits()) -> Source:
-    """Read ``path``; raise :class:`SourceError` for what cannot be de-identified with certainty."""
-    data = path.read_bytes()
-    return parse_source(data, limits)
-
-
 def parse_source(data: bytes, limits: Limits = Limits()) -> Source:
     if not data:
-        raise SourceError("empty file", "not DICOM")
+        raise SourceError("empty file", Status.NOT_DICOM)
     has_preamble = len(data) >= 132 and data[128:132] == b"DICM"
     if not has_preamble and not _looks_like_bare_dataset(data):
-        raise SourceError("not DICOM (no DICM prefix and no dataset at the start)", "not DICOM")
+        raise SourceError("not DICOM (no DICM prefix and no dataset at the start)", Status.NOT_DICOM)
     # pydicom's reader recurses once per sequence level and inflates deflated data whole:
     # the file's structure is walked within the limits before it reads a byte.
     check_structure(data, limits, 132 if has_preamble else 0)
@@ -83,20 +78,20 @@ def parse_source(data: bytes, limits: Limits = Limits()) -> Source:
 def _checked(data: bytes, ds: FileDataset) -> Source:
     """``ds`` as a source, or SourceError for what is not an instance that can be de-identified."""
     if len(ds) == 0:
-        raise SourceError("no data elements after the file meta", "not DICOM")
+        raise SourceError("no data elements after the file meta", Status.NOT_DICOM)
     _check_complete(ds)
     meta, media_class = ds.file_meta, ""
     if meta is not None:
         media_class = str(meta.get("MediaStorageSOPClassUID", ""))
         str(meta.get("TransferSyntaxUID", ""))  # decoded now, so a mangled one fails here, not in a later stage
     if media_class == DICOMDIR_CLASS or 0x00041220 in ds:
-        raise SourceError("DICOMDIR is a file-set index, not an instance", "not DICOM")
+        raise SourceError("DICOMDIR is a file-set index, not an instance", Status.NOT_DICOM)
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
         raise SourceError("no SOP Class UID or SOP Instance UID")
     missing = missing_pixels_reason(ds)
     if missing is not None:
         raise SourceError(missing)
-    return Source(data, digest_of(data), ds, {tag: ds.get_item(tag) for tag in ds.keys()})
+    return Source(data, digest_of(data), ds, {tag: ds.get_item(tag) for tag in ds.keys()})  # noqa: SIM118 (iterating gives elements)
 
 
 def check_structure(data: bytes, limits: Limits, start: int) -> None:
@@ -120,7 +115,8 @@ def check_structure(data: bytes, limits: Limits, start: int) -> None:
             syntax = bytes(buf[found.value:found.value_end]).decode("ascii", "replace").strip("\0 ")
     if syntax == _DEFLATED:
         buf, start = _inflated(buf[start:], limits), 0
-    little = syntax != _BIG_ENDIAN if syntax else not (data[start:start + 1] == b"\0" and data[start + 1:start + 2] != b"\0")
+    little = syntax != _BIG_ENDIAN if syntax else not (
+        data[start:start + 1] == b"\0" and data[start + 1:start + 2] != b"\0")
     try:
         measure(buf, start, len(buf), little, limits)
     except LimitError as exc:
@@ -130,11 +126,11 @@ def check_structure(data: bytes, limits: Limits, start: int) -> None:
         raise SourceError(reason if reason.startswith("truncated") else f"structure cannot be read ({reason})") from exc
 
 
-def _inflated(deflated: memoryview, limits: Limits) -> bytearray:
+def _inflated(deflated: bytes | bytearray | memoryview, limits: Limits) -> bytearray:
     """The deflated dataset inflated, streaming, never past ``limits.max_inflated_bytes`` (+1 to tell)."""
     bound = limits.max_inflated_bytes
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    inflated, pending = bytearray(), deflated
+    inflated, pending = bytearray(), bytes(deflated)
     # In chunks into one growing buffer: one call with a large bound would hold twice the bound at once.
     while not inflater.eof:
         try:
@@ -164,8 +160,7 @@ def _check_complete(ds: FileDataset) -> None:
     except ValueError:
         return
     elem = ds.get_item(last_tag)
-    if isinstance(elem, RawDataElement) and elem.length != 0xFFFFFFFF and elem.value is not None:
-        if len(elem.value) < elem.length:
-            raise SourceError(
-                f"truncated: element ({last_tag >> 16:04X},{last_tag & 0xFFFF:04X}) is shorter than its length"
-            )
+    if (isinstance(elem, RawDataElement) and elem.length != 0xFFFFFFFF and elem.value is not None
+            and len(elem.value) < elem.length):
+        raise SourceError(
+            f"truncated: element ({last_tag >> 16:04X},{last_tag & 0xFFFF:04X}) is shorter than its length")

@@ -1,4 +1,4 @@
-"""`deidentify run`: a folder of studies in, a folder that can be shared out.
+"""A run: a folder of studies in, a folder that can be shared out.
 
 DST receives de-identified DICOM and nothing else; the state folder (DST with
 ``.state`` appended, unless given) holds the rest (see :mod:`deidentify.state`).
@@ -12,52 +12,36 @@ stays flat however large the source is.
 
 from __future__ import annotations
 
-import ctypes
+import contextlib
 import logging
-import os
 import signal
-import stat
-import sys
-import threading
 import time
-import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from .batch.pool import WorkerPool, WorkerSetup, memory_limit_per_worker
-from .batch.walk import WalkProblem, walk
-from .keys import Keyring
-from .limits import Limits, over, size_text
-from .outcome import Outcome
-from .pipeline import deidentify_bytes
-from .pixels.stage import tools_for
-from .plan import RuleBook
-from .profile import Profile
-from .profile.fingerprint import fingerprint
+from ..keys import Keyring
+from ..limits import Limits
+from ..outcome import Outcome, Status
+from ..profile import Profile
+from ..profile.fingerprint import fingerprint
+from ..report import ReportWriter, Tally, row, summary
+from ..sinks import FolderSink, Sink, SinkConflict, SinkLocked
+from ..source import WalkProblem, quiet_pydicom, walk
+from ..state import Linkage, RunIdentity, Seen, StateFolder, StateLocked
+from .errors import RunError, RunStopped
+from .malloc import reuse_large_buffers
+from .paths import check_paths, default_state, inside
+from .pool import WorkerPool, WorkerSetup, memory_limit_per_worker
 from .progress import Progress
-from .report import ReportWriter, Tally, row, summary
-from .sinks import FolderSink, Sink, SinkConflict, SinkLocked, Staged
-from .source import digest_of
-from .state import Linkage, RunIdentity, Seen, StateFolder, StateLocked
+from .signals import StopRunOnSignals
+from .worker import Done, failed, init_worker, path_id_of, storage_reason, work
 
 if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger("deidentify")
-
-
-class RunError(ValueError):
-    """Arguments that make a run impossible; nothing has been written."""
-
-
-class RunStopped(Exception):
-    """The run stopped before its end: a signal asked it to, or its storage failed."""
-
-    def __init__(self, reason: str, signum: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.signum = signum
 
 
 # A file that takes longer has its worker stopped and is an error row.
@@ -66,15 +50,17 @@ DEFAULT_MAX_SECONDS = 900.0
 
 @dataclass
 class RunResult:
+    """What a run or watch session did: its tally, the summary it printed, and where its state is."""
+
     tally: Tally
     summary: str
     state: Path
     stopped: RunStopped | None = None
 
     @property
-    def report(self) -> "pd.DataFrame":
+    def report(self) -> pd.DataFrame:
         """The report the run wrote, read back (pandas loads only when asked for)."""
-        from .report_html import read_report
+        from ..report_html import read_report
 
         return read_report(self.state)
 
@@ -84,200 +70,6 @@ class RunResult:
         if self.stopped is not None:
             return 128 + self.stopped.signum if self.stopped.signum else 2
         return 0 if self.tally.all_written else 1
-
-
-def default_state(dst: Path) -> Path:
-    return dst.with_name(dst.name + ".state")
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
-def check_paths(src: Path, dst: Path, state: Path) -> None:
-    """Refuse layouts where a run would read its own output or write into its input."""
-    if not src.exists():
-        raise RunError("the source does not exist")
-    src, dst, state = src.resolve(), dst.resolve(), state.resolve()
-    if _inside(dst, src) or _inside(src, dst):
-        raise RunError("DST must not be inside SRC, nor SRC inside DST")
-    if _inside(state, src) or _inside(state, dst) or _inside(dst, state):
-        raise RunError("the state folder must be outside SRC and DST")
-    if dst.exists() and not dst.is_dir():
-        raise RunError("DST exists and is not a folder")
-
-
-# --- the per-file work, in a worker or in this process ---------------------------------------
-
-_worker: dict[str, Any] = {}
-
-
-def _init_worker(profile: Profile, key: bytes, state: Path, dst: Path, linkage: bool, verify: bool = False,
-                 preview_dir: Path | None = None, limits: Limits = Limits()) -> None:
-    _quiet_pydicom()
-    _reuse_large_buffers()
-    tools_for(profile)  # compiled before forking, so every worker starts with the pixel rules
-    _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), sink=FolderSink(dst),
-                   linkage=linkage, verify=verify, preview_dir=preview_dir, limits=limits)
-
-
-def _reuse_large_buffers() -> None:
-    """Have glibc's malloc serve buffers up to 4 MiB from its heap instead of fresh mappings.
-
-    Each input and output of a CT-sized file is half a megabyte; by default every one
-    is a new mapping whose pages fault in one by one, which cost more than hashing
-    the file.  Reused heap memory is already mapped.  Elsewhere (musl, macOS) nothing
-    changes.
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, 4 << 20)
-    mallopt(_M_TRIM_THRESHOLD, 16 << 20)  # keep that much free heap rather than unmap and fault it in again
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
-
-
-def _quiet_pydicom() -> None:
-    # pydicom's warnings quote values of the file (PHI); our reasons say what matters.
-    logging.getLogger("pydicom").disabled = True
-    warnings.simplefilter("ignore")
-
-
-@dataclass
-class _Done:
-    path_id: str
-    size: int
-    mtime_ns: int
-    outcome: Outcome
-    seconds: float
-    quarantined: str = ""
-    staged: Staged | None = None
-    path: Path | None = None
-    """Set when the input's copy is still to be quarantined (its worker could not)."""
-    fatal: str = ""
-    """Set when the output or state storage failed: the run must stop, not go on file by file."""
-
-
-def path_id_of(path: Path, keyring: Keyring) -> str:
-    """Keyed id of an input's path: stable across runs, says nothing about the name."""
-    return keyring.file_id(digest_of(os.fsencode(path)))
-
-
-def _work(task: tuple[Path, str]) -> _Done:
-    """One input, start to end; whatever happens becomes the input's outcome, never an exception."""
-    path, path_id = task
-    began = time.perf_counter()
-    data = b""
-    try:
-        data, size, mtime_ns = _read(path, _worker["limits"].max_file_bytes)
-        outcome = _deidentify(data)
-    except _Unreadable as exc:
-        return _Done(path_id, -1, -1, Outcome(path_id, "error", exc.reason), 0.0)
-    except OSError as exc:
-        reason = f"cannot read the file ({type(exc).__name__}{': ' + os.strerror(exc.errno) if exc.errno else ''})"
-        return _Done(path_id, -1, -1, Outcome(path_id, "error", reason), 0.0)
-    except MemoryError:
-        data = b""  # let go of what can be, then say why; the copy is made from the path
-        reason = "over the limit: needs more memory than a worker may use"
-        return _Done(path_id, -1, -1, Outcome(path_id, "error", reason), 0.0, path=path)
-    except Exception as exc:  # fail closed; the message may quote values, so name only the type
-        outcome = Outcome(_keyring().file_id(digest_of(data)), "error", f"cannot be de-identified ({type(exc).__name__})")
-    done = _Done(path_id, size, mtime_ns, outcome, 0.0)
-    try:
-        if outcome.status == "written":
-            assert outcome.name is not None and outcome.data is not None
-            # The output goes to its folder here; only its name travels back to be committed in order.
-            done.staged = _worker["sink"].stage(outcome.name, outcome.data, path_id)
-            outcome.data = None
-        else:
-            done.quarantined = _worker["state"].hold(outcome.file_id, outcome.status, outcome.reason, data)
-    except OSError as exc:
-        done.fatal = _storage_reason(exc)
-    done.seconds = time.perf_counter() - began
-    return done
-
-
-def _deidentify(data: bytes) -> Outcome:
-    outcome = deidentify_bytes(data, _worker["rules"], _worker["keyring"], _worker["linkage"], _worker["limits"])
-    if _worker["verify"] and outcome.status == "written":
-        _verify(outcome, data, _worker["rules"])
-    if _worker["preview_dir"] is not None and outcome.status == "written":
-        _preview(outcome, data, _worker["preview_dir"])
-    return outcome
-
-
-def _keyring() -> Keyring:
-    keyring: Keyring = _worker["keyring"]
-    return keyring
-
-
-def _failed(task: tuple[Path, str], reason: str) -> _Done:
-    """The outcome of an input whose worker died (or was stopped) while it held it."""
-    path, path_id = task
-    return _Done(path_id, -1, -1, Outcome(path_id, "error", reason), 0.0, path=path)
-
-
-class _Unreadable(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _read(path: Path, max_bytes: int) -> tuple[bytes, int, int]:
-    """The file's bytes, size and mtime, from one open (the stat is of the file that was read).
-
-    Opened without blocking and checked to be a regular file before a byte is read: a
-    FIFO put in a file's place must not hang a worker, and a file larger than
-    ``max_bytes`` is refused before any memory is taken for it.
-    """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _Unreadable("not a regular file (a FIFO, socket or device is never read)")
-        if info.st_size > max_bytes:
-            raise _Unreadable(over(f"a file larger than {size_text(max_bytes)}"))
-        chunks = []
-        while chunk := os.read(fd, max(info.st_size + 1, 1 << 16)):
-            chunks.append(chunk)
-            if sum(map(len, chunks)) > max_bytes:  # it grew while being read
-                raise _Unreadable(over(f"a file larger than {size_text(max_bytes)}"))
-    finally:
-        os.close(fd)
-    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), info.st_size, info.st_mtime_ns
-
-
-def _storage_reason(exc: OSError) -> str:
-    return f"writing the output or state failed ({os.strerror(exc.errno) if exc.errno else type(exc).__name__})"
-
-
-def _verify(outcome: Outcome, data: bytes, rules: RuleBook) -> None:
-    """``--verify``: check the output against its input; any finding withholds it."""
-    from .check import verify_output  # the checker's detectors load only when asked for
-
-    assert outcome.data is not None
-    findings = verify_output(outcome.data, data, rules)
-    if findings:
-        outcome.status = "withheld"
-        outcome.reason = "verify: " + "; ".join(sorted({f"{f.element} {f.detector}" for f in findings}))
-        outcome.data = None
-
-
-def _preview(outcome: Outcome, data: bytes, folder: Path) -> None:
-    """One picture per series whose pixels were cleaned, named by the series' new UID."""
-    if getattr(outcome.pixels, "status", "") != "cleaned" or outcome.name is None:
-        return
-    target = folder / f"{outcome.name.patient}_{outcome.name.series}.png"
-    if not target.exists():
-        from .preview import write_preview
-
-        write_preview(data, outcome, target)
-
-
-# --- the run ----------------------------------------------------------------------------------
 
 
 class Runner:
@@ -331,15 +123,13 @@ class Runner:
         self.stop_signal: int | None = None
         self._pool_options = (limits, memory_limit_per_worker(workers) if memory_limit is None
                               else memory_limit, max_seconds)
-        self._pool: WorkerPool[tuple[Path, str], _Done] | None = None
+        self._pool: WorkerPool[tuple[Path, str], Done] | None = None
         self._handler = _LogFile(self.folder.log_path)
         self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(self._handler)
         log.setLevel(logging.INFO)
-        self._pydicom_was_disabled = logging.getLogger("pydicom").disabled
-        self._warnings = warnings.catch_warnings()
-        self._warnings.__enter__()
-        _quiet_pydicom()
+        self._quiet = quiet_pydicom()
+        self._quiet.__enter__()
         log.info("run started: profile %s, %d worker(s)", profile.name, workers)
 
     def _adopt(self, identity: RunIdentity, restart: bool) -> None:
@@ -353,7 +143,7 @@ class Runner:
                 "from DST first), or use another DST and state folder")
         if restart:
             for entry in self.folder.load_manifest().values():
-                if entry.row.get("status") == "written":
+                if entry.row.get("status") == Status.WRITTEN:
                     self.sink.discard(str(entry.row.get("output", "")))
             self.folder.clear()
         self.folder.record_identity(identity)
@@ -374,13 +164,13 @@ class Runner:
         if self.stop_signal is not None:
             raise RunStopped(f"stopped by {signal.Signals(self.stop_signal).name}", self.stop_signal)
 
-    def _workers(self) -> WorkerPool[tuple[Path, str], _Done]:
+    def _workers(self) -> WorkerPool[tuple[Path, str], Done]:
         if self._pool is None:
             limits, memory_limit, max_seconds = self._pool_options
-            setup = WorkerSetup(_init_worker, (self.profile, self.key, self.folder.path, self.dst, self.linkage,
-                                               self.verify, self.preview_dir, limits), _work, _failed)
+            setup = WorkerSetup(init_worker, (self.profile, self.key, self.folder.path, self.dst, self.linkage,
+                                              self.verify, self.preview_dir, limits), work, failed)
             locks = [fd for fd in (self.folder.lock_fd, self.sink.lock_fd) if fd is not None]
-            _reuse_large_buffers()  # forked workers inherit it; spawned ones set it in _init_worker
+            reuse_large_buffers()  # forked workers inherit it; spawned ones set it in init_worker
             self._pool = WorkerPool(self.workers, setup, memory_limit=memory_limit, max_seconds=max_seconds,
                                     close_fds=locks, stop=lambda: self.stop_signal is not None)
         return self._pool
@@ -399,7 +189,7 @@ class Runner:
                 except OSError:
                     info = None
                 unchanged = info is not None and (info.st_size, info.st_mtime_ns) == (entry.size, entry.mtime_ns)
-                failed = entry.row.get("status") != "written"
+                failed = entry.row.get("status") != Status.WRITTEN
                 if unchanged and not (failed and self.retry_withheld):
                     self.not_retried += failed
                     self.report.add(entry.row)
@@ -413,7 +203,7 @@ class Runner:
     def _problem(self, problem: WalkProblem) -> None:
         """A place the walk could not read: a report row (not in the manifest: the next walk looks again)."""
         path_id = path_id_of(problem.path, self.keyring)
-        entry = row(Outcome(path_id, "error", problem.reason), "", 0.0)
+        entry = row(Outcome(path_id, Status.ERROR, problem.reason), "", 0.0)
         entry["bytes"] = 0
         log.warning("file %s error: %s", path_id, problem.reason)
         self.report.add(entry)
@@ -425,30 +215,30 @@ class Runner:
         As for any changed input, an earlier output of the path is removed; nothing is quarantined.
         """
         for _, path_id in self._unfinished(iter([path])):
-            self._finish(_Done(path_id, size, mtime_ns, outcome, 0.0))
+            self._finish(Done(path_id, size, mtime_ns, outcome, 0.0))
 
-    def _finish(self, done: _Done) -> None:
+    def _finish(self, done: Done) -> None:
         if done.fatal:
             raise RunStopped(done.fatal)
         try:
             self._record(done)
         except OSError as exc:
-            raise RunStopped(_storage_reason(exc)) from None
+            raise RunStopped(storage_reason(exc)) from None
 
-    def _record(self, done: _Done) -> None:
+    def _record(self, done: Done) -> None:
         outcome = done.outcome
         output = done.quarantined
-        if outcome.status == "written":
+        if outcome.status == Status.WRITTEN:
             output = _commit(self.sink, done, self.folder)
         elif done.path is not None:  # its worker died: the copy is made here, from the path
             output = self.folder.hold(outcome.file_id, outcome.status, outcome.reason, done.path)
-        if self.crosswalk is not None and outcome.status == "written":
+        if self.crosswalk is not None and outcome.status == Status.WRITTEN:
             self.crosswalk.add("uid", outcome.uid_pairs)
             if outcome.patient_pair:
                 self.crosswalk.add("patient", [outcome.patient_pair])
         entry = row(outcome, output, done.seconds)
         entry["bytes"] = max(done.size, 0)
-        if outcome.status != "written":  # written files are in the report; the log says what went wrong
+        if outcome.status != Status.WRITTEN:  # written files are in the report; the log says what went wrong
             log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason)
         self.folder.record(done.path_id, done.size, done.mtime_ns, entry)
         if self.remember or done.path_id in self.seen:
@@ -470,7 +260,7 @@ class Runner:
                 tally = self.report.close(before)
                 text = summary(tally, seconds)
             except OSError as exc:
-                tally, text = self.report.tally, f"the report could not be written ({_storage_reason(exc)})"
+                tally, text = self.report.tally, f"the report could not be written ({storage_reason(exc)})"
             if self.not_retried:
                 text += (f"\n{self.not_retried} input(s) withheld or in error in an earlier run were not retried "
                          "(--retry-withheld redoes them)")
@@ -490,13 +280,10 @@ class Runner:
         """Release everything; each step even when an earlier one failed (a full disk fails them all)."""
         self._stop_workers()
         for step in (self.report.discard, self.sink.sweep, self._handler.close):
-            try:
+            with contextlib.suppress(OSError):
                 step()  # sweep: temporary files of inputs a stopped run dropped
-            except OSError:
-                pass
         self.sink.close()
-        self._warnings.__exit__(None, None, None)
-        logging.getLogger("pydicom").disabled = self._pydicom_was_disabled
+        self._quiet.__exit__(None, None, None)
         log.removeHandler(self._handler)
         self.folder.unlock()
 
@@ -524,7 +311,7 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
     """
     state_path = state or default_state(dst)
     check_paths(src, dst, state_path)
-    if preview_dir is not None and _inside(preview_dir.resolve(), dst.resolve()):
+    if preview_dir is not None and inside(preview_dir.resolve(), dst.resolve()):
         raise RunError("the preview folder must not be inside DST: previews show the original images")
     avoid = (dst, state_path)
     total = sum(1 for _ in walk(src, avoid)) if progress != "none" else None
@@ -532,7 +319,7 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
                     verify=verify, preview_dir=preview_dir, total=total, restart=restart,
                     retry_withheld=retry_withheld, limits=limits, memory_limit=memory_limit,
                     max_seconds=max_seconds)
-    with _signals_stop(runner):
+    with StopRunOnSignals(runner):
         try:
             runner.process(walk(src, avoid))
         except RunStopped as stopped:
@@ -543,41 +330,12 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
         return runner.finish()
 
 
-class _signals_stop:
-    """While a run is on, SIGINT and SIGTERM ask it to stop instead of killing it mid-write."""
-
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-        self.previous: dict[int, Any] = {}
-
-    def __enter__(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            self.previous[signum] = signal.signal(signum, lambda n, _f: self.runner.request_stop(n))
-
-    def __exit__(self, *_: object) -> None:
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-
-
-def _commit(sink: Sink, done: _Done, folder: StateFolder) -> str:
+def _commit(sink: Sink, done: Done, folder: StateFolder) -> str:
     assert done.staged is not None
     try:
         return sink.commit(done.staged)
     except SinkConflict as exc:
         outcome = done.outcome
-        outcome.status, outcome.reason = "withheld", str(exc)
+        outcome.status, outcome.reason = Status.WITHHELD, str(exc)
         # The input is not at hand here; the reason file says why, the report which file.
         return folder.hold(outcome.file_id, outcome.status, outcome.reason, None)
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def progress_mode(quiet: bool, stream: Any = sys.stderr) -> str:
-    if quiet:
-        return "none"
-    return "bar" if stream.isatty() else "log"
-

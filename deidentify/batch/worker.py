@@ -1,0 +1,165 @@
+"""The per-file work, in a worker process or in the runner's: read, de-identify, stage the output.
+
+Whatever happens to an input becomes its outcome, never an exception, so one
+file cannot end a run.  :func:`init_worker`, :func:`work` and :func:`failed` are
+the :class:`~deidentify.batch.pool.WorkerSetup` of a run.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import DeidentifyError
+from ..keys import Keyring
+from ..limits import Limits, over, size_text
+from ..outcome import Outcome, Status
+from ..pipeline import deidentify_bytes
+from ..pixels.stage import tools_for
+from ..plan import RuleBook
+from ..profile import Profile
+from ..sinks import FolderSink, Staged
+from ..source import digest_of, silence_pydicom
+from ..state import StateFolder
+from .malloc import reuse_large_buffers
+from .verify import withhold_unverified
+
+# What init_worker sets up once per process, for every work() call after it.
+_worker: dict[str, Any] = {}
+
+
+@dataclass
+class Done:
+    """What a worker sends back for one input."""
+
+    path_id: str
+    size: int
+    mtime_ns: int
+    outcome: Outcome
+    seconds: float
+    quarantined: str = ""
+    staged: Staged | None = None
+    path: Path | None = None
+    """Set when the input's copy is still to be quarantined (its worker could not)."""
+    fatal: str = ""
+    """Set when the output or state storage failed: the run must stop, not go on file by file."""
+
+
+def init_worker(profile: Profile, key: bytes, state: Path, dst: Path, linkage: bool, verify: bool = False,
+                preview_dir: Path | None = None, limits: Limits = Limits()) -> None:
+    """Set up a worker process for :func:`work`."""
+    silence_pydicom()
+    reuse_large_buffers()
+    tools_for(profile)  # compiled before forking, so every worker starts with the pixel rules
+    _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), sink=FolderSink(dst),
+                   linkage=linkage, verify=verify, preview_dir=preview_dir, limits=limits)
+
+
+def path_id_of(path: Path, keyring: Keyring) -> str:
+    """Keyed id of an input's path: stable across runs, says nothing about the name."""
+    return keyring.file_id(digest_of(os.fsencode(path)))
+
+
+def work(task: tuple[Path, str]) -> Done:
+    """One input, start to end; whatever happens becomes the input's outcome, never an exception."""
+    path, path_id = task
+    began = time.perf_counter()
+    data = b""
+    try:
+        data, size, mtime_ns = _read(path, _worker["limits"].max_file_bytes)
+        outcome = _deidentify(data)
+    except _Unreadable as exc:
+        return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, exc.reason), 0.0)
+    except OSError as exc:
+        reason = f"cannot read the file ({type(exc).__name__}{': ' + os.strerror(exc.errno) if exc.errno else ''})"
+        return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, reason), 0.0)
+    except MemoryError:
+        data = b""  # let go of what can be, then say why; the copy is made from the path
+        reason = "over the limit: needs more memory than a worker may use"
+        return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, reason), 0.0, path=path)
+    except Exception as exc:  # fail closed; the message may quote values, so name only the type
+        outcome = Outcome(_keyring().file_id(digest_of(data)), Status.ERROR,
+                          f"cannot be de-identified ({type(exc).__name__})")
+    done = Done(path_id, size, mtime_ns, outcome, 0.0)
+    try:
+        if outcome.status == Status.WRITTEN:
+            assert outcome.name is not None and outcome.data is not None
+            # The output goes to its folder here; only its name travels back to be committed in order.
+            done.staged = _worker["sink"].stage(outcome.name, outcome.data, path_id)
+            outcome.data = None
+        else:
+            done.quarantined = _worker["state"].hold(outcome.file_id, outcome.status, outcome.reason, data)
+    except OSError as exc:
+        done.fatal = storage_reason(exc)
+    done.seconds = time.perf_counter() - began
+    return done
+
+
+def failed(task: tuple[Path, str], reason: str) -> Done:
+    """The outcome of an input whose worker died (or was stopped) while it held it."""
+    path, path_id = task
+    return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, reason), 0.0, path=path)
+
+
+def storage_reason(exc: OSError) -> str:
+    """The reason a run stops when its output or state storage fails."""
+    return f"writing the output or state failed ({os.strerror(exc.errno) if exc.errno else type(exc).__name__})"
+
+
+def _deidentify(data: bytes) -> Outcome:
+    outcome = deidentify_bytes(data, _worker["rules"], _worker["keyring"], _worker["linkage"], _worker["limits"])
+    if _worker["verify"] and outcome.status == Status.WRITTEN:
+        withhold_unverified(outcome, data, _worker["rules"])
+    if _worker["preview_dir"] is not None and outcome.status == Status.WRITTEN:
+        _preview(outcome, data, _worker["preview_dir"])
+    return outcome
+
+
+def _keyring() -> Keyring:
+    keyring: Keyring = _worker["keyring"]
+    return keyring
+
+
+class _Unreadable(DeidentifyError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _read(path: Path, max_bytes: int) -> tuple[bytes, int, int]:
+    """The file's bytes, size and mtime, from one open (the stat is of the file that was read).
+
+    Opened without blocking and checked to be a regular file before a byte is read: a
+    FIFO put in a file's place must not hang a worker, and a file larger than
+    ``max_bytes`` is refused before any memory is taken for it.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Unreadable("not a regular file (a FIFO, socket or device is never read)")
+        if info.st_size > max_bytes:
+            raise _Unreadable(over(f"a file larger than {size_text(max_bytes)}"))
+        chunks = []
+        while chunk := os.read(fd, max(info.st_size + 1, 1 << 16)):
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > max_bytes:  # it grew while being read
+                raise _Unreadable(over(f"a file larger than {size_text(max_bytes)}"))
+    finally:
+        os.close(fd)
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), info.st_size, info.st_mtime_ns
+
+
+def _preview(outcome: Outcome, data: bytes, folder: Path) -> None:
+    """One picture per series whose pixels were cleaned, named by the series' new UID."""
+    if getattr(outcome.pixels, "status", "") != "cleaned" or outcome.name is None:
+        return
+    target = folder / f"{outcome.name.patient}_{outcome.name.series}.png"
+    if not target.exists():
+        from ..preview import write_preview
+
+        write_preview(data, outcome, target)

@@ -1,0 +1,55 @@
+"""The `deidentify` command: parses arguments and calls the library.
+
+One module per command, each with ``add_parser(subparsers)`` and
+``main(args) -> int`` (the exit status); :data:`COMMANDS` lists them.  Only the
+command being run is imported (start-up time counts); options several
+commands take are in :mod:`.options`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from types import ModuleType
+
+from .. import __version__
+
+#: Every command, with its one-line help; its module here has the same name.
+COMMANDS = {
+    "run": "de-identify every file under SRC into DST",
+    "sample": "write synthetic studies full of planted (fake) PHI",
+    "watch": "de-identify files as they arrive in INBOX, into DST",
+    "report": "print a state folder's summary again and write it as an HTML page",
+    "check": "prove that a folder holds nothing identifying and is valid DICOM",
+    "preview": "draw what pixel cleaning masks in one file: the original outlined, beside the result",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` names (default: the process's arguments); returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = _parser(argv).parse_args(argv)
+        status: int = _command(args.command).main(args)
+        return status
+    except KeyboardInterrupt:  # before a command took over its signals: nothing was written
+        print("deidentify: interrupted", file=sys.stderr)
+        return 130
+
+
+def _command(name: str) -> ModuleType:
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def _parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deidentify", description="Remove patient identity from DICOM studies.")
+    parser.add_argument("--version", action="version", version=f"deidentify {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name, text in COMMANDS.items():
+        if chosen in COMMANDS and name != chosen:
+            commands.add_parser(name, help=text)  # listed in the help, not imported
+        else:
+            _command(name).add_parser(commands)
+    return parser

@@ -1,0 +1,66 @@
+"""Options more than one command takes, parsed and loaded the same way everywhere."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..keys import KEY_ENV, default_key_path, load_or_create_key
+from ..profile import Profile, builtin_names, load_profile
+
+#: Bad arguments, profile or key, or a folder in use: nothing was done.
+EXIT_USAGE = 2
+
+
+def add_profile_arguments(cmd: argparse.ArgumentParser, purpose: str = "the profile") -> None:
+    """--profile and --option; ``purpose`` says what the profile is for in this command."""
+    cmd.add_argument("--profile", default="basic",
+                     help=f"{purpose}: a built-in ({', '.join(builtin_names())}) or a YAML file (default: basic)")
+    cmd.add_argument("--option", action="append", default=[], metavar="NAME",
+                     help="add a PS3.15 Annex E option to the profile (repeatable)")
+
+
+def add_profile_and_key_arguments(cmd: argparse.ArgumentParser) -> None:
+    """--profile, --option, --key-file, --new-key, --allow-open-key and --state, as run and watch take them."""
+    add_profile_arguments(cmd)
+    cmd.add_argument("--key-file", type=Path,
+                     help=f"secret key file, created if missing (default: ${KEY_ENV} or {default_key_path()})")
+    cmd.add_argument("--new-key", action="store_true",
+                     help="create the key file's folder if it does not exist (a new key means new pseudonyms)")
+    cmd.add_argument("--allow-open-key", action="store_true",
+                     help="use a key file that the group or others may read (refused by default)")
+    cmd.add_argument("--state", type=Path, help="state folder (default: DST.state beside DST)")
+
+
+def add_linkage_argument(cmd: argparse.ArgumentParser) -> None:
+    """--linkage, as run and watch take it."""
+    cmd.add_argument("--linkage", action="store_true",
+                     help="write original -> new UID and PatientID maps (mode 0600) into the state folder")
+
+
+def profile_of(args: argparse.Namespace) -> Profile:
+    """The profile named by --profile, with the --option extras; raises ProfileError."""
+    return load_profile(args.profile, options=tuple(args.option))
+
+
+def profile_and_key(args: argparse.Namespace) -> tuple[Profile, bytes]:
+    """The profile with its extra options, and the key (created, and said so, when missing).
+
+    Raises ProfileError or KeyFileError; the caller exits with :data:`EXIT_USAGE`.
+    """
+    loaded = profile_of(args)
+    key_path = args.key_file or default_key_path()
+    # The default location is ours to create; a folder the user named must exist unless --new-key.
+    key, created = load_or_create_key(key_path, create_folder=args.new_key or args.key_file is None,
+                                      allow_open=args.allow_open_key)
+    if created:
+        print(f"deidentify: created a new secret key at {key_path}; keep it safe: the same key "
+              "gives the same pseudonyms", file=sys.stderr)
+    return loaded, key
+
+
+def refuse(reason: object, command: str = "") -> int:
+    """Say on stderr why nothing was done; returns :data:`EXIT_USAGE`."""
+    print(f"deidentify{' ' + command if command else ''}: {reason}", file=sys.stderr)
+    return EXIT_USAGE

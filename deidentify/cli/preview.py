@@ -1,0 +1,32 @@
+"""``deidentify preview FILE``: what pixel cleaning masks in one file, drawn beside the result."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..profile import ProfileError
+from . import COMMANDS
+from .options import add_profile_arguments, profile_of, refuse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``preview`` command to ``deidentify``'s sub-commands."""
+    cmd = subparsers.add_parser("preview", help=COMMANDS["preview"])
+    cmd.add_argument("file", type=Path, metavar="FILE")
+    cmd.add_argument("-o", "--output", type=Path, default=Path("preview.png"), metavar="PNG")
+    add_profile_arguments(cmd)
+    cmd.add_argument("--frame", type=int, default=None, help="which frame (default: the first masked one)")
+    return cmd
+
+
+def main(args: argparse.Namespace) -> int:
+    """Write the picture; 2 for a bad profile or a file that cannot be previewed."""
+    from ..preview import PreviewError, preview_file
+
+    try:
+        preview_file(args.file, profile_of(args), args.output, frame=args.frame)
+    except (ProfileError, PreviewError) as exc:
+        return refuse(exc)
+    print(f"wrote {args.output}")
+    return 0
