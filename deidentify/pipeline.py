@@ -116,7 +116,9 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
             return outcome
         syntax, cleaned = px.transfer_syntax or syntax, px.clean_pixel_data
         outcome.pixels = px
-        if px.status == pixels_clean.CLEANED:
+        if px.status == pixels_clean.CLEANED or cleaned:
+            # Masked, or assessed clean as it is: either way the stage marked the image
+            # (BurnedInAnnotation NO) and replaced its icon, which the output must carry.
             top = _taken_back(top, view, placed)
             # What the stage wrote natively is masked input or decoded frames, which may hold
             # the same extra bytes and bits again (counted above, from the input).

@@ -145,6 +145,18 @@ def test_files_the_raw_source_declines_are_read_by_pydicom() -> None:
     assert deidentify_bytes(ct, research, KEYRING, reader=Reader.RAW).status == "written"
 
 
+def test_an_image_assessed_clean_carries_the_pixel_stages_marks_from_either_source() -> None:
+    """OCR read it and found no text: the pixels stay as they were, and the image says it is clean."""
+    data = (PYDICOM_FILES / "MR_small.dcm").read_bytes()
+    assert "BurnedInAnnotation" not in pydicom.dcmread(BytesIO(data))
+    raw, dataset = _both(data, RuleBook(load_profile("basic")))
+    _agree(raw, dataset, "MR_small.dcm")
+    assert dataset.pixels is not None and dataset.pixels.clean_pixel_data and dataset.data is not None
+    out = pydicom.dcmread(BytesIO(dataset.data))
+    assert out.BurnedInAnnotation == "NO" and out.PixelData == pydicom.dcmread(BytesIO(data)).PixelData
+    assert "113101" in [code.CodeValue for code in out.DeidentificationMethodCodeSequence]
+
+
 # --- generated profiles ------------------------------------------------------------------------------
 
 _BASES = ["basic", "research", str(ROOT / "profiles" / "_ps3.15-e3.4-1.yaml")]
