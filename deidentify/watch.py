@@ -61,6 +61,8 @@ from typing import Any
 from .arrival import WAITING, not_whole
 from .batch import RunError, Runner, RunResult, check_paths, default_state, path_id_of
 from .batch.paths import inside
+from .batch.worker import UnreadableInput, read_input
+from .limits import Limits
 from .outcome import Outcome, Status
 from .profile import Profile
 from .report import ReportWriter, Tally
@@ -515,15 +517,15 @@ def _waiting(path: Path, file_id: Callable[[bytes], str]) -> tuple[Outcome, Sign
     ``None`` when it is whole, or cannot be read (the Runner then says why).
     """
     try:
-        with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            data = handle.read()
-    except OSError:
+        # As a worker reads it: a FIFO is never opened for reading, a file over the size
+        # limit never read into the watcher's memory.
+        data, size, mtime_ns = read_input(path, Limits().max_file_bytes)
+    except (OSError, UnreadableInput):
         return None
     reason = not_whole(data)
     if reason is None:
         return None
-    return Outcome(file_id(digest_of(data)), Status.ERROR, reason), (info.st_size, info.st_mtime_ns)
+    return Outcome(file_id(digest_of(data)), Status.ERROR, reason), (size, mtime_ns)
 
 
 class _LatestRows:

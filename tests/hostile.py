@@ -169,7 +169,7 @@ def deep_sequence(folder: Path, depth: int = 5000, undefined: bool = True, impli
 
 def many_items(folder: Path, count: int = 200_000, undefined: bool = False, name: str | None = None) -> Path:
     """An RT Structure Set whose ROIContourSequence holds ``count`` items of one element each."""
-    name = name or f"items_{count}.dcm"
+    name = name or f"items_{count}{'_undefined' if undefined else ''}.dcm"
     one = _element(0x30060084, b"IS", b"1 ")
     if undefined:
         item = struct.pack("<HHI", 0xFFFE, _ITEM, UNDEFINED) + one + _delimiter(_ITEM_END)

@@ -59,6 +59,7 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, obje
     (src / "hostile").mkdir()
     for make in HOSTILE.values():
         make(src / "hostile")
+    assert len(list((src / "hostile").iterdir())) == len(HOSTILE)  # one file per case, none overwritten
     inputs = sum(1 for p in src.rglob("*") if p.is_file())
     key = base / "key"
     key.write_text(KEY.hex() + "\n")

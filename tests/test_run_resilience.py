@@ -132,6 +132,11 @@ def test_a_worker_killed_mid_file_costs_that_file_only_and_retry_writes_it(tmp_p
     assert (report.status == "written").sum() >= 20  # every CT, whatever the worker held
     assert (tmp_path / "dst.state" / died.output.iloc[0]).is_file()  # the input is in quarantine
 
+    # A plain re-run leaves it as it was, and says so: only --retry-withheld redoes a failure.
+    plain = _cli("run", src, dst, "--key-file", key, "--workers", "2", timeout=900)
+    assert "in an earlier run were not retried (--retry-withheld" in plain.stdout
+    assert _report(tmp_path / "dst.state").reason.str.startswith("its worker process died").sum() == 1
+
     again = _cli("run", src, dst, "--key-file", key, "--workers", "2", "--retry-withheld", timeout=900)
     assert "Traceback" not in again.stderr
     retried = _report(tmp_path / "dst.state")

@@ -549,3 +549,16 @@ def test_a_written_file_overwritten_by_a_stalled_copy_loses_its_output_until_who
     [now] = _files(dst)
     assert now != earlier and pydicom.dcmread(now).PixelData == pydicom.dcmread(BytesIO(
         deidentify_bytes(second, RuleBook(_profile()), Keyring(KEY)).data)).PixelData
+
+
+def test_a_fifo_in_a_settled_files_place_does_not_block_the_watcher(tmp_path: Path) -> None:
+    from deidentify.watch import _waiting
+
+    fifo = tmp_path / "incoming.dcm"
+    os.mkfifo(fifo)
+    found: list[object] = []
+    reader = threading.Thread(target=lambda: found.append(_waiting(fifo, lambda data: "id")), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "the whole-file check opened a FIFO for reading and waits for a writer"
+    assert found == [None]  # not judged here: the Runner reports it as not a regular file

@@ -70,17 +70,17 @@ def work(task: tuple[Path, str]) -> Done:
     began = time.perf_counter()
     data = b""
     try:
-        data, size, mtime_ns = _read(path, _worker["limits"].max_file_bytes)
+        data, size, mtime_ns = read_input(path, _worker["limits"].max_file_bytes)
         outcome = _deidentify(data)
-    except _Unreadable as exc:
-        return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, exc.reason), 0.0)
+    except UnreadableInput as exc:
+        return Done(path_id, *_version(path), Outcome(path_id, Status.ERROR, exc.reason), 0.0)
     except OSError as exc:
         reason = f"cannot read the file ({type(exc).__name__}{': ' + os.strerror(exc.errno) if exc.errno else ''})"
-        return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, reason), 0.0)
+        return Done(path_id, *_version(path), Outcome(path_id, Status.ERROR, reason), 0.0)
     except MemoryError:
         data = b""  # let go of what can be, then say why; the copy is made from the path
         reason = "over the limit: needs more memory than a worker may use"
-        return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, reason), 0.0, path=path)
+        return Done(path_id, *_version(path), Outcome(path_id, Status.ERROR, reason), 0.0, path=path)
     except Exception as exc:  # fail closed; the message may quote values, so name only the type
         outcome = Outcome(_keyring().file_id(digest_of(data)), Status.ERROR,
                           f"cannot be de-identified ({type(exc).__name__})")
@@ -102,7 +102,17 @@ def work(task: tuple[Path, str]) -> Done:
 def failed(task: tuple[Path, str], reason: str) -> Done:
     """The outcome of an input whose worker died (or was stopped) while it held it."""
     path, path_id = task
-    return Done(path_id, -1, -1, Outcome(path_id, Status.ERROR, reason), 0.0, path=path)
+    return Done(path_id, *_version(path), Outcome(path_id, Status.ERROR, reason), 0.0, path=path)
+
+
+def _version(path: Path) -> tuple[int, int]:
+    """Size and mtime of an input that failed, so that a re-run redoes it only when asked
+    (--retry-withheld) or when it changed; (-1, -1), always redone, when it cannot be looked at."""
+    try:
+        info = path.stat()
+    except OSError:
+        return -1, -1
+    return info.st_size, info.st_mtime_ns
 
 
 def storage_reason(exc: OSError) -> str:
@@ -124,13 +134,15 @@ def _keyring() -> Keyring:
     return keyring
 
 
-class _Unreadable(DeidentifyError):
+class UnreadableInput(DeidentifyError):
+    """An input that is not read at all: not a regular file, or over the size limit."""
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-def _read(path: Path, max_bytes: int) -> tuple[bytes, int, int]:
+def read_input(path: Path, max_bytes: int) -> tuple[bytes, int, int]:
     """The file's bytes, size and mtime, from one open (the stat is of the file that was read).
 
     Opened without blocking and checked to be a regular file before a byte is read: a
@@ -141,14 +153,14 @@ def _read(path: Path, max_bytes: int) -> tuple[bytes, int, int]:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise _Unreadable("not a regular file (a FIFO, socket or device is never read)")
+            raise UnreadableInput("not a regular file (a FIFO, socket or device is never read)")
         if info.st_size > max_bytes:
-            raise _Unreadable(over(f"a file larger than {size_text(max_bytes)}"))
+            raise UnreadableInput(over(f"a file larger than {size_text(max_bytes)}"))
         chunks = []
         while chunk := os.read(fd, max(info.st_size + 1, 1 << 16)):
             chunks.append(chunk)
             if sum(map(len, chunks)) > max_bytes:  # it grew while being read
-                raise _Unreadable(over(f"a file larger than {size_text(max_bytes)}"))
+                raise UnreadableInput(over(f"a file larger than {size_text(max_bytes)}"))
     finally:
         os.close(fd)
     return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), info.st_size, info.st_mtime_ns
