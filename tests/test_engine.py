@@ -102,16 +102,40 @@ def _named(tmp: Path, text: str, name: str) -> RuleBook:
     return RuleBook(load_profile(path))
 
 
+def _without_ocr(tmp: Path, base: str) -> RuleBook:
+    """``base`` with OCR off: images it would read are withheld alike, and the corpus runs in minutes."""
+    return _named(tmp, f"name: {Path(base).stem}-no-ocr\nextends: {base}\npixels: {{ocr: {{enabled: false}}}}\n",
+                  f"{Path(base).stem}-no-ocr")
+
+
 @pytest.mark.parametrize("profile", ["basic", "research", "user", "sr"])
 def test_both_sources_give_the_same_bytes_for_every_corpus_file(profile: str, tmp_path: Path) -> None:
-    rules = {"user": lambda: _named(tmp_path, USER_PROFILE, "fast-user"),
-             "sr": lambda: _named(tmp_path, SR_PROFILE, "sr")}.get(profile, lambda: RuleBook(load_profile(profile)))()
+    base = {"user": str(tmp_path / "fast-user.yaml"), "sr": str(tmp_path / "sr.yaml")}.get(profile, profile)
+    (tmp_path / "fast-user.yaml").write_text(USER_PROFILE)
+    (tmp_path / "sr.yaml").write_text(SR_PROFILE)
+    rules = _without_ocr(tmp_path, base)
     taken = 0
     for path in FILES:
         raw, dataset = _both(DATA[path], rules)
         _agree(raw, dataset, path.name)
         taken += raw is not None and raw.status == "written"
-    assert taken > 150, f"{profile}: the raw source should take most explicit VR files"
+    assert taken > 90, f"{profile}: the raw source should take most explicit VR files"
+
+
+# Images OCR reads under the built-in profiles as shipped: masked, assessed clean, withheld.
+_READ_BY_OCR = [PYDICOM_FILES / "MR_small.dcm", PYDICOM_FILES / "SC_rgb_small_odd.dcm",
+                PYDICOM_FILES / "rtdose_1frame.dcm", PYDICOM_FILES / "SC_rgb_rle_2frame.dcm",
+                ROOT / "sample_synthetic" / "studies" / "KOEHLER_LIESELOTTE_19830307" / "US_20230727_ACC3636987" / (
+                    "001_Liver") / "IM0001.dcm"]
+
+
+@pytest.mark.parametrize("profile", ["basic", "research"])
+def test_both_sources_give_the_same_bytes_where_ocr_reads_the_image(profile: str) -> None:
+    rules = RuleBook(load_profile(profile))
+    for path in _READ_BY_OCR:
+        raw, dataset = _both(path.read_bytes(), rules)
+        assert dataset.pixels is not None, path.name
+        _agree(raw, dataset, path.name)
 
 
 def test_sr_content_item_rules_hold_whichever_source_reads_the_file(tmp_path: Path) -> None:
