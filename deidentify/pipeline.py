@@ -38,7 +38,8 @@ from .writer import as_dataset, as_element, encode_file, text_of
 
 _PIXEL_TAGS = (PIXEL_DATA, *FLOAT_PIXEL_TAGS)
 _IMAGE_TAGS = (0x00280010, 0x00280011, 0x00280100, 0x00280002, 0x00280008)
-_NAME_TAGS = {"StudyInstanceUID": 0x0020000D, "SeriesInstanceUID": 0x0020000E, "SOPInstanceUID": 0x00080018}
+_SOP_CLASS, _SOP_INSTANCE = 0x00080016, 0x00080018
+_NAME_TAGS = {"StudyInstanceUID": 0x0020000D, "SeriesInstanceUID": 0x0020000E, "SOPInstanceUID": _SOP_INSTANCE}
 _IMPLICIT_VR_LE = "1.2.840.10008.1.2"
 
 SourceFile = RawFile | DatasetFile
@@ -134,6 +135,11 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
             return outcome
     top.pieces = _merged(top.pieces, rules.stamp(cleaned))
     outcome.transfer_syntax_out = syntax
+    if not text_of(top, _SOP_INSTANCE) or not text_of(top, _SOP_CLASS):
+        # The file meta and the output's name are made of them: a profile that removes them
+        # writes nothing rather than an instance no receiver can store.
+        outcome.status, outcome.reason = Status.ERROR, "cannot be written as DICOM (no SOP Class or Instance UID left)"
+        return outcome
     try:
         outcome.data = encode_file(top, syntax)
         outcome.name = output_name({k: text_of(top, tag) for k, tag in _NAME_TAGS.items()}, plan.patient.key,
@@ -141,8 +147,6 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
     except Exception as exc:  # a value an action produced that pydicom cannot encode
         outcome.status, outcome.reason = Status.ERROR, f"cannot be written as DICOM ({type(exc).__name__})"
         return outcome
-    if not text_of(top, 0x00080018) or not text_of(top, 0x00080016):
-        raise Declined  # an action left no SOP UIDs: the dataset source says what pydicom makes of it
     outcome.status = Status.WRITTEN
     if linkage:
         _link(file, top, keyring, rules, outcome)

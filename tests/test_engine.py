@@ -181,6 +181,21 @@ def test_an_image_assessed_clean_carries_the_pixel_stages_marks_from_either_sour
     assert "113101" in [code.CodeValue for code in out.DeidentificationMethodCodeSequence]
 
 
+def test_text_in_a_declared_character_set_is_read_as_that_set_by_the_raw_source(tmp_path: Path) -> None:
+    """A UTF-8 surname in a description is found and cleaned: read as Latin-1 it would pass unrecognised."""
+    ds = pydicom.dcmread(PYDICOM_FILES / "CT_small.dcm")
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.PatientName = "Østby^Åse"
+    ds.StudyDescription = "CT thorax for Åse Østby"
+    ds.save_as(tmp_path / "utf8.dcm", enforce_file_format=True)
+    raw, dataset = _both((tmp_path / "utf8.dcm").read_bytes(), RuleBook(load_profile("research")))
+    assert raw is not None and raw.data is not None, "explicit VR little endian: the raw source reads it"
+    _agree(raw, dataset, "utf8.dcm")
+    out = pydicom.dcmread(BytesIO(raw.data))
+    assert "Østby" not in out.StudyDescription and "Ã" not in out.StudyDescription
+    assert "Østby".encode() not in raw.data and "Østby".encode("latin-1") not in raw.data
+
+
 # --- generated profiles ------------------------------------------------------------------------------
 
 _BASES = ["basic", "research", str(ROOT / "profiles" / "_ps3.15-e3.4-1.yaml")]

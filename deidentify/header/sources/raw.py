@@ -216,7 +216,7 @@ def _decode(buf: memoryview, element: RawElement, charset: Any) -> DataElement:
 
 
 def _charset(buf: memoryview, element: RawElement | None, default: Any, memo: Any) -> Any:
-    """SpecificCharacterSet's value (``default`` when absent or empty), decoded once per spelling."""
+    """SpecificCharacterSet as Python codecs (``default`` when absent or empty), decoded once per spelling."""
     if element is None:
         return default
     if element.vr != "CS":
@@ -226,10 +226,11 @@ def _charset(buf: memoryview, element: RawElement | None, default: Any, memo: An
     def decoded() -> Any:
         found = _decode(buf, element, default).value or default
         try:
-            convert_encodings(found)  # what pydicom's reader does with it: a spelling it refuses goes the full way
-        except Exception as exc:
+            # Python's codec names, as pydicom's reader holds them: values are decoded with these
+            # (a DICOM term there is an unknown codec, and the text silently becomes Latin-1).
+            return convert_encodings(found)
+        except Exception as exc:  # a spelling pydicom's reader refuses goes the dataset source's way
             raise Declined from exc
-        return found
 
     return memo.get(("charset", element.vr, bytes(buf[element.value:element.value_end]), str(default)), decoded)
 
