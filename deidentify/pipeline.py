@@ -34,7 +34,7 @@ from .pixels.native import canonical, format_of, written_vr
 from .pixels.stage import clean_image
 from .plan import RuleBook, plan_for
 from .source import SourceError, digest_of, parse_source
-from .writer import as_dataset, as_element, encode_file, text_of
+from .writer import as_dataset, as_element, encode_file, slice_parts, text_of
 
 _PIXEL_TAGS = (PIXEL_DATA, *FLOAT_PIXEL_TAGS)
 _IMAGE_TAGS = (0x00280010, 0x00280011, 0x00280100, 0x00280002, 0x00280008)
@@ -168,13 +168,19 @@ def _settle(top: Written, syntax: UID, native_format: Any) -> Counter[str]:
     if syntax.is_encapsulated:
         return counts
     for index, tag, piece in found:
-        element = as_element(tag, piece)
-        undefined = element.is_undefined_length if isinstance(element, DataElement) else element.length == 0xFFFFFFFF
+        vr: str | None
+        value: Any
+        if isinstance(piece, (bytes, memoryview)):  # a slice of the input: looked at, not copied
+            vr, length, value = slice_parts(piece)
+            undefined = length == 0xFFFFFFFF
+        else:
+            element = as_element(tag, piece)
+            undefined = (element.is_undefined_length if isinstance(element, DataElement)
+                         else element.length == 0xFFFFFFFF)
+            vr, value = element.VR, element.value
         if undefined:
             raise PixelError("pixel data is encapsulated but the transfer syntax is native")
-        vr = element.VR
         fmt = native_format(tag, vr, syntax)
-        value = element.value
         settled = canonical(value if isinstance(value, (bytes, memoryview)) else b"", fmt)
         if settled.changed:
             top.pieces[index] = (tag, NewValue(written_vr(tag, vr, fmt), settled.value))

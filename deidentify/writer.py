@@ -51,6 +51,7 @@ _SHORT_HEADER = Struct("<HH2sH")
 _LONG_HEADER = Struct("<HH2s2xI")
 _LONG_VRS = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
 _SOP_CLASS, _SOP_INSTANCE = 0x00080016, 0x00080018
+_LENGTH_32, _LENGTH_16 = Struct("<I"), Struct("<H")
 
 
 class _Foreign(DeidentifyError):
@@ -187,8 +188,8 @@ def _element_header(tag: int, vr: str, length: int) -> bytes:
 def text_of(written: Written, tag: int) -> str:
     """The text of a top-level element of ``written`` (a UID, say), whatever piece holds it; "" when absent."""
     for found, piece in written.pieces:
-        if found == tag:
-            return _text(piece)
+        if found >= tag:  # in tag order: past it, it is absent
+            return _text(piece) if found == tag else ""
     return ""
 
 
@@ -227,17 +228,23 @@ def as_element(tag: int, piece: Piece) -> RawDataElement | DataElement:
         return DataElement(tag, "SQ", [as_dataset(item) for item in piece.items])
     if isinstance(piece, Constant):
         return piece.element
-    if isinstance(piece, (bytes, memoryview)):  # an explicit VR little endian slice of the input
-        raw = bytes(piece)
-        vr = raw[4:6].decode("ascii")
-        if vr in _LONG_VRS:
-            length, value = Struct("<I").unpack_from(raw, 8)[0], raw[12:]
-        else:
-            length, value = Struct("<H").unpack_from(raw, 6)[0], raw[8:]
-        if length == 0xFFFFFFFF:
-            value = value[:-8]  # the sequence delimiter is the writer's to add
-        return RawDataElement(BaseTag(tag), vr, length, value, 0, False, True)
+    if isinstance(piece, (bytes, memoryview)):
+        vr, length, value = slice_parts(piece)
+        return RawDataElement(BaseTag(tag), vr, length, bytes(value), 0, False, True)
     return piece
+
+
+def slice_parts(piece: bytes | memoryview) -> tuple[str, int, memoryview]:
+    """VR, length and value (a view, not a copy) of an explicit VR little endian slice of the input."""
+    view = memoryview(piece)
+    vr = bytes(view[4:6]).decode("ascii")
+    if vr in _LONG_VRS:
+        length, value = _LENGTH_32.unpack_from(view, 8)[0], view[12:]
+    else:
+        length, value = _LENGTH_16.unpack_from(view, 6)[0], view[8:]
+    if length == 0xFFFFFFFF:
+        value = value[:-8]  # the sequence delimiter is the writer's to add
+    return vr, length, value
 
 
 def _file_meta(sop_class: str, instance: str, syntax: str) -> FileMetaDataset:

@@ -306,7 +306,7 @@ def run_pixels(
     if outcome.status == "withheld":
         return outcome, out
     pieces = DatasetSource(out)
-    written = pieces.written([(entry.tag, pieces.kept(entry.handle)) for entry in pieces.entries()])
+    written = pieces.written([(tag, pieces.kept(handle)) for tag, _, handle in pieces.entries()])
     return outcome, dcmread(BytesIO(encode_file(written, outcome.transfer_syntax)))
 
 

@@ -56,7 +56,7 @@ def _pydicom_bytes(ds: pydicom.Dataset, syntax: str) -> bytes:
 def _as_read(ds: pydicom.Dataset) -> Written:
     """Every element as read, but group lengths (retired: the walk drops them, and so does dcmwrite)."""
     source = DatasetSource(ds)
-    return source.written([(entry.tag, source.kept(entry.handle)) for entry in source.entries() if entry.tag & 0xFFFF])
+    return source.written([(tag, source.kept(handle)) for tag, _, handle in source.entries() if tag & 0xFFFF])
 
 
 def _cleaned(ds: pydicom.Dataset) -> Written:

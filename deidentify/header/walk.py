@@ -14,9 +14,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydicom.dataelem import DataElement
+
 from ..actions import ACTIONS, REMOVE, ElementContext
 from ..plan import CONTENT_SEQUENCE, Plan, Step, StepKind, element_vr
-from .sources.base import ElementSource, HeaderError, Items, NewValue, Piece, Written
+from .sources.base import Constant, ElementSource, HeaderError, Items, NewValue, Piece, Written
 
 #: Where each SR value type keeps its value (PS3.3 C.17.3).
 _CONTENT_VALUE_TAGS: Mapping[str, int] = {
@@ -122,15 +124,23 @@ def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: M
 
 
 def _apply(source: ElementSource, tag: int, read_vr: str, vr: str, handle: Any, step: Step,
-           plan: Plan) -> NewValue | None:
+           plan: Plan) -> NewValue | Constant | None:
     if step.action in VALUE_FREE and source.value_free(handle):
-        return plan.rules.value_free(tag, read_vr, step, lambda: _new(act(step, None, read_vr, plan), read_vr))
+        return plan.rules.value_free(tag, read_vr, step,
+                                     lambda: _constant(tag, act(step, None, read_vr, plan), read_vr))
     write_vr, value = source.read(handle, vr)
     return _new(act(step, value, write_vr, plan), write_vr)
 
 
 def _new(value: Any, vr: str) -> NewValue | None:
     return None if value is REMOVE else NewValue(vr, value)
+
+
+def _constant(tag: int, value: Any, vr: str) -> Constant | None:
+    """A value-free step's element, encoded once per run: every file then copies its bytes."""
+    from ..writer import constant  # imported here: the writer imports this package's piece types
+
+    return None if value is REMOVE else constant(DataElement(tag, vr, value))
 
 
 def _first(pair: tuple[int, Any]) -> int:

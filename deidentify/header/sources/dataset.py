@@ -39,7 +39,7 @@ class DatasetSource:
         found = []
         for tag in sorted(self._ds.keys()):
             element = self._as_read.get(tag) or self._ds.get_item(tag)
-            found.append(Entry(int(tag), element.VR or "", element))
+            found.append((int(tag), element.VR or "", element))
         return found
 
     def has(self, tag: int) -> bool:

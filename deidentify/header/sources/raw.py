@@ -50,7 +50,7 @@ class RawSource:
         self.charset = _charset(buf, self._index.get(_CHARSET), charset, memo)
 
     def entries(self) -> Sequence[Entry]:
-        return [Entry(e.tag, e.vr, e) for e in self._elements]
+        return [(e.tag, e.vr, e) for e in self._elements]
 
     def has(self, tag: int) -> bool:
         return tag in self._index
