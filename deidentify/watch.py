@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from .arrival import WAITING, not_whole
-from .batch import RunError, Runner, RunResult, check_paths, default_state, path_id_of
+from .batch import DEFAULT_MAX_SECONDS, RunError, Runner, RunResult, check_paths, default_state, path_id_of
 from .batch.paths import inside
 from .batch.worker import UnreadableInput, read_input
 from .limits import Limits
@@ -178,7 +178,8 @@ class Watcher:
     def __init__(self, inbox: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None, *,
                  settle: float = DEFAULT_SETTLE, interval: float = DEFAULT_INTERVAL,
                  processed: Path | None = None, poll: bool = False, progress: str = "none",
-                 linkage: bool = False, rescan: float = RESCAN_SECONDS) -> None:
+                 linkage: bool = False, rescan: float = RESCAN_SECONDS, limits: Limits = Limits(),
+                 memory_limit: int | None = None, max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
         if settle < 0:
             raise RunError("--settle must not be negative")
         if interval <= 0:
@@ -194,11 +195,12 @@ class Watcher:
         self.stopped_by_signal = False
         self.left_changing = 0  # with once(): files still changing, left for the next time
         self.mode = "polling" if poll else "events"
+        self.limits = limits
         self._lock = InboxLock(self.inbox)
         self._lock.acquire()
         try:
             self.runner = Runner(dst, profile, key, self.state, workers=1, progress=progress, linkage=linkage,
-                                 remember=True)
+                                 remember=True, limits=limits, memory_limit=memory_limit, max_seconds=max_seconds)
         except BaseException:
             self._lock.release()
             raise
@@ -397,7 +399,9 @@ class Watcher:
         if self.processed is not None:
             self._forget_earlier_name(path_id, sig)
         self._rows.path_id = path_id
-        waiting = None if self._finished_before(path_id, sig) else _waiting(path, self.runner.keyring.file_id)
+        waiting = None
+        if not self._finished_before(path_id, sig):
+            waiting = _waiting(path, self.runner.keyring.file_id, self.limits)
         if waiting is None:
             self.runner.process([path])
         else:
@@ -511,7 +515,7 @@ def _free_name(target: Path) -> Path:
     return candidate
 
 
-def _waiting(path: Path, file_id: Callable[[bytes], str]) -> tuple[Outcome, Signature] | None:
+def _waiting(path: Path, file_id: Callable[[bytes], str], limits: Limits) -> tuple[Outcome, Signature] | None:
     """The outcome of a file that is not whole yet, with the size and mtime of the bytes judged.
 
     ``None`` when it is whole, or cannot be read (the Runner then says why).
@@ -519,7 +523,7 @@ def _waiting(path: Path, file_id: Callable[[bytes], str]) -> tuple[Outcome, Sign
     try:
         # As a worker reads it: a FIFO is never opened for reading, a file over the size
         # limit never read into the watcher's memory.
-        data, size, mtime_ns = read_input(path, Limits().max_file_bytes)
+        data, size, mtime_ns = read_input(path, limits.max_file_bytes)
     except (OSError, UnreadableInput):
         return None
     reason = not_whole(data)

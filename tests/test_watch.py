@@ -552,13 +552,28 @@ def test_a_written_file_overwritten_by_a_stalled_copy_loses_its_output_until_who
 
 
 def test_a_fifo_in_a_settled_files_place_does_not_block_the_watcher(tmp_path: Path) -> None:
+    from deidentify.limits import Limits
     from deidentify.watch import _waiting
 
     fifo = tmp_path / "incoming.dcm"
     os.mkfifo(fifo)
     found: list[object] = []
-    reader = threading.Thread(target=lambda: found.append(_waiting(fifo, lambda data: "id")), daemon=True)
+    reader = threading.Thread(target=lambda: found.append(_waiting(fifo, lambda data: "id", Limits())), daemon=True)
     reader.start()
     reader.join(timeout=10)
     assert not reader.is_alive(), "the whole-file check opened a FIFO for reading and waits for a writer"
     assert found == [None]  # not judged here: the Runner reports it as not a regular file
+
+
+def test_watch_takes_runs_bounds_on_one_inputs_work(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    small = Path(pydicom.__file__).parent / "data" / "test_files"
+    shutil.copy(small / "CT_small.dcm", inbox / "ct.dcm")  # 39 KB
+    shutil.copy(small / "MR_small.dcm", inbox / "mr.dcm")  # 9.8 KB
+    key = _key_file(tmp_path)
+    assert watch_main(_args(inbox, tmp_path / "dst", "--key-file", key, "--once", "--settle", 0, "--quiet",
+                            "--max-file-size", "20K")) == 1
+    report = read_report(tmp_path / "dst.state")
+    assert len(report) == 2  # the other file is read, and judged as ever
+    assert report[report.status == "error"].reason.tolist() == ["over the limit: a file larger than 20480 bytes"]

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
+from ..batch import DEFAULT_MAX_SECONDS
 from ..keys import KEY_ENV, default_key_path, load_or_create_key
+from ..limits import Limits
 from ..profile import Profile, builtin_names, load_profile
 
 #: Bad arguments, profile or key, or a folder in use: nothing was done.
@@ -64,3 +68,46 @@ def refuse(reason: object, command: str = "") -> int:
     """Say on stderr why nothing was done; returns :data:`EXIT_USAGE`."""
     print(f"deidentify{' ' + command if command else ''}: {reason}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def add_limit_arguments(cmd: argparse.ArgumentParser) -> None:
+    """The bounds on one input's work (``run`` and ``watch`` take the same)."""
+    cmd.add_argument("--max-memory-per-worker", type=_size, metavar="SIZE",
+                     help="address space a worker may use, e.g. 4G (default: its share of available memory); "
+                          "a file that needs more is an error row")
+    cmd.add_argument("--max-seconds-per-file", type=float, default=DEFAULT_MAX_SECONDS, metavar="S",
+                     help="stop a worker that spends longer on one file; the file is an error row "
+                          "(default: %(default)g)")
+    cmd.add_argument("--max-file-size", type=_size, default=Limits.max_file_bytes, metavar="SIZE",
+                     help="larger inputs are error rows, never read (default: 2G)")
+    cmd.add_argument("--limit", action="append", default=[], type=_limit, metavar="NAME=N",
+                     help="another bound on one input's work: " + ", ".join(
+                         f"{f.name}={f.default}" for f in fields(Limits) if f.name != "max_file_bytes")
+                     + " (defaults shown); a file over one is an error row naming it")
+
+
+def limit_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The parsed bounds, as the keyword arguments of :func:`~deidentify.batch.run` and the Watcher."""
+    return {"limits": Limits(max_file_bytes=args.max_file_size, **dict(args.limit)),
+            "memory_limit": args.max_memory_per_worker, "max_seconds": args.max_seconds_per_file}
+
+
+def _limit(text: str) -> tuple[str, int]:
+    name, _, number = text.partition("=")
+    known = {f.name for f in fields(Limits)} - {"max_file_bytes"}
+    if name not in known:
+        raise argparse.ArgumentTypeError(f"no bound {name!r}; known: {', '.join(sorted(known))}")
+    return name, _size(number)
+
+
+def _size(text: str) -> int:
+    """``4G``, ``800M``, ``65536``: a size in bytes (binary units)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    number, unit = (text[:-1], units[text[-1].upper()]) if text and text[-1].upper() in units else (text, 1)
+    try:
+        value = int(float(number) * unit)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 4G, 800M)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("a size must be more than 0")
+    return value

@@ -11,7 +11,14 @@ from ..keys import KeyFileError
 from ..profile import ProfileError
 from ..watch import DEFAULT_INTERVAL, DEFAULT_SETTLE, StopOnSignals, Watcher
 from . import COMMANDS
-from .options import add_linkage_argument, add_profile_and_key_arguments, profile_and_key, refuse
+from .options import (
+    add_limit_arguments,
+    add_linkage_argument,
+    add_profile_and_key_arguments,
+    limit_options,
+    profile_and_key,
+    refuse,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -44,6 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                      help="move each original here once it is written or withheld; files with errors, not "
                           "DICOM or not whole stay in INBOX (default: leave every original)")
     add_linkage_argument(cmd)
+    add_limit_arguments(cmd)
     cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
     return cmd
 
@@ -63,7 +71,8 @@ def _watch(args: argparse.Namespace, signals: StopOnSignals) -> int:
         profile, key = profile_and_key(args)
         watcher = signals.attach(Watcher(args.inbox, args.dst, profile, key, args.state, settle=args.settle,
                                          interval=args.interval, processed=args.processed, poll=args.poll,
-                                         progress=progress_mode(args.quiet), linkage=args.linkage))
+                                         progress=progress_mode(args.quiet), linkage=args.linkage,
+                                         **limit_options(args)))
     except (ProfileError, KeyFileError, RunError) as exc:
         return refuse(exc)
     if not args.quiet and not args.once:
