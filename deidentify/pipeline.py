@@ -32,7 +32,7 @@ from .pixels.frames import codestream_reason
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
 from .pixels.native import canonical, format_of, written_vr
 from .pixels.stage import clean_image
-from .plan import RuleBook, plan_for
+from .plan import RuleBook, plain_value, plan_for
 from .source import SourceError, digest_of, parse_source
 from .writer import as_dataset, as_element, encode_file, slice_parts, text_of
 
@@ -229,7 +229,7 @@ def _frames_reason(top: Written, file: SourceFile, syntax: str) -> str | None:
 
 def _link(file: SourceFile, top: Written, keyring: Keyring, rules: RuleBook, outcome: Outcome) -> None:
     ds = file.dataset.dataset
-    original_id, new_id = _plain(ds, "PatientID"), text_of(top, 0x00100020)
+    original_id, new_id = plain_value(ds, "PatientID"), text_of(top, 0x00100020)
     if original_id and new_id and original_id != new_id:
         outcome.patient_pair = (original_id, new_id)
     if "retain-uids" in rules.profile.options:
@@ -240,10 +240,3 @@ def _link(file: SourceFile, top: Written, keyring: Keyring, rules: RuleBook, out
 
 def _values(value: object) -> list[object]:
     return list(value) if isinstance(value, (list, tuple, MultiValue)) else [value]
-
-
-def _plain(ds: Dataset, keyword: str) -> str:
-    try:
-        return str(ds.get(keyword, "") or "").strip()
-    except Exception:
-        return ""

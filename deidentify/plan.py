@@ -353,10 +353,11 @@ def verdict_of(gate: Dataset, rules: RuleBook) -> Verdict:
     # With pixel cleaning off, every image that may carry burnt-in text is withheld.
     reason = document_reason(gate) if cleans else withhold_reason(gate)
     needs = reason is None and cleans and needs_cleaning(gate, rules.pixel_tools)
-    return Verdict(reason, needs, _plain(gate, "Modality"), _plain(gate, "SOPClassUID"))
+    return Verdict(reason, needs, plain_value(gate, "Modality"), plain_value(gate, "SOPClassUID"))
 
 
-def _plain(ds: Dataset, keyword: str) -> str:
+def plain_value(ds: Dataset, keyword: str) -> str:
+    """``keyword``'s value as stripped text; "" when absent or undecodable (it never raises)."""
     try:
         return str(ds.get(keyword, "") or "").strip()
     except Exception:
