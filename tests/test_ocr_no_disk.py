@@ -83,7 +83,8 @@ def test_a_run_killed_while_tesseract_reads_leaves_no_image_on_disk(tmp_path: Pa
     before = _files_under(system_tmp, skip="pytest-of-")
     run = subprocess.Popen(
         [sys.executable, "-m", "deidentify.cli", "run", str(src), str(tmp_path / "dst"),
-         "--key-file", str(tmp_path / "key"), "--workers", "1", "--quiet"],
+         "--key-file", str(tmp_path / "key"), "--workers", "1", "--quiet",
+         "--profile", str(ROOT / "tests/profiles/tesseract.yaml")],
         env={**os.environ, "TMPDIR": str(private_tmp)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: the kill takes Tesseract too

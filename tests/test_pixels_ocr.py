@@ -23,9 +23,8 @@ from deidentify.pixels.detectors import (
     DetectorError,
     DetectorUnavailable,
     TesseractDetector,
-    should_scan,
-    text_detectors,
 )
+from deidentify.pixels.scan import should_scan, text_detectors
 from deidentify.profile import load_profile
 from deidentify.profile.model import OcrSettings
 

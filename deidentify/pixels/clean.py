@@ -62,6 +62,7 @@ def clean_pixels(
     *,
     scan: bool = False,
     limits: Limits = Limits(),
+    unavailable: str = "",
 ) -> PixelOutcome:
     """Clean ``out_ds``'s pixel data (the header stage's output) from ``source_ds``'s.
 
@@ -78,7 +79,8 @@ def clean_pixels(
     an image that may carry burnt-in text is regenerated from the output or
     removed.  Nothing else is changed, and ``source_ds`` never is.  An image
     over ``limits.max_pixel_bytes``, or whose frames' codestream headers do not
-    describe it, is withheld before anything is decoded.
+    describe it, is withheld before anything is decoded.  ``unavailable`` says why
+    there is no detector, for the reason of an image withheld for want of one.
     """
     syntax = transfer_syntax_of(source_ds)
     # A rule's flag says there is burnt-in text at places the rule does not know.
@@ -92,7 +94,11 @@ def clean_pixels(
     covered = not decision.flags and (decision.whole or bool(decision.boxes) or decision.clean)
     run_ocr = readable and settings.ocr != "never" and detector is not None
     if gated and readable and (settings.ocr == "always" or not covered) and not run_ocr:
-        detail = "no region rule covers it and OCR is off" if settings.ocr == "never" else "no text detector"
+        detail = (
+            "no region rule covers it and OCR is off" if settings.ocr == "never"
+            else f"no text detector: {unavailable}" if unavailable
+            else "no text detector"
+        )
         return _withheld(detail, syntax)
     try:
         layout = read_layout(source_ds, syntax)

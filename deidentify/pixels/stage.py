@@ -1,7 +1,7 @@
 """The pixel stage as the pipeline sees it: the profile's tools, built once per process.
 
-Region rules are compiled and the OCR detector started once; per image the
-stage decides what the rules say, whether OCR reads it, and lets
+Region rules are compiled and the text detector started once per process; per
+image the stage decides what the rules say, whether the detector reads it, and lets
 :func:`~deidentify.pixels.clean.clean_pixels` do the rest.
 """
 
@@ -16,15 +16,16 @@ from pydicom.dataset import Dataset
 from ..limits import Limits
 from .base import CleanSettings, PixelDetector
 from .clean import PixelOutcome, clean_pixels
-from .detectors import DetectorUnavailable, TesseractDetector, should_scan, text_detectors
+from .detectors import DetectorUnavailable, build_detector
 from .gate import GATE_TAGS, may_carry_burnt_in_text
 from .layout import has_pixel_data
 from .rules import RuleSet, compile_rules, decide
+from .scan import should_scan, text_detectors
 
 
 @dataclass
 class PixelTools:
-    """What the stage needs of a profile: its rule set, OCR settings and detector (None when unavailable).
+    """What the stage needs of a profile: its rule set, text-detector settings and detector.
 
     ``tags`` are the top-level elements whose values decide whether an image needs
     cleaning (the fast path remembers the answer by their raw bytes).
@@ -40,14 +41,25 @@ class PixelTools:
         return tuple(sorted(self.tags))
 
     @cached_property
-    def detector(self) -> PixelDetector | None:
-        """Tesseract, started when the first image needs it: most runs never do."""
+    def _started(self) -> tuple[PixelDetector | None, str]:
+        """The profile's engines, started when the first image needs them (most runs never do),
+        or None and why not."""
         if not self.ocr.enabled:
-            return None
+            return None, "OCR is off"
         try:
-            return TesseractDetector.from_settings(self.ocr)
-        except DetectorUnavailable:
-            return None  # images that need OCR are withheld, with the reason
+            return build_detector(self.ocr), ""
+        except DetectorUnavailable as exc:
+            return None, str(exc)  # images that need reading are withheld, with this reason
+
+    @property
+    def detector(self) -> PixelDetector | None:
+        """The text detector, or None when the profile's engines cannot start (see :attr:`unavailable`)."""
+        return self._started[0]
+
+    @property
+    def unavailable(self) -> str:
+        """Why there is no detector ("" when there is one)."""
+        return self._started[1]
 
 
 def tools_for(profile: Any) -> PixelTools:
@@ -79,4 +91,7 @@ def clean_image(source: Dataset, out: Dataset, tools: PixelTools, limits: Limits
     scan = should_scan(source, tools.ocr) or bool(decision.flags)
     reads = tools.detector is not None and (scan or may_carry_burnt_in_text(source))
     own_values = text_detectors(source) if reads else ()
-    return clean_pixels(source, out, decision, tools.detector, own_values, tools.settings, scan=scan, limits=limits)
+    return clean_pixels(
+        source, out, decision, tools.detector, own_values, tools.settings,
+        scan=scan, limits=limits, unavailable=tools.unavailable,
+    )

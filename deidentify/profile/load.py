@@ -48,7 +48,7 @@ ACTION_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 _TOP_KEYS = {"name", "description", "extends", "options", "settings", "rules", "content_items", "pixels"}
 _PIXEL_KEYS = {"sources", "regions", "ocr"}
-_OCR_KEYS = {"enabled", "scan", "confidence", "padding", "language", "upscale", "timeout"}
+_OCR_KEYS = {"enabled", "engines", "recognition", "scan", "confidence", "padding", "language", "upscale", "timeout"}
 _SCAN_KEYS = {"auto", "modalities", "sop_classes"}
 _RULE_KEYS = {"select", "action", "name", "options", "when", "vr", "note"}
 _ITEM_KEYS = {"concept", "scheme", "meaning", "value_type", "action", "options"}
@@ -369,15 +369,18 @@ def _ocr(value: Any, path: Path, parent_line: int) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ProfileError(
             f"{path}:{parent_line}: pixels.ocr is a mapping "
-            "(enabled, scan, confidence, padding, language, upscale, timeout)"
+            "(enabled, engines, recognition, scan, confidence, padding, language, upscale, timeout)"
         )
     where = f"{path}:{value['__line__']}: pixels.ocr"
     _unknown_keys(value, _OCR_KEYS, where, "pixels.ocr")
     out: dict[str, Any] = {}
-    if "enabled" in value:
-        if not isinstance(value["enabled"], bool):
-            raise ProfileError(f"{where}: enabled is true or false")
-        out["enabled"] = value["enabled"]
+    for key in ("enabled", "recognition"):
+        if key in value:
+            if not isinstance(value[key], bool):
+                raise ProfileError(f"{where}: {key} is true or false")
+            out[key] = value[key]
+    if "engines" in value:
+        out["engines"] = _engines(value["engines"], where)
     if "confidence" in value:
         confidence = value["confidence"]
         if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 100:
@@ -397,6 +400,20 @@ def _ocr(value: Any, path: Path, parent_line: int) -> dict[str, Any]:
     if "scan" in value:
         out.update(_scan(value["scan"], where))
     return out
+
+
+def _engines(engines: Any, where: str) -> tuple[str, ...]:
+    from ..pixels.detectors import ENGINES
+
+    known = ", ".join(ENGINES)
+    if not isinstance(engines, list) or not engines or not all(isinstance(e, str) for e in engines):
+        raise ProfileError(f"{where}: engines is a list of one or more of {known}")
+    for engine in engines:
+        if engine not in ENGINES:
+            raise ProfileError(f"{where}: engines: {engine!r} is not an engine (known: {known})")
+    if len(set(engines)) != len(engines):
+        raise ProfileError(f"{where}: engines names an engine twice")
+    return tuple(engines)
 
 
 def _scan(scan: Any, where: str) -> dict[str, Any]:

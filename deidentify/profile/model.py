@@ -84,11 +84,14 @@ class Settings:
 class OcrSettings:
     """How burnt-in text is read (``pixels.ocr``).
 
-    ``enabled``: read images with Tesseract at all.  ``scan``: which images --
+    ``enabled``: read images at all.  ``engines``: which detectors read them
+    (``text-detector``, PP-OCR's neural detector; ``tesseract``; several mask
+    the union of their boxes).  ``recognition``: the text detector recognises
+    what it found, to label boxes by class and decide doubtful ones.  ``scan``: which images --
     ``auto`` (those :func:`deidentify.pixels.gate.may_carry_burnt_in_text` flags,
     plus the listed ``modalities`` and ``sop_classes``), ``all``, or ``listed``
     (only the listed ones; a SOP class ending in ``*`` is a prefix).
-    ``confidence`` (0-100): from which OCR confidence any word is masked (words
+    ``confidence`` (0-100): from which Tesseract's confidence any word is masked (words
     recognised as identifying are masked at any confidence).  ``padding``: pixels
     added around each word.  ``language``: Tesseract's (``eng``, ``eng+deu``).
     ``upscale``: 0 picks the factor from the image size.  ``timeout``: seconds
@@ -96,6 +99,8 @@ class OcrSettings:
     """
 
     enabled: bool = True
+    engines: tuple[str, ...] = ("text-detector",)
+    recognition: bool = True
     scan: str = "auto"
     modalities: tuple[str, ...] = ()
     sop_classes: tuple[str, ...] = ()

@@ -52,16 +52,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydicom.dataset import Dataset
 
 from ..base import Box
-from ..gate import may_carry_burnt_in_text
-from .base import DetectorError, DetectorUnavailable, Word, check_frame
+from .base import DetectorError, DetectorUnavailable, Word, check_frame, classify, merge_boxes, overlap
 
 if TYPE_CHECKING:
     from deidentify.detect.base import Detector
 
-__all__ = ["TesseractDetector", "should_scan", "tesseract_version", "text_detectors"]
+__all__ = ["TesseractDetector", "tesseract_version"]
 
 #: Label of every OCR box (rule boxes carry their rule's name).
 LABEL = "text"
@@ -77,38 +75,6 @@ _TSV_COLUMNS = ("level", "page_num", "block_num", "par_num", "line_num", "word_n
 _MAX_PIXELS = 12_000_000
 _LIGHT_TEXT_LEVEL = 160
 _DARK_TEXT_LEVEL = 96
-
-
-def should_scan(ds: Dataset, settings: Any) -> bool:
-    """Whether the profile's OCR settings ask for ``ds`` to be read.
-
-    ``scan: all`` -- every image; ``auto`` -- images that
-    :func:`~deidentify.pixels.gate.may_carry_burnt_in_text` flags, plus any listed
-    modality or SOP class; ``listed`` -- only the listed modalities and SOP
-    classes (a class ending in ``*`` is a prefix).  Nothing when OCR is off.
-    """
-    if not settings.enabled:
-        return False
-    if settings.scan == "all":
-        return True
-    if settings.scan == "auto" and may_carry_burnt_in_text(ds):
-        return True
-    modality = str(ds.get("Modality", "")).strip().upper()
-    if modality and modality in {m.upper() for m in settings.modalities}:
-        return True
-    sop_class = str(ds.get("SOPClassUID", "")).strip()
-    for wanted in settings.sop_classes:
-        if sop_class == wanted or (wanted.endswith("*") and sop_class.startswith(wanted[:-1])):
-            return True
-    return False
-
-
-def text_detectors(ds: Dataset) -> list[Detector]:
-    """The text detectors OCR words are checked with: the dataset's own
-    identifying values first, then the patterns that need no dataset."""
-    from deidentify.detect import OwnValuesDetector, default_detectors
-
-    return [OwnValuesDetector.from_dataset(ds), *default_detectors()]
 
 
 @lru_cache(maxsize=8)
@@ -231,7 +197,7 @@ class TesseractDetector:
             for word in self.words(image, own_values)
             if (box := word.box.padded(self.padding).clipped(columns, rows)) is not None
         ]
-        return _merge(boxes)
+        return merge_boxes(boxes)
 
     # -- the readings ------------------------------------------------------------------
 
@@ -257,7 +223,7 @@ class TesseractDetector:
                     other.source.split(":")[0] != word.source.split(":")[0]
                     and other.confidence >= low
                     and _ALNUM.search(other.text)
-                    and _overlap(word.box, other.box) >= 0.5
+                    and overlap(word.box, other.box) >= 0.5
                     for other in read
                 )
             ):
@@ -351,7 +317,7 @@ class TesseractDetector:
             lines.setdefault(key, []).append(Word(box, text, confidence, "", reading.name))
         words: list[Word] = []
         for line in lines.values():
-            words.extend(_classify(line, detectors))
+            words.extend(classify(line, detectors, LABEL))
         return words
 
     def _tesseract(self, image: bytes) -> str:
@@ -395,63 +361,12 @@ def _words_read(tsv: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _classify(line: list[Word], detectors: Sequence[Detector]) -> list[Word]:
-    """The words of one line, each with the kind of the first detector finding that overlaps it."""
-    if not detectors:
-        return line
-    text = ""
-    spans: list[tuple[int, int]] = []
-    for word in line:
-        if text:
-            text += " "
-        spans.append((len(text), len(text) + len(word.text)))
-        text += word.text
-    from deidentify.detect import OwnValuesDetector
-
-    kinds = [""] * len(line)
-    own = [False] * len(line)
-    for detector in detectors:
-        is_own = isinstance(detector, OwnValuesDetector)
-        for finding in detector.find(text):
-            for index, (start, end) in enumerate(spans):
-                if not kinds[index] and start < finding.end and finding.start < end:
-                    kinds[index] = finding.kind
-                    own[index] = is_own
-    return [
-        Word(Box(w.box.x0, w.box.y0, w.box.x1, w.box.y1, LABEL, kind), w.text, w.confidence, kind, w.source, mine)
-        if kind
-        else w
-        for w, kind, mine in zip(line, kinds, own, strict=True)
-    ]
-
-
 def _text_shaped(word: Word) -> bool:
     """Whether a word's box could hold its letters: at least 4 pixels high, and no
     wider than 1.6 heights a letter (the widest letters are about one height)."""
     height = word.box.y1 - word.box.y0
     width = word.box.x1 - word.box.x0
     return height >= 4 and width <= height * (1.6 * len(word.text) + 1)
-
-
-def _merge(boxes: list[Box]) -> list[Box]:
-    """One box for each word read several times: boxes that mostly overlap become their
-    union, with the kind one of them was given (an identifying kind wins over none)."""
-    merged: list[Box] = []
-    for box in sorted(boxes, key=lambda b: (b.y0, b.x0, b.y1, b.x1, b.kind)):
-        for index, other in enumerate(merged):
-            if _overlap(box, other) >= 0.5:
-                merged[index] = Box(
-                    min(box.x0, other.x0),
-                    min(box.y0, other.y0),
-                    max(box.x1, other.x1),
-                    max(box.y1, other.y1),
-                    LABEL,
-                    other.kind or box.kind,
-                )
-                break
-        else:
-            merged.append(box)
-    return merged
 
 
 def _neighbours(word: Box, text: Box, columns: bool = True) -> bool:
@@ -472,13 +387,3 @@ def _neighbours(word: Box, text: Box, columns: bool = True) -> bool:
         or abs(word.x1 - text.x1) <= height  # a right-aligned column
     )
     return aligned and vertical_gap <= height
-
-
-def _overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box's area."""
-    width = min(a.x1, b.x1) - max(a.x0, b.x0)
-    height = min(a.y1, b.y1) - max(a.y0, b.y0)
-    if width <= 0 or height <= 0:
-        return 0.0
-    smaller = min((a.x1 - a.x0) * (a.y1 - a.y0), (b.x1 - b.x0) * (b.y1 - b.y0))
-    return width * height / smaller

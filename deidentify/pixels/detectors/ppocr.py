@@ -1,0 +1,272 @@
+"""Burnt-in text found by a neural text detector: PP-OCR's models, run by ONNX Runtime.
+
+The models are those the ``rapidocr`` wheel ships (PP-OCRv6 "small" detection and
+recognition, in ONNX); nothing is downloaded.  We load the two files with ONNX
+Runtime ourselves rather than through rapidocr's pipeline because masking needs
+what that pipeline hides or does differently: one single-threaded session per
+worker process, axis-aligned boxes at the frame's own scale (no upscaling of
+every image to 736 pixels, which reads image noise as words), the detector's
+score for each box, and recognition only where it decides something -- and no
+code path that could fetch a model or log what was read.
+
+Detection is DBNet: the model gives each pixel the probability that it lies in
+a text line's core; the cores above ``threshold`` are text-line candidates, each
+grown back to the full line (DB's "unclip") and scored by the mean probability
+over its box.  A candidate scoring at least ``sure`` is masked; one between
+``doubt`` and ``sure`` is masked when the recogniser reads a letter or digit in
+it with confidence (or, with recognition off, always: fail closed).  Blobs
+higher than a text line can be (anatomy the model half-believes in) are not
+text.  Every masked box is recognised to label it with the class of value found
+in it (``name``, ``date``...), never the value.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..base import Box
+from .base import DetectorError, DetectorUnavailable, Word, check_frame, classify, merge_boxes
+
+if TYPE_CHECKING:
+    from deidentify.detect.base import Detector
+
+__all__ = ["TextDetector", "model_files"]
+
+#: Label of every box this detector finds.
+LABEL = "text"
+
+_DETECTION_MODEL = "PP-OCRv6_det_small.onnx"
+_RECOGNITION_MODEL = "PP-OCRv6_rec_small.onnx"
+_INSTALL = "pip install 'rapidocr>=3.10,<4' onnxruntime"
+_ALNUM = re.compile(r"[^\W_]")
+# Frames are read at their own size; a larger one is reduced to this longer side
+# (text on a 2,000-pixel radiograph is large), a small one doubled (its text is small).
+_LONGEST_SIDE = 1536
+_SMALL_SIDE = 320
+# DB's post-processing constants, as PP-OCR trains and ships them.
+_UNCLIP_RATIO = 1.6
+_MIN_SIDE = 3
+# A text line's core in the detector's input: taller than this, or than a quarter of the
+# frame, is not a line of annotation.
+_MAX_LINE_HEIGHT = 96
+_RECOGNITION_HEIGHT = 48
+_RECOGNITION_BATCH = 8
+_RECOGNITION_CONFIDENCE = 0.5
+
+
+def model_files() -> tuple[Path, Path]:
+    """The detection and recognition models the ``rapidocr`` wheel ships, or DetectorUnavailable.
+
+    The package is located without importing it: its ``__init__`` pulls in a
+    whole OCR pipeline we do not use.
+    """
+    try:
+        spec = importlib.util.find_spec("rapidocr")
+    except (ImportError, ValueError):  # a broken install is a missing one
+        spec = None
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        detection = Path(folder, "models", _DETECTION_MODEL)
+        recognition = Path(folder, "models", _RECOGNITION_MODEL)
+        if detection.is_file() and recognition.is_file():
+            return detection, recognition
+    raise DetectorUnavailable(
+        f"text detector unavailable: the PP-OCR models ({_DETECTION_MODEL}) are not installed ({_INSTALL})"
+    )
+
+
+class _Models:
+    """The two ONNX Runtime sessions of one process, one thread each.
+
+    Sessions are not shared across ``fork``: a worker that finds the parent's
+    sessions opens its own.
+    """
+
+    def __init__(self, detection: Path, recognition: Path) -> None:
+        try:
+            import onnxruntime
+        except ImportError:
+            raise DetectorUnavailable(f"text detector unavailable: onnxruntime is not installed ({_INSTALL})") from None
+        options = onnxruntime.SessionOptions()
+        # The pool gives each worker one core; a session's own threads would fight over it.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        # The arena keeps the largest frame's buffers for the life of the worker.
+        options.enable_cpu_mem_arena = False
+        options.log_severity_level = 3
+        try:
+            self.detection = onnxruntime.InferenceSession(str(detection), options, providers=["CPUExecutionProvider"])
+            self.recognition = onnxruntime.InferenceSession(
+                str(recognition), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # a damaged model file, an ONNX Runtime too old for the model
+            raise DetectorUnavailable(
+                f"text detector unavailable: ONNX Runtime cannot load the PP-OCR models ({type(exc).__name__})"
+            ) from None
+        characters = self.recognition.get_modelmeta().custom_metadata_map.get("character", "")
+        if not characters:
+            raise DetectorUnavailable("text detector unavailable: the recognition model carries no character list")
+        # CTC: index 0 is the blank; the model's last class is the space.
+        self.alphabet = ["", *characters.splitlines(), " "]
+        self.pid = os.getpid()
+
+
+class TextDetector:
+    """Finds lines of burnt-in text with PP-OCR's DBNet detector; labels and settles them with its recogniser.
+
+    ``threshold``: probability from which a pixel is in a text line's core;
+    ``doubt`` and ``sure``: box scores from which a candidate is considered and
+    masked outright; ``recognition``: recognise boxes to label them and to
+    decide doubtful ones (off: doubtful boxes are masked, unlabelled);
+    ``padding``: pixels added around each box.  Raises DetectorUnavailable at
+    once when the models or ONNX Runtime are missing.
+    """
+
+    name = "text-detector"
+
+    def __init__(
+        self,
+        *,
+        threshold: float = 0.3,
+        doubt: float = 0.35,
+        sure: float = 0.6,
+        recognition: bool = True,
+        padding: int = 3,
+    ) -> None:
+        if not 0 < threshold < 1 or not 0 <= doubt <= sure <= 1:
+            raise ValueError("0 < threshold < 1 and 0 <= doubt <= sure <= 1")
+        if padding < 0:
+            raise ValueError("padding is not negative")
+        self.threshold = threshold
+        self.doubt = doubt
+        self.sure = sure
+        self.recognition = recognition
+        self.padding = padding
+        self._files = model_files()
+        self._models: _Models | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> TextDetector:
+        """A detector with a profile's ``pixels.ocr`` settings."""
+        return cls(recognition=settings.recognition, padding=settings.padding)
+
+    @property
+    def models(self) -> _Models:
+        if self._models is None or self._models.pid != os.getpid():
+            self._models = _Models(*self._files)
+        return self._models
+
+    # -- the PixelDetector interface -------------------------------------------------
+
+    def find(self, image: np.ndarray, own_values: Iterable[Detector] = ()) -> list[Box]:
+        """Boxes (padded, inside the frame) of the text lines to mask in ``image``."""
+        rows, columns = check_frame(image).shape
+        boxes = [
+            box
+            for word in self.words(image, own_values)
+            if (box := word.box.padded(self.padding).clipped(columns, rows)) is not None
+        ]
+        return merge_boxes(boxes)
+
+    def words(self, image: np.ndarray, own_values: Iterable[Detector] = ()) -> list[Word]:
+        """The text lines to mask, unpadded, with what was read (PHI: never log ``text``)."""
+        frame = check_frame(image)
+        candidates = [(box, score) for box, score in self.detect(frame) if score >= self.doubt]
+        if not self.recognition:
+            return [Word(box, "", score, source=self.name) for box, score in candidates]
+        readings = self.recognise(frame, [box for box, _ in candidates])
+        detectors = list(own_values)
+        words = []
+        for (box, score), (text, confidence) in zip(candidates, readings, strict=True):
+            if score < self.sure and not (confidence >= _RECOGNITION_CONFIDENCE and _ALNUM.search(text)):
+                continue
+            words.extend(classify([Word(box, text, score, source=self.name)], detectors, LABEL))
+        return words
+
+    # -- detection ---------------------------------------------------------------------
+
+    def detect(self, frame: np.ndarray) -> list[tuple[Box, float]]:
+        """Text-line candidates in ``frame`` with their scores (0-1), in frame coordinates."""
+        import cv2
+
+        rows, columns = frame.shape
+        scale = min(1.0, _LONGEST_SIDE / max(rows, columns))
+        if max(rows, columns) * scale < _SMALL_SIDE:
+            scale = 2.0
+        height, width = max(1, round(rows * scale)), max(1, round(columns * scale))
+        resized = frame if scale == 1.0 else cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
+        # The network wants sides in multiples of 32: pad (black) rather than stretch,
+        # so boxes map back by the scale alone.
+        padded = np.zeros((math.ceil(height / 32) * 32, math.ceil(width / 32) * 32), np.float32)
+        padded[:height, :width] = resized
+        tensor = np.repeat((padded / 127.5 - 1.0)[None, None], 3, axis=1)
+        session = self.models.detection
+        try:
+            probability = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0, :height, :width]
+        except Exception as exc:
+            raise DetectorError(f"text detector failed: {type(exc).__name__}") from None
+        cores = cv2.dilate((probability > self.threshold).astype(np.uint8), np.ones((2, 2), np.uint8))
+        count, _, stats, _ = cv2.connectedComponentsWithStats(cores, connectivity=8)
+        found = []
+        for x, y, w, h, _ in stats[1:count]:
+            if min(w, h) < _MIN_SIDE or h > min(_MAX_LINE_HEIGHT, height / 4):
+                continue
+            score = float(probability[y : y + h, x : x + w].mean())
+            grow = w * h * _UNCLIP_RATIO / (2 * (w + h))
+            box = Box(
+                max(0, math.floor((x - grow) / scale)),
+                max(0, math.floor((y - grow) / scale)),
+                min(columns, math.ceil((x + w + grow) / scale)),
+                min(rows, math.ceil((y + h + grow) / scale)),
+                LABEL,
+            )
+            if box.x1 - box.x0 > _MIN_SIDE and box.y1 - box.y0 > _MIN_SIDE:
+                found.append((box, score))
+        return found
+
+    # -- recognition -------------------------------------------------------------------
+
+    def recognise(self, frame: np.ndarray, boxes: Sequence[Box]) -> list[tuple[str, float]]:
+        """What the recogniser reads in each box, and its confidence (0-1); PHI, never logged."""
+        import cv2
+
+        crops = []
+        for box in boxes:
+            crop = frame[box.y0 : box.y1, box.x0 : box.x1]
+            width = max(1, math.ceil(_RECOGNITION_HEIGHT * crop.shape[1] / max(1, crop.shape[0])))
+            crops.append(cv2.resize(crop, (width, _RECOGNITION_HEIGHT), interpolation=cv2.INTER_LINEAR))
+        readings: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        # Boxes of like width are read together: a batch is padded to its widest.
+        order = sorted(range(len(crops)), key=lambda index: crops[index].shape[1])
+        session = self.models.recognition
+        for start in range(0, len(order), _RECOGNITION_BATCH):
+            batch = order[start : start + _RECOGNITION_BATCH]
+            widest = max(crops[index].shape[1] for index in batch)
+            tensor = np.zeros((len(batch), 3, _RECOGNITION_HEIGHT, widest), np.float32)
+            for slot, index in enumerate(batch):
+                tensor[slot, :, :, : crops[index].shape[1]] = crops[index] / 127.5 - 1.0
+            try:
+                scores = session.run(None, {session.get_inputs()[0].name: tensor})[0]
+            except Exception as exc:
+                raise DetectorError(f"text recogniser failed: {type(exc).__name__}") from None
+            for slot, index in enumerate(batch):
+                readings[index] = self._decode(scores[slot])
+        return readings
+
+    def _decode(self, scores: np.ndarray) -> tuple[str, float]:
+        """CTC greedy decoding: the best class per column, repeats and blanks dropped."""
+        best = scores.argmax(axis=1)
+        confidence = scores.max(axis=1)
+        alphabet = self.models.alphabet
+        keep = (best != 0) & np.concatenate(([True], best[1:] != best[:-1]))
+        text = "".join(alphabet[index] for index in best[keep] if index < len(alphabet))
+        return text, float(confidence[keep].mean()) if keep.any() else 0.0

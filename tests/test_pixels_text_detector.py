@@ -1,0 +1,231 @@
+"""The neural text detector (PP-OCR's models from the rapidocr wheel, run by ONNX Runtime):
+synthetic frames with known text drawn by Pillow, how it fails, and how it runs in
+worker processes.  The real burnt-in files with hand-labelled boxes are in
+test_pixels_burnt_in_truth.py.  Real models, no mocks; no timed assertions."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from pydicom.dataset import Dataset
+
+from deidentify.pixels.base import Box
+from deidentify.pixels.detectors import (
+    CombinedDetector,
+    DetectorError,
+    DetectorUnavailable,
+    TextDetector,
+    build_detector,
+)
+from deidentify.pixels.scan import text_detectors
+from deidentify.profile import load_profile
+from deidentify.profile.model import OcrSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def detector() -> TextDetector:
+    return TextDetector.from_settings(load_profile("basic").pixels.ocr)
+
+
+def _mask(boxes: list[Box], shape: tuple[int, ...]) -> np.ndarray:
+    mask = np.zeros(shape[:2], dtype=bool)
+    for box in boxes:
+        mask[box.y0 : box.y1, box.x0 : box.x1] = True
+    return mask
+
+
+def _kinds_over(boxes: list[Box], area: tuple[int, int, int, int]) -> set[str]:
+    x0, y0, x1, y1 = area
+    return {b.kind for b in boxes if b.x0 < x1 and x0 < b.x1 and b.y0 < y1 and y0 < b.y1}
+
+
+def _patient() -> Dataset:
+    ds = Dataset()
+    ds.PatientName = "Kowalczyk^Marta"
+    ds.PatientID = "48213377"
+    ds.PatientBirthDate = "19620317"
+    ds.Modality = "US"
+    return ds
+
+
+def _draw(
+    lines: list[tuple[int, int, str]], size: int, foreground: int, background: int, shape: tuple[int, int] = (480, 640)
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    picture = Image.new("L", (shape[1], shape[0]), background)
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default(size=size)
+    areas = [tuple(int(v) for v in draw.textbbox((x, y), text, font=font)) for x, y, text in lines]
+    for x, y, text in lines:
+        draw.text((x, y), text, fill=foreground, font=font)
+    return np.array(picture), areas  # type: ignore[return-value]
+
+
+# -- what it finds ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size, foreground, background",
+    [
+        (11, 255, 0),  # small white text on black, as on most scanners
+        (11, 0, 255),  # small black text on white
+        (40, 255, 0),  # large
+        (40, 0, 255),
+        (14, 210, 45),  # grey text on a grey banner
+    ],
+)
+def test_words_of_a_synthetic_frame_are_covered_and_classified(
+    detector: TextDetector, size: int, foreground: int, background: int
+) -> None:
+    ds = _patient()
+    gap = 2 * size
+    frame, (name, numbers, plain) = _draw(
+        [(12, 10, "KOWALCZYK, MARTA"), (12, 10 + gap, "ID 48213377 DOB 17/03/1962"), (300, 300, "LIVER SAG")],
+        size,
+        foreground,
+        background,
+    )
+    boxes = detector.find(frame, text_detectors(ds))
+    ink = frame != background
+    covered = _mask(boxes, frame.shape)
+    assert covered[ink].mean() >= 0.99  # every word is masked, identifying or not
+    assert "name" in _kinds_over(boxes, name)  # the dataset's own name, labelled by class
+    assert {"id", "date"} & _kinds_over(boxes, numbers)
+    assert _kinds_over(boxes, plain) == {""}  # masked all the same: burnt-in text is annotation
+    assert all(b.label == "text" for b in boxes)
+    assert covered.mean() < 0.25  # the rest of the frame stays
+    assert not covered[plain[3] + 40 :, :].any()  # nothing where nothing is written
+
+
+def test_words_come_back_with_what_was_read(detector: TextDetector) -> None:
+    frame, _ = _draw([(20, 20, "KOWALCZYK MARTA")], 24, 255, 0)
+    words = detector.words(frame, text_detectors(_patient()))
+    assert any("KOWALCZYK" in word.text.upper() for word in words)
+    assert {word.source for word in words} == {"text-detector"}
+
+
+def test_blank_and_noise_frames_have_no_text(detector: TextDetector) -> None:
+    assert detector.find(np.zeros((200, 300), dtype=np.uint8)) == []
+    assert detector.find(np.full((200, 300), 255, dtype=np.uint8)) == []
+    speckle = np.random.default_rng(7).gamma(2.0, 40.0, (480, 640)).clip(0, 255).astype(np.uint8)
+    assert _mask(detector.find(speckle), speckle.shape).mean() < 0.005
+
+
+def test_small_frames_are_read(detector: TextDetector) -> None:
+    frame, (area,) = _draw([(4, 4, "ID 48213377")], 11, 255, 0, shape=(96, 128))
+    covered = _mask(detector.find(frame), frame.shape)
+    x0, y0, x1, y1 = area
+    assert covered[y0:y1, x0:x1][frame[y0:y1, x0:x1] > 0].all()
+
+
+def test_without_recognition_every_line_is_still_masked_unlabelled() -> None:
+    blind = TextDetector(recognition=False)
+    frame, areas = _draw([(12, 10, "KOWALCZYK, MARTA"), (300, 300, "LIVER SAG")], 14, 255, 0)
+    boxes = blind.find(frame, text_detectors(_patient()))
+    assert _mask(boxes, frame.shape)[frame > 0].mean() >= 0.99
+    assert {b.kind for b in boxes} == {""}
+    assert all(word.text == "" for word in blind.words(frame))
+
+
+def test_frames_must_be_8_bit_grayscale(detector: TextDetector) -> None:
+    with pytest.raises(ValueError, match="2-D grayscale"):
+        detector.find(np.zeros((20, 20, 3), dtype=np.uint8))
+    with pytest.raises(ValueError, match="8-bit"):
+        detector.find(np.zeros((20, 20), dtype=np.uint16))
+
+
+# -- engines, settings and failing clearly ---------------------------------------------------------
+
+
+def test_every_built_in_profile_uses_the_text_detector() -> None:
+    for name in ("basic", "research"):
+        ocr = load_profile(name).pixels.ocr
+        assert ocr.enabled and ocr.engines == ("text-detector",) and ocr.recognition
+        assert isinstance(build_detector(ocr), TextDetector)
+
+
+def test_two_engines_mask_the_union_of_their_boxes() -> None:
+    class Fixed:
+        """A second engine that always finds one box (a stand-in for a site's own engine)."""
+
+        def find(self, image: np.ndarray, own_values: object = ()) -> list[Box]:
+            return [Box(600, 400, 630, 420, "text")]
+
+    frame, _ = _draw([(12, 10, "KOWALCZYK, MARTA")], 14, 255, 0)
+    text = TextDetector()
+    both = CombinedDetector([text, Fixed()]).find(frame)
+    assert set(text.find(frame)) <= set(both) and Box(600, 400, 630, 420, "text") in both
+
+
+def test_a_profile_naming_an_unknown_engine_is_refused(tmp_path: Path) -> None:
+    from deidentify.profile import ProfileError
+
+    path = tmp_path / "p.yaml"
+    path.write_text("name: p\nextends: basic\npixels:\n  ocr:\n    engines: [text-detector, easyocr]\n")
+    with pytest.raises(ProfileError, match=r"p.yaml:5: .*'easyocr' is not an engine"):
+        load_profile(str(path))
+    path.write_text("name: p\nextends: basic\npixels:\n  ocr:\n    engines: []\n")
+    with pytest.raises(ProfileError, match="engines is a list of one or more"):
+        load_profile(str(path))
+
+
+def test_the_models_missing_is_reported_not_silent(tmp_path: Path) -> None:
+    # A real interpreter in which the rapidocr package cannot be found.
+    hide = tmp_path / "sitecustomize.py"
+    hide.write_text(
+        "import importlib.abc, sys\n"
+        "class Hide(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'rapidocr':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Hide())\n"
+    )
+    code = (
+        "from deidentify.pixels.detectors import TextDetector, DetectorUnavailable\n"
+        "try:\n    TextDetector()\nexcept DetectorUnavailable as exc:\n    print(exc)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert "text detector unavailable" in done.stdout and "pip install" in done.stdout
+
+
+def test_a_failure_inside_onnx_runtime_is_a_detector_error(detector: TextDetector) -> None:
+    models = detector.models
+    real = models.detection
+    try:
+        models.detection = models.recognition  # a session that cannot take the detector's input
+        with pytest.raises(DetectorError, match="text detector failed"):
+            detector.find(np.zeros((64, 64), dtype=np.uint8))
+    finally:
+        models.detection = real
+
+
+def _boxes_in_child(detector: TextDetector, frame: np.ndarray, queue: multiprocessing.Queue) -> None:
+    queue.put((os.getpid(), detector.models.pid, detector.find(frame)))
+
+
+def test_a_forked_worker_opens_its_own_sessions(detector: TextDetector) -> None:
+    frame, _ = _draw([(12, 10, "CINE 0118")], 14, 255, 0)
+    expected = detector.find(frame)  # the parent's sessions exist before the fork
+    context = multiprocessing.get_context("fork")
+    queue: multiprocessing.Queue = context.Queue()
+    child = context.Process(target=_boxes_in_child, args=(detector, frame, queue))
+    child.start()
+    pid, session_pid, boxes = queue.get(timeout=120)
+    child.join(timeout=60)
+    assert session_pid == pid != os.getpid()
+    assert boxes == expected
+
+
+def test_the_settings_carry_the_engines() -> None:
+    settings = OcrSettings(engines=("text-detector",), recognition=False, padding=5)
+    made = TextDetector.from_settings(settings)
+    assert (made.recognition, made.padding) == (False, 5)
