@@ -20,7 +20,6 @@ from deidentify.pixels.base import Box
 from deidentify.pixels.detectors import (
     CombinedDetector,
     DetectorError,
-    DetectorUnavailable,
     TextDetector,
     build_detector,
 )
