@@ -22,12 +22,13 @@ from pydicom.uid import UID
 
 from ..limits import Limits
 from .base import Box, CleanSettings, PixelDetector, PixelError, RegionDecision
+from .detectors.base import merge_boxes
 from .frames import check_decodable, decode_frames
 from .gate import BURNT_IN_NOT_CLEANED, may_carry_burnt_in_text
 from .icon import replace_icon
 from .layout import ImageLayout, has_pixel_data, read_layout, transfer_syntax_of
 from .regions import frame_regions, rule_regions
-from .render import to_gray
+from .render import readings
 from .rewrite import set_element, write_masked
 
 if TYPE_CHECKING:
@@ -145,9 +146,8 @@ def _regions(
         return (rules,) * layout.frames
     regions = []
     for frame in decode_frames(source_ds, layout):
-        gray = to_gray(frame, source_ds)
         try:
-            found = detector.find(gray, own_values)
+            found = merge_boxes([box for gray in readings(frame, source_ds) for box in detector.find(gray, own_values)])
         except Exception as exc:  # any failure of the OCR engine leaves the text unread
             raise PixelError(f"OCR failed: {type(exc).__name__}") from exc
         regions.append(frame_regions(rules, found, padding, layout.columns, layout.rows))

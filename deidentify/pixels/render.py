@@ -35,7 +35,10 @@ def _display(frame: Frame, ds: Dataset) -> np.ndarray:
         return _monochrome(frame.pixels[..., 0], ds, invert=photometric == "MONOCHROME1")
     if photometric == "PALETTE COLOR":
         rgb = apply_color_lut(frame.pixels[..., 0], ds)[..., :3]
-        return _to_8_bits(rgb, 8 * rgb.dtype.itemsize)
+        # 8-bit entries in a 16-bit table (PS3.3 C.7.6.3.1.5 notes implementations that do this)
+        # would render nearly black, and text burnt into them invisible: read them as 8 bits, as viewers do.
+        bits = 8 if rgb.dtype.itemsize == 2 and int(rgb.max(initial=0)) < 256 else 8 * rgb.dtype.itemsize
+        return _to_8_bits(rgb.astype(np.uint8) if bits == 8 else rgb, bits)
     rgb = _to_8_bits(frame.pixels, frame.format.bits_stored)
     return convert_color_space(rgb, "YBR_FULL", "RGB") if photometric == "YBR_FULL" else rgb
 
@@ -43,6 +46,18 @@ def _display(frame: Frame, ds: Dataset) -> np.ndarray:
 def to_gray(frame: Frame, ds: Dataset) -> np.ndarray:
     """uint8 (rows, columns): what the OCR detector reads."""
     return luminance(to_display(frame, ds))
+
+
+def readings(frame: Frame, ds: Dataset) -> list[np.ndarray]:
+    """The 8-bit grey images a text detector reads of one frame: as displayed and, for a
+    palette frame, its stored indices too.  A palette can give text and background
+    colours a viewer barely tells apart (pydicom-data's OBXXXX1A_2frame, whose second frame
+    inverts every index) while the indices still differ: what is stored is what leaks.
+    """
+    shown = to_gray(frame, ds)
+    if frame.format.photometric != "PALETTE COLOR":
+        return [shown]
+    return [shown, _to_8_bits(frame.pixels[..., 0], frame.format.bits_stored)]
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
