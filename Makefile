@@ -20,7 +20,18 @@ demo: $(STAMP)
 	$(BIN)/deidentify run sample_synthetic/studies out --key-file demo.key; \
 	  status=$$?; test $$status -le 1 || exit $$status
 
-test: $(STAMP) lint
+# Debian's octave-dicom samples (real CT and ultrasound with burnt-in text), taken out of
+# the Debian package without installing Octave; the tests that read them skip without them.
+CORPORA := .corpora/octave-dicom
+$(CORPORA):
+	@rm -rf .corpora/deb && mkdir -p .corpora/deb && \
+	if (cd .corpora/deb && apt-get download octave-dicom >/dev/null 2>&1); then \
+	  dpkg-deb -x .corpora/deb/octave-dicom_*.deb .corpora/deb/x && mkdir -p $@.partial && \
+	  cp .corpora/deb/x/usr/share/octave/packages/dicom-*/imdata/*.dcm $@.partial/ && mv $@.partial $@; \
+	else echo "make: Debian's octave-dicom package cannot be fetched here; the tests of its samples skip"; fi; \
+	rm -rf .corpora/deb
+
+test: $(STAMP) lint $(CORPORA)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -1,6 +1,7 @@
 """Through the front door: one run of the whole CLI over real corpora no one here wrote.
 
-pydicom's test files, pydicom-data, deid-data and the hostile files of
+pydicom's test files, pydicom-data, deid-data, Debian's octave-dicom samples (which
+`make test` takes out of the Debian package into .corpora) and the hostile files of
 ``hostile.py`` go into one SRC, and ``deidentify run`` takes them all in one run,
 with the built-in default profile (pixel cleaning and OCR on), as a new user's
 first try would.  Every input must end as a report row, the run must finish
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -37,6 +39,11 @@ def _corpora() -> dict[str, Path]:
             found[name] = Path(importlib.import_module(module).__file__).parent / inner  # type: ignore[arg-type]
         except ImportError:
             pytest.fail(f"the test dependencies include {name}; reinstall with make test")
+    octave = Path(__file__).resolve().parent.parent / ".corpora" / "octave-dicom"
+    if octave.is_dir():
+        found["octave-dicom"] = octave
+    elif os.environ.get("DEIDENTIFY_REQUIRE_TOOLS"):
+        pytest.fail("Debian's octave-dicom samples are missing from .corpora (make test fetches them)")
     return found
 
 
