@@ -14,7 +14,9 @@ a text line's core; the cores above ``threshold`` are text-line candidates, each
 grown back to the full line (DB's "unclip") and scored by the mean probability
 over its box.  A candidate scoring at least ``sure`` is masked; one between
 ``doubt`` and ``sure`` is masked when the recogniser reads two letters or digits
-in it with confidence, or one with more (or, with recognition off, always: fail closed).  The
+in it with confidence, or one with more (or, with recognition off, always: fail closed);
+so is a candidate covering more than 2 % of the frame, whatever its score, and it
+needs two letters or digits.  The
 thresholds were set on real files (tests/burnt_in): no image of the negative set
 has a candidate scoring 0.33 or more, while text lines score 0.5 to 0.9.  Blobs
 higher than a text line can be (anatomy the model half-believes in) are not
@@ -52,10 +54,16 @@ _INSTALL = "pip install 'rapidocr>=3.10,<4' onnxruntime"
 # or one with more: a single letter read with middling confidence is what it makes of a speck.
 _ALNUM = re.compile(r"[^\W_]")
 _SINGLE_CONFIDENCE = 0.7
-# Frames are read at their own size; a larger one is reduced to this longer side
-# (text on a 2,000-pixel radiograph is large), a small one doubled (its text is small).
-_LONGEST_SIDE = 2048
+# Frames are read at their own size; one of more pixels than this is reduced to it (text
+# on a 4,000-pixel mammogram is large), a small one doubled (its text is small).
+_MOST_PIXELS = 2048 * 2048
 _SMALL_SIDE = 320
+# The detector reads a large frame in overlapping tiles: its memory grows with the input
+# (about 290 MB of a worker at 768 x 1024, 410 MB at 1024 x 1024), and a worker must stay
+# under 400 MB.  The overlap is more than a line's core is high, so every line lies whole
+# in some tile.
+_TILE = 768
+_OVERLAP = 128
 # DB's post-processing constants, as PP-OCR trains and ships them.
 _UNCLIP_RATIO = 1.6
 _MIN_SIDE = 3
@@ -65,6 +73,9 @@ _MAX_LINE_HEIGHT = 96
 _RECOGNITION_HEIGHT = 48
 _RECOGNITION_BATCH = 8
 _RECOGNITION_CONFIDENCE = 0.5
+# A line of annotation covers a small part of a frame (about 1 % on the labelled files); a
+# candidate over more than this is a blob of anatomy unless the recogniser reads text in it.
+_LARGE_SHARE = 0.02
 
 
 def model_files() -> tuple[Path, Path]:
@@ -107,6 +118,7 @@ class _Models:
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         # The arena keeps the largest frame's buffers for the life of the worker.
         options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
         options.log_severity_level = 3
         try:
             self.detection = onnxruntime.InferenceSession(str(detection), options, providers=["CPUExecutionProvider"])
@@ -192,7 +204,8 @@ class TextDetector:
         detectors = list(own_values)
         words = []
         for (box, score), (text, confidence) in zip(candidates, readings, strict=True):
-            if score < self.sure and not _reads_as_text(text, confidence):
+            large = (box.x1 - box.x0) * (box.y1 - box.y0) > _LARGE_SHARE * frame.size
+            if (score < self.sure or large) and not _reads_as_text(text, confidence, single=not large):
                 continue
             words.extend(classify([Word(box, text, score, source=self.name)], detectors, LABEL))
         return words
@@ -204,15 +217,36 @@ class TextDetector:
         import cv2
 
         rows, columns = frame.shape
-        scale = min(1.0, _LONGEST_SIDE / max(rows, columns))
+        scale = min(1.0, math.sqrt(_MOST_PIXELS / (rows * columns)))
         if max(rows, columns) * scale < _SMALL_SIDE:
             scale = 2.0
         height, width = max(1, round(rows * scale)), max(1, round(columns * scale))
         resized = frame if scale == 1.0 else cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
+        found = []
+        for top, left, tile in _tiles(resized):
+            for x, y, w, h, score in self._lines(tile):
+                x, y = x + left, y + top
+                grow = w * h * _UNCLIP_RATIO / (2 * (w + h))
+                box = Box(
+                    max(0, math.floor((x - grow) / scale)),
+                    max(0, math.floor((y - grow) / scale)),
+                    min(columns, math.ceil((x + w + grow) / scale)),
+                    min(rows, math.ceil((y + h + grow) / scale)),
+                    LABEL,
+                )
+                if box.x1 - box.x0 > _MIN_SIDE and box.y1 - box.y0 > _MIN_SIDE:
+                    found.append((box, score))
+        return found
+
+    def _lines(self, tile: np.ndarray) -> list[tuple[int, int, int, int, float]]:
+        """The text-line cores of one tile: (x, y, width, height, score) in the tile's pixels."""
+        import cv2
+
+        height, width = tile.shape
         # The network wants sides in multiples of 32: pad (black) rather than stretch,
         # so boxes map back by the scale alone.
         padded = np.zeros((math.ceil(height / 32) * 32, math.ceil(width / 32) * 32), np.float32)
-        padded[:height, :width] = resized
+        padded[:height, :width] = tile
         tensor = np.repeat((padded / 127.5 - 1.0)[None, None], 3, axis=1)
         session = self.models.detection
         try:
@@ -221,22 +255,11 @@ class TextDetector:
             raise DetectorError(f"text detector failed: {type(exc).__name__}") from None
         cores = cv2.dilate((probability > self.threshold).astype(np.uint8), np.ones((2, 2), np.uint8))
         count, _, stats, _ = cv2.connectedComponentsWithStats(cores, connectivity=8)
-        found = []
-        for x, y, w, h, _ in stats[1:count]:
-            if min(w, h) < _MIN_SIDE or h > min(_MAX_LINE_HEIGHT, height / 4):
-                continue
-            score = float(probability[y : y + h, x : x + w].mean())
-            grow = w * h * _UNCLIP_RATIO / (2 * (w + h))
-            box = Box(
-                max(0, math.floor((x - grow) / scale)),
-                max(0, math.floor((y - grow) / scale)),
-                min(columns, math.ceil((x + w + grow) / scale)),
-                min(rows, math.ceil((y + h + grow) / scale)),
-                LABEL,
-            )
-            if box.x1 - box.x0 > _MIN_SIDE and box.y1 - box.y0 > _MIN_SIDE:
-                found.append((box, score))
-        return found
+        return [
+            (int(x), int(y), int(w), int(h), float(probability[y : y + h, x : x + w].mean()))
+            for x, y, w, h, _ in stats[1:count]
+            if min(w, h) >= _MIN_SIDE and h <= min(_MAX_LINE_HEIGHT, height / 4)
+        ]
 
     # -- recognition -------------------------------------------------------------------
 
@@ -279,6 +302,18 @@ class TextDetector:
         return text, float(confidence[keep].mean()) if keep.any() else 0.0
 
 
-def _reads_as_text(text: str, confidence: float) -> bool:
+def _reads_as_text(text: str, confidence: float, single: bool = True) -> bool:
+    """Whether the recogniser read text: two letters or digits with confidence, or (``single``) one with more."""
     letters = len(_ALNUM.findall(text))
-    return letters > 0 and confidence >= (_RECOGNITION_CONFIDENCE if letters > 1 else _SINGLE_CONFIDENCE)
+    if letters > 1:
+        return confidence >= _RECOGNITION_CONFIDENCE
+    return single and letters == 1 and confidence >= _SINGLE_CONFIDENCE
+
+
+def _tiles(image: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """(top, left, tile) covering ``image`` in tiles of at most _TILE pixels a side, overlapping by _OVERLAP."""
+    rows, columns = image.shape
+    step = _TILE - _OVERLAP
+    tops = range(0, max(1, rows - _OVERLAP), step) if rows > _TILE else range(1)
+    lefts = range(0, max(1, columns - _OVERLAP), step) if columns > _TILE else range(1)
+    return [(top, left, image[top : top + _TILE, left : left + _TILE]) for top in tops for left in lefts]
