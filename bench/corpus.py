@@ -16,6 +16,10 @@ us-header/  the same 200 images relabelled MR (no burnt-in flag): deidentify's
             header-only path over the same bytes, the baseline of the pixel-cleaning goal
 j2k/        the 200 ultrasound images, JPEG 2000 lossless (needs pylibjpeg-openjpeg;
             skipped with a note in the manifest when it cannot encode)
+us1024/     20 ultrasound images 1024x768 RGB, native, iU22 again, the same generator with a
+            larger frame and a 70-pixel banner in a larger font: the text detectors' second
+            frame size.  deid's iU22 rule for this width says Rows 786, not 768, so no
+            device rule matches: only OCR cleans them
 
 Sizes scale with --scale (at least one file each).  Every value comes from a seeded
 generator, so the same scale gives byte-identical corpora.  WORK_DIR/corpora/manifest.json
@@ -43,12 +47,15 @@ from pydicom.uid import (
     JPEG2000Lossless,
 )
 
-BASE_COUNTS = {"small": 2000, "ct": 1000, "us": 200, "j2k": 200}
+BASE_COUNTS = {"small": 2000, "ct": 1000, "us": 200, "j2k": 200, "us1024": 20}
 MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
 CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 US_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 STUDY_ROOT = "1.2.840.10008.3.1.2.3.1"  # Detached Study Management SOP Class, as ReferencedSOPClassUID
 US_BANNER_ROWS = 44  # inside deid's "Philips IU22" rule for 640x480 (ctpcoordinates 0,0,640,47)
+# Frame size -> (banner font px, line spacing px, side-scale font px): the banner fills the top
+# US_BANNER_ROWS rows at 640x480 and about 70 rows at 1024x768.
+US_TEXT = {(480, 640): (14, 20, 11), (768, 1024): (22, 32, 17)}
 
 GIVEN = ["Anna", "Ben", "Chloe", "David", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",
          "Kira", "Liam", "Maya", "Noah", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tove"]
@@ -224,21 +231,25 @@ def _font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def us_frame(ds: Dataset, i: int) -> np.ndarray:
-    """640x480 RGB: speckle in a sector, the burnt-in banner on top, a scale on the side."""
-    rng = np.random.default_rng(20_000 + i)
-    yy, xx = np.mgrid[:480, :640]
-    angle = np.abs(np.arctan2(xx - 320, yy + 40))
-    sector = (angle < 0.7) & (yy > 60) & (yy < 460)
-    gray = np.where(sector, rng.integers(20, 200, (480, 640)), 0).astype(np.uint8)
+def us_frame(ds: Dataset, i: int, rows: int = 480, columns: int = 640, seed: int = 20_000) -> np.ndarray:
+    """RGB rows x columns (640x480 or 1024x768): speckle in a sector, the burnt-in banner on top,
+    a scale on the side.  At 640x480 the pixels are those of the original generator."""
+    rng = np.random.default_rng(seed + i)
+    k = rows / 480  # geometry scales with the frame
+    big, step, small = US_TEXT[(rows, columns)]
+    yy, xx = np.mgrid[:rows, :columns]
+    angle = np.abs(np.arctan2(xx - columns / 2, yy + 40 * k))
+    sector = (angle < 0.7) & (yy > 60 * k) & (yy < rows - 20 * k)
+    gray = np.where(sector, rng.integers(20, 200, (rows, columns)), 0).astype(np.uint8)
     image = Image.fromarray(np.stack([gray] * 3, axis=-1), "RGB")
     draw = ImageDraw.Draw(image)
-    font = _font(14)
+    font = _font(big)
     name = str(ds.PatientName).replace("^", " ").strip()
-    draw.text((6, 4), f"{name}   ID {ds.PatientID}   DOB {ds.PatientBirthDate}", fill=(255, 255, 255), font=font)
-    draw.text((6, 24), f"{ds.InstitutionName}   {ds.StudyDate} {str(ds.StudyTime)[:6]}   iU22 L12-5",
+    top = round(4 * k)
+    draw.text((6, top), f"{name}   ID {ds.PatientID}   DOB {ds.PatientBirthDate}", fill=(255, 255, 255), font=font)
+    draw.text((6, top + step), f"{ds.InstitutionName}   {ds.StudyDate} {str(ds.StudyTime)[:6]}   iU22 L12-5",
               fill=(255, 255, 0), font=font)
-    draw.text((600, 240), "MI 1.1", fill=(200, 200, 200), font=_font(11))
+    draw.text((columns - round(40 * k), rows // 2), "MI 1.1", fill=(200, 200, 200), font=_font(small))
     return np.asarray(image)
 
 
@@ -268,6 +279,17 @@ def make_us(folder: Path, twin: Path, j2k: Path | None, n: int, n_j2k: int) -> t
     return total, total_twin, total_j2k, note
 
 
+def make_us1024(folder: Path, n: int) -> int:
+    """The larger ultrasound frame: its own studies and patients (kind "us1024"), same header family."""
+    total = 0
+    for i in range(n):
+        ds = header("us1024", i, 10, "US", US_STORAGE)
+        image_module(ds, 768, 1024, 3, 8, "RGB")
+        ds.PixelData = us_frame(ds, i, 768, 1024, seed=30_000).tobytes()
+        total += save(ds, folder / f"UL{i:06d}.dcm")
+    return total
+
+
 def build(work: Path, scale: float, force: bool = False) -> dict:
     root = work / "corpora"
     manifest_path = root / "manifest.json"
@@ -278,7 +300,7 @@ def build(work: Path, scale: float, force: bool = False) -> dict:
         if manifest.get("scale") == scale and manifest.get("generator") == code_hash:
             return manifest
     shutil.rmtree(root, ignore_errors=True)
-    folders = {name: root / name for name in ("small", "ct", "us", "us-header", "j2k")}
+    folders = {name: root / name for name in ("small", "ct", "us", "us-header", "j2k", "us1024")}
     for folder in folders.values():
         folder.mkdir(parents=True)
     print(f"bench: generating corpora at scale {scale} in {root}", flush=True)
@@ -292,6 +314,8 @@ def build(work: Path, scale: float, force: bool = False) -> dict:
     if not note:
         sizes["j2k"], files["j2k"] = j2k, want["j2k"]
     print(f"bench:   us, us-header {want['us']} files; j2k {files.get('j2k', 0)} files {note}", flush=True)
+    sizes["us1024"], files["us1024"] = make_us1024(folders["us1024"], want["us1024"]), want["us1024"]
+    print(f"bench:   us1024 {want['us1024']} files", flush=True)
     manifest = {"scale": scale, "generator": code_hash, "files": files, "bytes": sizes, "notes": [note] if note else []}
     manifest_path.write_text(json.dumps(manifest, indent=2))
     return manifest

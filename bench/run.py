@@ -1,7 +1,8 @@
 """Side-by-side benchmark of deidentify against its peers on generated corpora.
 
     bench/.venv-peers/bin/python bench/run.py [--scale 1] [--rounds 2] [--deid-fraction 1]
-                                              [--ocr-files 5] [--cold] [--corpora small,ct,...]
+                                              [--ocr-files 3] [--text-files 50] [--cold]
+                                              [--corpora small,ct,...]
 
 `make bench` installs what this needs and calls it.  Each measured run is its own
 subprocess: wall time with time.perf_counter around it, peak RSS from os.wait4's rusage
@@ -50,7 +51,19 @@ CORPUS_TITLES = {
     "ct": "ct: {n:,} CT 512×512 16-bit ({mb:.3g} MB)",
     "us": "us: {n:,} ultrasound 640×480 RGB native, burnt-in banner ({mb:.3g} MB)",
     "j2k": "j2k: {n:,} ultrasound 640×480 RGB, JPEG 2000 lossless, banner ({mb:.3g} MB)",
+    "us1024": "us1024: {n:,} ultrasound 1024×768 RGB native, burnt-in banner, no device rule ({mb:.3g} MB)",
 }
+
+#: The OCR table's rows: tool name -> (engines, recognition, bench profile).  One worker each,
+#: on the ultrasound corpora; the rows with Tesseract read BENCH_OCR_FILES images, the others
+#: BENCH_TEXT_FILES.
+OCR_ROWS = {
+    "ocr-text": ("text-detector", "on", "ocr-text.yaml"),
+    "ocr-text-norec": ("text-detector", "off", "ocr-text-norec.yaml"),
+    "ocr-tesseract": ("tesseract", "—", "ocr-tesseract.yaml"),
+    "ocr-both": ("text-detector + tesseract", "on", "ocr-both.yaml"),
+}
+OCR_CORPORA = {"us": "640×480", "us1024": "1024×768"}
 
 
 def env_default(name: str, default: str) -> str:
@@ -78,6 +91,7 @@ class Job:
     codes: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
+    per_file: list[list[float]] = field(default_factory=list)  # OCR rows: in-worker s of each file, each round
     missing: str = ""
 
     @property
@@ -112,6 +126,18 @@ class Job:
     @property
     def peak_mib(self) -> float:
         return max(self.rss) / 1024 if self.rss else float("nan")
+
+    def image_s(self, upto: int = 0) -> float:
+        """In-worker seconds per image (OCR rows): each round's mean over its files less the first
+        (which also loads the engine's models) -- over files 2 to ``upto`` only when given --, the
+        median over the rounds.  A run of one file gives that file's time."""
+        means = [statistics.mean(files[1:upto or None] if len(files) > 1 else files)
+                 for files in self.per_file if files]
+        return statistics.median(means) if means else float("nan")
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.rss) * 1024 / 1e6 if self.rss else float("nan")
 
     @property
     def failed(self) -> bool:
@@ -196,6 +222,17 @@ def read_report(state: Path) -> Counter:
                 key = row["status"] + (f": {row['reason']}" if row.get("reason") else "")
                 counts[key] += 1
     return counts
+
+
+def file_seconds(state: Path) -> list[float]:
+    """Each file's seconds in the worker (the report's ``seconds``: read, decode, detect, mask,
+    write), in report order: with one worker, the order the files were done in, which is the
+    walk's sorted order, so the same first files in every row."""
+    report = state / "report.csv"
+    if not report.is_file():
+        return []
+    with open(report, newline="") as f:
+        return [float(row["seconds"]) for row in csv.DictReader(f) if row.get("seconds")]
 
 
 def clear(job: Job) -> None:
@@ -285,6 +322,21 @@ def build_jobs(args, work: Path, manifest: dict) -> list[Job]:
             scale_to=n if limit < n else 0))
         return found
 
+    def ocr_rows(name: str, src: Path, n: int) -> list[Job]:
+        found = []
+        for tool, (engines, recognition, profile) in OCR_ROWS.items():
+            k = min(n, args.ocr_files if "tesseract" in engines else args.text_files or n)
+            if k <= 0:
+                continue
+            label = (f"{OCR_CORPORA[name]}, {engines}" + (f", recognition {recognition}" if recognition != "—" else "")
+                     + (f" (first {k:,} files)" if k < n else ""))
+            folder = subset(work, src, k) if k < n else src
+            row = deidentify(name, tool, label, folder, 1, str(HERE / "profiles" / profile))
+            if "tesseract" in engines and not shutil.which("tesseract"):
+                row.missing = "tesseract missing (apt-get install tesseract-ocr)"
+            found.append(row)
+        return found
+
     for name in [c for c in args.corpora.split(",") if c]:
         if name not in manifest["files"] or name not in CORPUS_TITLES:
             continue
@@ -300,17 +352,16 @@ def build_jobs(args, work: Path, manifest: dict) -> list[Job]:
                                        subset(work, src, 1), 1))
                 jobs.append(deidentify(name, "deidentify-w1-tenth", f"deidentify --workers 1, first {tenth:,} files "
                                        "(memory flatness)", subset(work, src, tenth), 1))
-        else:  # us, j2k: the pixel path
-            jobs += peers(name, src, everyone=False)
-            jobs.append(deidentify(name, "deidentify-rules", "deidentify --workers 1, device rules only (OCR off)",
-                                   src, 1, str(HERE / "profiles" / "us-rules.yaml")))
+        else:  # us, j2k, us1024: the pixel path
+            if name != "us1024":  # us1024 is there for the OCR table alone
+                jobs += peers(name, src, everyone=False)
+                jobs.append(deidentify(name, "deidentify-rules", "deidentify --workers 1, device rules only (OCR off)",
+                                       src, 1, str(HERE / "profiles" / "us-rules.yaml")))
             if name == "us":
                 jobs.append(deidentify(name, "deidentify-header", "deidentify --workers 1, same images relabelled "
                                        "MR (header-only path)", corpora / "us-header", 1))
-                k = min(n, args.ocr_files)
-                if k:
-                    jobs.append(deidentify(name, "deidentify-ocr", f"deidentify --workers 1, basic as shipped: "
-                                           f"device rules + OCR (first {k:,} files)", subset(work, src, k), 1))
+            if name in OCR_CORPORA:
+                jobs += ocr_rows(name, src, n)
     return jobs
 
 
@@ -321,12 +372,16 @@ def run_all(jobs: list[Job], rounds: int, cold: bool, work: Path, timeout: float
     logs.mkdir(exist_ok=True)
     notes = {"cold": cold, "dropped": None, "load_before": os.getloadavg()}
     runnable = [j for j in jobs if not j.missing]
-    print(f"bench: warm-up of {len(runnable)} runs on 3 files each", flush=True)
-    for job in runnable:
+    # No untimed warm-up for the rows with Tesseract (up to a minute an image): their first image,
+    # which their in-worker figure leaves out, warms them, and the text-detector rows' warm-ups on the
+    # same files have already warmed the page cache and the bytecode.
+    warming = [j for j in runnable if not (j.tool in OCR_ROWS and "tesseract" in OCR_ROWS[j.tool][0])]
+    print(f"bench: warm-up of {len(warming)} runs on 3 files each (1 for OCR)", flush=True)
+    for job in warming:
         clear(job)
         if job.tool in ("dicom-anonymizer", "gdcmanon"):
             job.out.mkdir(parents=True)
-        measure(job.build(subset(work, job.src, 1 if job.tool == "deidentify-ocr" else 3)),
+        measure(job.build(subset(work, job.src, 1 if job.tool in OCR_ROWS else 3)),
                 logs / f"warmup-{job.corpus}-{job.tool}.log", timeout)
         clear(job)
     corpora = sorted({j.corpus for j in runnable}, key=list(CORPUS_TITLES).index)
@@ -351,8 +406,11 @@ def run_all(jobs: list[Job], rounds: int, cold: bool, work: Path, timeout: float
                 job.outputs.append(count_files(job.out))
                 if job.state is not None:
                     job.statuses = read_report(job.state)
-                print(f"bench: round {r + 1}/{rounds} {name:5} {job.tool:20} {elapsed:8.2f} s "
-                      f"cpu {cpu:7.2f} s {rss / 1024:7.1f} MiB rc={code}", flush=True)
+                if job.tool in OCR_ROWS:
+                    job.per_file.append(file_seconds(job.state))
+                print(f"bench: round {r + 1}/{rounds} {name:6} {job.tool:20} {elapsed:8.2f} s "
+                      f"cpu {cpu:7.2f} s {rss / 1024:7.1f} MiB rc={code}"
+                      + (f" {job.image_s():.3f} s/image in the worker" if job.tool in OCR_ROWS else ""), flush=True)
                 clear(job)
     notes["load_after"] = os.getloadavg()
     return notes
@@ -368,11 +426,20 @@ def sh(cmd: list[str]) -> str:
         return "?"
 
 
+def project_source() -> str:
+    """Where .venv's deidentify imports its package from: an editable install of another checkout (or
+    a PYTHONPATH) would have the bench measure that code instead of this checkout's."""
+    return sh([str(PROJECT_BIN / "python"), "-P", "-c", "import deidentify; print(deidentify.__file__)"])
+
+
 def versions() -> dict[str, str]:
+    commit = sh(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
     peer = lambda dist: sh([str(PEERS_BIN / "python"), "-c",  # noqa: E731
                             f"import importlib.metadata as m; print(m.version('{dist}'))"])
     return {
-        "deidentify": sh([str(PROJECT_BIN / "deidentify"), "--version"]),
+        "deidentify": sh([str(PROJECT_BIN / "deidentify"), "--version"]) + (
+            f" (this checkout, commit {commit})" if (source := project_source()).startswith(str(ROOT / "deidentify"))
+            else f" (imported from {source}, not this checkout at commit {commit})"),
         "pydicom (project .venv, the read+write loop)": sh([str(PROJECT_BIN / "python"), "-c",
                                                             "import pydicom; print(pydicom.__version__)"]),
         "gdcmanon": sh(["gdcmanon", "--version"]).replace("$Date$", "").strip(),
@@ -431,7 +498,7 @@ def ratio(t_tool: float, t_ours: float) -> str:
 
 
 def table(jobs: list[Job], name: str, manifest: dict) -> list[str]:
-    group = [j for j in jobs if j.corpus == name]
+    group = [j for j in jobs if j.corpus == name and j.tool not in OCR_ROWS]
     ours = next((j for j in group if j.tool in ("deidentify-w1", "deidentify-rules")), None)
     n, nbytes = manifest["files"][name], manifest["bytes"][name]
     lines = [f"#### {CORPUS_TITLES[name].format(n=n, mb=nbytes / 1e6)}", "",
@@ -450,6 +517,30 @@ def table(jobs: list[Job], name: str, manifest: dict) -> list[str]:
         lines.append(f"| {job.label} | {fmt_time(job)} | {job.full_cpu:.2f}{'*' if job.scale_to else ''} | "
                      f"{num(job.files_per_s)} | {num(job.mb_per_s)} | "
                      f"{job.peak_mib:.0f}{' (subset)' if job.scale_to else ''} | {rel} | {outcome(job)} |")
+    return lines
+
+
+def ocr_table(jobs: list[Job], manifest: dict) -> list[str]:
+    """The OCR table: every engine row on both ultrasound frame sizes, one worker."""
+    rows = [j for j in jobs if j.tool in OCR_ROWS]
+    if not rows:
+        return []
+    lines = ["#### OCR: ultrasound burnt-in text by engine, `--workers 1`", "",
+             "| frame | engines | recognition | images | s per image (in the worker) | images/s | "
+             "run wall s (min–max), start-up included | peak RSS per worker, MB | outcome |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for name in OCR_CORPORA:
+        for tool, (engines, recognition, _) in OCR_ROWS.items():
+            job = next((j for j in rows if j.corpus == name and j.tool == tool), None)
+            if job is None:
+                continue
+            frame = f"{OCR_CORPORA[name]} ({name})"
+            if job.missing:
+                lines.append(f"| {frame} | {engines} | {recognition} | — | — | — | — | — | {job.missing} |")
+                continue
+            one = " (one image: model loading included)" if job.files == 1 else ""
+            lines.append(f"| {frame} | {engines} | {recognition} | {job.files:,} | {job.image_s():.3f}{one} | "
+                         f"{1 / job.image_s():.2f} | {fmt_time(job)} | {job.peak_mb:.0f} | {outcome(job)} |")
     return lines
 
 
@@ -489,25 +580,41 @@ def goals(jobs: list[Job], manifest: dict) -> list[tuple[str, str, str]]:
                          f"not yet: {cleaned:,} of {rules.files:,} written ({outcome(rules)}); today "
                          f"{rules.files_per_s:.1f} files/s withholding vs {header.files_per_s:.1f} files/s header-only "
                          f"({value:.2f}×)", "—"))
-    ocr = get.get(("us", "deidentify-ocr"))
-    if ocr:
+    stated = []
+    for name, frame in OCR_CORPORA.items():
+        ocr = get.get((name, "ocr-text"))
+        if not ocr:
+            continue
         written = sum(n for k, n in ocr.statuses.items() if k.startswith("written"))
-        if written == ocr.files:
-            one = get.get(("small", "deidentify-w1-one"))
-            if one and ocr.files > 1:
-                per = (ocr.median - one.median) / (ocr.files - 1)
-                how = f"({ocr.files} images in {ocr.median:.2f} s, less the one-file run's {one.median:.2f} s)"
-            else:
-                per, how = ocr.median / ocr.files, f"(start-up included, {ocr.files} images)"
-            rows.append(("OCR throughput stated per image", f"{per:.2f} s per 640×480 image {how}", "✓"))
-        else:
-            rows.append(("OCR throughput stated per image", f"not yet: {written:,} of {ocr.files:,} written "
-                         f"({outcome(ocr)})", "—"))
-    ours = [j for j in jobs if j.tool.startswith("deidentify") and j.times]
+        stated.append(f"{ocr.image_s():.2f} s per {frame} image ({1 / ocr.image_s():.1f} images/s)"
+                      + ("" if written == ocr.files else f" but only {written:,} of {ocr.files:,} written"))
+    if stated:
+        rows.append(("OCR throughput stated per image (text detector with recognition, as shipped; in the "
+                     "worker, first image left out)", "; ".join(stated), "✓"))
+    text, tesseract = get.get(("us", "ocr-text")), get.get(("us", "ocr-tesseract"))
+    label = "OCR: text detector ≥ 10× Tesseract, images/s on the 640×480 set"
+    if text and tesseract and tesseract.files > 1:
+        # On the same images: Tesseract's time varies a lot from one image to the next.
+        k = tesseract.files
+        value = tesseract.image_s() / text.image_s(k)
+        norec = get.get(("us", "ocr-text-norec"))
+        extra = f"; {tesseract.image_s() / norec.image_s(k):.1f}× with recognition off" if norec else ""
+        same = f"images 2–{k}" if k > 2 else "image 2"
+        rows.append((label, f"{value:.1f}× ({1 / text.image_s(k):.2f} vs {1 / tesseract.image_s():.3f} images/s "
+                     f"on the same {same}, recognition on{extra})", "✓" if value >= 10 else "✗"))
+    else:
+        rows.append((label, "not measured", "—"))
+    neural = [j for j in jobs if j.tool in OCR_ROWS and "text-detector" in OCR_ROWS[j.tool][0] and j.times]
+    if neural:
+        peak = max(neural, key=lambda j: j.peak_mb)
+        rows.append(("OCR: peak memory per worker < 400 MB, every text-detector row",
+                     f"max {peak.peak_mb:.0f} MB = {peak.peak_mib:.0f} MiB ({peak.label})",
+                     "✓" if peak.peak_mb < 400 else "✗"))
+    ours = [j for j in jobs if (j.tool.startswith("deidentify") or j.tool == "ocr-tesseract") and j.times]
     if ours:
         peak = max(ours, key=lambda j: j.peak_mib)
         under = peak.peak_mib < 150
-        rows.append(("peak memory per process < 150 MB, every deidentify run",
+        rows.append(("peak memory per process < 150 MB, every deidentify run without the text detector",
                      f"max {peak.peak_mib:.0f} MiB = {peak.peak_mib * MIB / 1e6:.0f} MB ({peak.corpus}, {peak.label})",
                      "✓" if under else "✗"))
     full, tenth = get.get(("small", "deidentify-w1")), get.get(("small", "deidentify-w1-tenth"))
@@ -528,23 +635,33 @@ def chart(jobs: list[Job], manifest: dict, path: Path) -> str:
     except ImportError as exc:
         return f"no chart: {exc}"
     shown = [j for j in jobs if j.times and j.tool not in ("deidentify-w1-one", "deidentify-w1-tenth")]
-    names = [c for c in CORPUS_TITLES if any(j.corpus == c for j in shown)]
-    fig, axes = plt.subplots(len(names), 1, figsize=(9, 1.2 + 0.9 * len(names) + 0.33 * len(shown)), squeeze=False)
+    ocr = [j for j in shown if j.tool in OCR_ROWS]
+    shown = [j for j in shown if j.tool not in OCR_ROWS]
+    names = [c for c in CORPUS_TITLES if any(j.corpus == c for j in shown)] + (["ocr"] if ocr else [])
+    panels = len(names)
+    fig, axes = plt.subplots(panels, 1, figsize=(9, 1.2 + 0.9 * panels + 0.33 * (len(shown) + len(ocr))),
+                             squeeze=False)
     for ax, name in zip(axes[:, 0], names, strict=True):
-        group = [j for j in shown if j.corpus == name]
-        labels = [j.label + ("*" if j.scale_to else "") for j in group]
-        speeds = [(j.scale_to or j.files) / j.full_time for j in group]
-        colors = ["#d62728" if j.tool.startswith("deidentify") else "#7f7f7f" if j.tool == "cp" else "#1f77b4"
-                  for j in group]
+        if name == "ocr":  # images/s in the worker, start-up left out
+            group = ocr
+            labels = [j.label for j in group]
+            speeds = [1 / j.image_s() for j in group]
+            title = "OCR, one worker: images/s in the worker (start-up and first image left out)"
+        else:
+            group = [j for j in shown if j.corpus == name]
+            labels = [j.label + ("*" if j.scale_to else "") for j in group]
+            speeds = [(j.scale_to or j.files) / j.full_time for j in group]
+            title = CORPUS_TITLES[name].format(n=manifest["files"][name], mb=manifest["bytes"][name] / 1e6)
+        colors = ["#d62728" if j.tool.startswith(("deidentify", "ocr-")) else "#7f7f7f" if j.tool == "cp"
+                  else "#1f77b4" for j in group]
         bars = ax.barh(range(len(group)), speeds, color=colors)
         ax.set_yticks(range(len(group)), labels, fontsize=8)
         ax.invert_yaxis()
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}" if x >= 1 else f"{x:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_title(CORPUS_TITLES[name].format(n=manifest["files"][name], mb=manifest["bytes"][name] / 1e6),
-                     fontsize=9)
-        ax.set_xlabel("files/s (log scale, higher is better)", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(f"{'images' if name == 'ocr' else 'files'}/s (log scale, higher is better)", fontsize=8)
         for bar, speed, job in zip(bars, speeds, group, strict=True):
             note = "" if not job.statuses or all(k.startswith("written") for k in job.statuses) else "  (withheld)"
             label = f" {speed:,.0f}{note}" if speed >= 10 else f" {speed:.2g}{note}"
@@ -571,7 +688,8 @@ def report(jobs, manifest, meta: dict, md_path: Path, png_path: Path) -> str:
     lines += [f"| {k} | {v} |" for k, v in meta["machine"].items()]
     if max(notes["load_before"][0], notes["load_after"][0]) > 0.5:
         lines += ["", "The machine was not idle (see the load averages): other work shared its cores, so wall "
-                  "times are noisier and longer than on an idle machine; CPU seconds are less affected."]
+                  "times are noisier and longer than on an idle machine; CPU seconds are less affected. The OCR "
+                  "table's seconds per image are wall-clock times inside the worker, and as noisy."]
     lines += ["", "## Versions", "", "| tool | version |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in meta["versions"].items()]
     lines += ["", "## Goals", "", "| goal | measured | met |", "| --- | --- | :---: |"]
@@ -585,19 +703,35 @@ def report(jobs, manifest, meta: dict, md_path: Path, png_path: Path) -> str:
                  "in memory, so its RSS on the whole corpus would be higher than the subset's).*"
                  if any(j.scale_to for j in jobs) else ""), ""]
     for name in CORPUS_TITLES:
-        if any(j.corpus == name for j in jobs):
+        if any(j.corpus == name and j.tool not in OCR_ROWS for j in jobs):
             lines += table(jobs, name, manifest) + [""]
+    ocr = ocr_table(jobs, manifest)
+    if ocr:
+        lines += ocr + ["", " ".join([
+            "Seconds per image are measured inside the worker (the report's per-file `seconds`: read, detect,",
+            "mask, write), the mean over a run's images less its first (which also loads the engine's models),",
+            "median over the rounds; images/s is its inverse. The run's wall time adds the start-up and that",
+            "first image. The speed-up goal compares the engines on the same images (Tesseract's time varies",
+            "several-fold from one image to the next). Peak RSS is the largest process of the run, the worker",
+            "(Tesseract's own processes included when they are larger), in MB of 10⁶ bytes. The 640×480 images",
+            "also match deid's `Philips IU22` device rule (the banner is masked by rule as well); the 1024×768",
+            "ones match none (deid's rule for that width says Rows 786), so OCR alone cleans them. Tesseract",
+            "runs under the profile's `timeout` (60 s per call as shipped): an image it cannot read in time is",
+            "withheld, and its time is then the time-out's."]), ""]
     if png_path.is_file():
         lines += [f"![files per second by tool and corpus]({png_path.name})", ""]
     cache = ("cold: page cache dropped before every run" if notes["cold"] and notes["dropped"]
-             else "warm: each corpus read once before each round, every tool warmed up untimed on 3 files; "
+             else "warm: each corpus read once before each round, every tool warmed up untimed on 3 files "
+                  "(the OCR rows on 1; those with Tesseract not at all, their first image being left out instead); "
                   "`sync` before every run")
     lines += ["## Method", "",
               f"- Corpora: `bench/corpus.py`, deterministic (seeded), scale {args.scale}: made-up patients, "
               "explicit VR little endian, one flat folder each (dicom-anonymizer reads one level only). "
               "The ultrasound images are Philips iU22 640×480 RGB with a 44-pixel top banner of burnt-in name, "
               "ID, birth date and institution, inside deid's shipped `Philips IU22` 640×480 region rule; "
-              "the header-only baseline is the same images relabelled MR. They carry no BurnedInAnnotation "
+              "the header-only baseline is the same images relabelled MR. The 1024×768 set (OCR rows only) is "
+              "the same generator with a larger frame and a 70-pixel banner in a larger font; no deid rule matches "
+              "it. They carry no BurnedInAnnotation "
               "(their modality alone makes them suspect): deid's blacklist takes a YES for text at unknown places, "
               "which only OCR can clean. " + " ".join(manifest.get("notes", [])),
               f"- Each run is its own subprocess under GNU `time`, into a fresh output folder: wall time from "
@@ -606,8 +740,11 @@ def report(jobs, manifest, meta: dict, md_path: Path, png_path: Path) -> str:
               f"{'s' * (args.rounds != 1)}, the order of the tools rotated every round. Page cache {cache}. "
               "Measured runs drop `PYTHONDONTWRITEBYTECODE`, so Python tools cache their bytecode as for a user.",
               "- deidentify: `.venv/bin/deidentify run SRC DST --profile basic --key-file K --workers N --quiet`; "
-              "the device-rule rows use `bench/profiles/us-rules.yaml` (basic with OCR off); the OCR row is "
-              "`basic` as shipped (device rules and OCR) on the first few images only, OCR being slow.",
+              "the device-rule rows use `bench/profiles/us-rules.yaml` (basic with OCR off); the OCR rows use "
+              "`bench/profiles/ocr-*.yaml` (basic, device rules kept, with the row's engines and recognition) "
+              f"with one worker: the text-detector rows on the first {getattr(args, 'text_files', 0) or 'all'} "
+              f"images of each ultrasound set, the rows with Tesseract on the first {args.ocr_files} only, "
+              "Tesseract being slow (`BENCH_TEXT_FILES`, `BENCH_OCR_FILES`).",
               "- gdcmanon: `gdcmanon -e -c cert.pem -r --continue -i SRC -o DST`, its PS3.15 E.1.1 Basic "
               "Profile mode (the originals go encrypted into EncryptedAttributesSequence under a throwaway "
               "certificate); Debian's libgdcm-tools.",
@@ -632,11 +769,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=float(env_default("BENCH_SCALE", "1")))
     parser.add_argument("--rounds", type=int, default=int(env_default("BENCH_ROUNDS", "2")))
     parser.add_argument("--deid-fraction", type=float, default=float(env_default("BENCH_DEID_FRACTION", "1")))
-    parser.add_argument("--ocr-files", type=int, default=int(env_default("BENCH_OCR_FILES", "5")))
+    parser.add_argument("--ocr-files", type=int, default=int(env_default("BENCH_OCR_FILES", "3")),
+                        help="images for the OCR rows with Tesseract, per ultrasound set (0: no such rows)")
+    parser.add_argument("--text-files", type=int, default=int(env_default("BENCH_TEXT_FILES", "50")),
+                        help="images for the text-detector-only OCR rows, per ultrasound set (0: all)")
     parser.add_argument("--timeout", type=float, default=float(env_default("BENCH_TIMEOUT", "900")),
                         help="seconds after which one run is killed and reported as failed")
     parser.add_argument("--cold", action="store_true", default=env_default("BENCH_COLD", "") not in ("", "0"))
-    parser.add_argument("--corpora", default=env_default("BENCH_CORPORA", "small,ct,us,j2k"))
+    parser.add_argument("--corpora", default=env_default("BENCH_CORPORA", "small,ct,us,j2k,us1024"))
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the report and chart from bench/.work/results.json without running anything")
     parser.add_argument("--md", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -646,6 +786,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only and not (PROJECT_BIN / "deidentify").exists():
         print("bench: no .venv/bin/deidentify; run `make bench` (it installs the project first)", file=sys.stderr)
         return 2
+    source = project_source()
+    if not args.report_only and not source.startswith(str(ROOT / "deidentify")):
+        print(f"bench: warning: .venv's deidentify is {source}, not this checkout's "
+              f"(run with PYTHONPATH={ROOT} to measure this one)", file=sys.stderr)
     work = args.work.resolve()
     results = work / "results.json"
     if args.report_only:
@@ -665,7 +809,8 @@ def main(argv: list[str] | None = None) -> int:
             print("bench: could not drop the page cache (not root?): the runs were warm", file=sys.stderr)
             notes["cold"] = False
         meta = {"started": started.isoformat(), "elapsed": time.perf_counter() - t0,
-                "args": {k: getattr(args, k) for k in ("scale", "rounds", "deid_fraction", "ocr_files")},
+                "args": {k: getattr(args, k) for k in ("scale", "rounds", "deid_fraction", "ocr_files",
+                                                        "text_files")},
                 "notes": notes, "machine": machine(notes), "versions": versions()}
         results.write_text(json.dumps({"manifest": manifest, "meta": meta, "jobs": [job_to_json(j) for j in jobs]},
                                       indent=1, default=str))
@@ -682,14 +827,15 @@ def main(argv: list[str] | None = None) -> int:
 def job_to_json(j: Job) -> dict:
     return {"corpus": j.corpus, "tool": j.tool, "label": j.label, "cmd": j.cmd, "files": j.files, "bytes": j.nbytes,
             "scale_to": j.scale_to, "times": j.times, "rss_kib": j.rss, "cpu_s": j.cpu, "codes": j.codes,
-            "outputs": j.outputs, "statuses": dict(j.statuses), "missing": j.missing, "ok_codes": list(j.ok_codes)}
+            "outputs": j.outputs, "statuses": dict(j.statuses), "per_file_s": j.per_file, "missing": j.missing,
+            "ok_codes": list(j.ok_codes)}
 
 
 def job_from_json(d: dict) -> Job:
     job = Job(d["corpus"], d["tool"], d["label"], lambda _src: d["cmd"], Path("."), Path("."), d["files"],
               d["bytes"], scale_to=d["scale_to"], ok_codes=tuple(d["ok_codes"]), missing=d["missing"])
     job.times, job.rss, job.cpu, job.codes = d["times"], d["rss_kib"], d["cpu_s"], d["codes"]
-    job.outputs, job.statuses = d["outputs"], Counter(d["statuses"])
+    job.outputs, job.statuses, job.per_file = d["outputs"], Counter(d["statuses"]), d.get("per_file_s", [])
     return job
 
 if __name__ == "__main__":
