@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from deidentify.pixels import Box, CleanSettings, RegionDecision, clean_pixels, render_preview
-from test_pixels_support import FixedBoxes, bundled, header_stage
+from test_pixels_support import TEXT, FixedBoxes, bundled, drawn_over, header_stage, on_screen, run_pixels, synthetic
 
 RED = np.array([255, 48, 48])
 
@@ -35,6 +35,23 @@ def test_the_preview_outlines_each_region_beside_the_cleaned_frame(tmp_path: Pat
     # The banner: text on the original, nothing on the cleaned frame.
     assert original[5:45, 20:700].max() > 200
     assert cleaned[:round(40 * scale) - 1].max() == 0
+
+
+def test_the_cleaned_frame_is_shown_as_the_original_is_wherever_nothing_was_masked() -> None:
+    # 16-bit, no window: shown by min/max, which masking (to 0, and the white text gone) changes.
+    source = synthetic(bits=16)
+    outcome, written = run_pixels(source, RegionDecision(boxes=TEXT))
+    assert outcome.status == "cleaned"
+    png = BytesIO()
+    render_preview(source, outcome, png, written)
+    sheet = np.asarray(Image.open(BytesIO(png.getvalue())).convert("RGB")).astype(int)
+    original, cleaned, scale = sheet[28:, :768], sheet[28:, 768 + 16 :], 768 / 64
+
+    outside = ~on_screen(TEXT, scale, original.shape) & ~drawn_over(original)
+    assert outside.mean() > 0.5
+    assert np.array_equal(original[outside], cleaned[outside])
+    # Masked areas read as black, as the darkest pixel of the original does.
+    assert cleaned[on_screen(TEXT, scale, cleaned.shape)].max() == 0
 
 
 def test_a_withheld_image_is_previewed_alone(tmp_path: Path) -> None:

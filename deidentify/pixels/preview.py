@@ -39,7 +39,9 @@ def render_preview(
 
     ``destination`` is a file path (its folders are created) or a binary stream.
     ``cleaned`` is the output dataset; without it (a withheld image, say) only
-    the original panel is drawn.  Raises :class:`~.base.PixelError` when a frame
+    the original panel is drawn.  It is shown with the original's display
+    mapping (window, rescale, palette, or the original's min/max), so the
+    panels differ only where something was masked.  Raises :class:`~.base.PixelError` when a frame
     cannot be decoded.  The preview shows the original image: it holds PHI.
     """
     layout = read_layout(source_ds, transfer_syntax_of(source_ds))
@@ -47,11 +49,12 @@ def render_preview(
         frame = next((index for index, boxes in enumerate(outcome.boxes) if boxes), 0)
     boxes = outcome.boxes[frame] if frame < len(outcome.boxes) else ()
     scale = _PANEL / max(layout.rows, layout.columns)
-    original = _panel(to_display(decode_frame(source_ds, layout, frame), source_ds), scale)
+    source_frame = decode_frame(source_ds, layout, frame)
+    original = _panel(to_display(source_frame, source_ds), scale)
     panels = [(_outlined(original, boxes, scale), f"original, frame {frame + 1} of {layout.frames}")]
     if cleaned is not None:
-        cleaned_layout = read_layout(cleaned, UID(outcome.transfer_syntax))
-        shown = to_display(decode_frame(cleaned, cleaned_layout, frame), cleaned)
+        cleaned_frame = decode_frame(cleaned, read_layout(cleaned, UID(outcome.transfer_syntax)), frame)
+        shown = to_display(cleaned_frame, source_ds, range_of=source_frame)
         panels.append((_panel(shown, scale), f"{outcome.status}: {outcome.reason}"))
     sheet = Image.new("RGB", (sum(p.width for p, _ in panels) + _GAP * (len(panels) - 1), original.height + _CAPTION))
     draw = ImageDraw.Draw(sheet)
