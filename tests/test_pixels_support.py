@@ -325,6 +325,17 @@ def inside(boxes: Iterable[Box]) -> np.ndarray:
     return where
 
 
+def preview_panels(picture: Image.Image, rows: int, columns: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """The original and cleaned panels of a preview of a rows × columns image (int RGB), and their scale."""
+    from deidentify.pixels.preview import _CAPTION, _GAP, _MARGIN, _PANEL
+
+    scale = _PANEL / max(rows, columns)
+    height, width = round(rows * scale), round(columns * scale)
+    sheet = np.asarray(picture.convert("RGB")).astype(int)
+    top, right = _MARGIN + _CAPTION, _MARGIN + width + _GAP
+    return sheet[top : top + height, _MARGIN : _MARGIN + width], sheet[top : top + height, right : right + width], scale
+
+
 def on_screen(boxes: Iterable[Box], scale: float, shape: tuple[int, ...], grow: int = 0) -> np.ndarray:
     """A mask of a panel's pixels under ``boxes`` (scaled as the preview draws them), widened by ``grow``."""
     where = np.zeros(shape[:2], dtype=bool)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pydicom
 import pytest
 from PIL import Image
@@ -13,6 +12,7 @@ from PIL import Image
 from deidentify.batch import RunError, run
 from deidentify.cli import main
 from deidentify.profile import load_profile
+from test_pixels_support import preview_panels
 
 STUDIES = Path(__file__).resolve().parent.parent / "sample_synthetic" / "studies"
 
@@ -33,13 +33,12 @@ def _tesseract() -> None:
 
 def test_preview_draws_the_original_with_masks_beside_the_result(tmp_path: Path) -> None:
     source = _ultrasound_files()[0]
-    width = int(pydicom.dcmread(source, stop_before_pixels=True).Columns)
+    header = pydicom.dcmread(source, stop_before_pixels=True)
     assert main(["preview", str(source), "-o", str(tmp_path / "p.png")]) == 0
-    picture = np.asarray(Image.open(tmp_path / "p.png").convert("RGB"))
-    assert picture.shape[1] >= 2 * width  # original and cleaned side by side
-    red = (picture[..., 0] > 200) & (picture[..., 1] < 80) & (picture[..., 2] < 80)
-    assert red[:, : picture.shape[1] // 2].sum() > 100  # outlines on the original
-    assert red[:, picture.shape[1] // 2 :].sum() == 0
+    original, cleaned, _ = preview_panels(Image.open(tmp_path / "p.png"), header.Rows, header.Columns)
+    red = lambda panel: (panel[..., 0] > 200) & (panel[..., 1] < 80) & (panel[..., 2] < 80)  # noqa: E731
+    assert red(original).sum() > 100  # outlines and numbers on the original
+    assert red(cleaned).sum() == 0
 
 
 def test_preview_of_a_file_without_pixels_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
