@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 from pydicom import dcmread, dcmwrite
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -323,6 +323,34 @@ def inside(boxes: Iterable[Box]) -> np.ndarray:
     for box in boxes:
         where[box.y0 : box.y1, box.x0 : box.x1] = True
     return where
+
+
+def preview_panels(picture: Image.Image, rows: int, columns: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """The original and cleaned panels of a preview of a rows × columns image (int RGB), and their scale."""
+    from deidentify.pixels.preview import _CAPTION, _GAP, _MARGIN, _PANEL
+
+    scale = _PANEL / max(rows, columns)
+    height, width = round(rows * scale), round(columns * scale)
+    sheet = np.asarray(picture.convert("RGB")).astype(int)
+    top, right = _MARGIN + _CAPTION, _MARGIN + width + _GAP
+    return sheet[top : top + height, _MARGIN : _MARGIN + width], sheet[top : top + height, right : right + width], scale
+
+
+def on_screen(boxes: Iterable[Box], scale: float, shape: tuple[int, ...], grow: int = 0) -> np.ndarray:
+    """A mask of a panel's pixels under ``boxes`` (scaled as the preview draws them), widened by ``grow``."""
+    where = np.zeros(shape[:2], dtype=bool)
+    for box in boxes:
+        x0, y0 = max(0, round(box.x0 * scale) - grow), max(0, round(box.y0 * scale) - grow)
+        where[y0 : round(box.y1 * scale) + grow, x0 : round(box.x1 * scale) + grow] = True
+    return where
+
+
+def drawn_over(gray_panel: np.ndarray) -> np.ndarray:
+    """Where a panel of a grey image has something drawn on it: its coloured pixels and their surroundings
+    (the white digits inside a red number, the black border around it)."""
+    coloured = (gray_panel[..., 0] != gray_panel[..., 1]) | (gray_panel[..., 1] != gray_panel[..., 2])
+    widened = Image.fromarray(coloured.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(21))
+    return np.asarray(widened) > 0
 
 
 # --- the factory itself --------------------------------------------------------------------------

@@ -311,8 +311,16 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
     """
     state_path = state or default_state(dst)
     check_paths(src, dst, state_path)
-    if preview_dir is not None and inside(preview_dir.resolve(), dst.resolve()):
-        raise RunError("the preview folder must not be inside DST: previews show the original images")
+    if preview_dir is not None:
+        if inside(preview_dir.resolve(), dst.resolve()):
+            raise RunError("the preview folder must not be inside DST: previews show the original images")
+        if not preview_dir.parent.is_dir():
+            raise RunError("the preview folder's parent does not exist (only the preview folder is created)")
+        # Created here, once, by the one process that checked where it is: workers only write into it.
+        try:
+            preview_dir.mkdir(mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise RunError(f"the preview folder cannot be created ({exc.strerror or type(exc).__name__})") from None
     avoid = (dst, state_path)
     total = sum(1 for _ in walk(src, avoid)) if progress != "none" else None
     runner = Runner(dst, profile, key, state_path, workers=workers, progress=progress, linkage=linkage,

@@ -16,7 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     cmd.add_argument("file", type=Path, metavar="FILE")
     cmd.add_argument("-o", "--output", type=Path, default=Path("preview.png"), metavar="PNG")
     add_profile_arguments(cmd)
-    cmd.add_argument("--frame", type=int, default=None, help="which frame (default: the first masked one)")
+    cmd.add_argument("--frame", type=int, default=None, metavar="N",
+                     help="which frame, counting from 1 (default: the first with a masked region)")
     return cmd
 
 
@@ -25,8 +26,9 @@ def main(args: argparse.Namespace) -> int:
     from ..preview import PreviewError, preview_file
 
     try:
-        preview_file(args.file, profile_of(args), args.output, frame=args.frame)
+        # The caption and messages count frames from 1, as viewers do; the library counts from 0.
+        preview_file(args.file, profile_of(args), args.output, frame=None if args.frame is None else args.frame - 1)
     except (ProfileError, PreviewError) as exc:
-        return refuse(exc)
+        return refuse(exc, "preview")
     print(f"wrote {args.output}")
     return 0

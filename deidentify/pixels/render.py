@@ -1,10 +1,11 @@
 """Rendering: a decoded frame as a person would see it, in 8 bits.
 
 Monochrome frames go through the modality rescale and the dataset's first VOI
-window (PS3.3 C.11.2.1.2.1, linear), or their own min/max when no window is
-given; MONOCHROME1 is inverted so that text shows as on a viewer.  Palette
-frames go through their lookup table, YCbCr frames are converted to RGB.  OCR
-reads the grey (luminance) image; the preview shows the colour one.
+window (PS3.3 C.11.2.1.2.1, linear), or their own min/max (or another frame's)
+when no window is given; MONOCHROME1 is inverted so that text shows as on a
+viewer.  Palette frames go through their lookup table, YCbCr frames are
+converted to RGB.  OCR reads the grey (luminance) image; the preview shows the
+colour one.
 """
 
 from __future__ import annotations
@@ -21,18 +22,23 @@ from .frames import Frame
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def to_display(frame: Frame, ds: Dataset) -> np.ndarray:
-    """uint8 (rows, columns) for monochrome frames, (rows, columns, 3) RGB for colour ones."""
+def to_display(frame: Frame, ds: Dataset, range_of: Frame | None = None) -> np.ndarray:
+    """uint8 (rows, columns) for monochrome frames, (rows, columns, 3) RGB for colour ones.
+
+    ``range_of`` is the frame whose min/max scales a monochrome frame without a
+    window (default: ``frame`` itself): a masked copy shown with its original's
+    range looks the same as the original wherever nothing was masked.
+    """
     try:
-        return _display(frame, ds)
+        return _display(frame, ds, frame if range_of is None else range_of)
     except Exception as exc:  # a malformed window, rescale or palette
         raise PixelError(f"frame cannot be rendered ({type(exc).__name__})") from exc
 
 
-def _display(frame: Frame, ds: Dataset) -> np.ndarray:
+def _display(frame: Frame, ds: Dataset, range_of: Frame) -> np.ndarray:
     photometric = frame.format.photometric
     if photometric in ("MONOCHROME1", "MONOCHROME2"):
-        return _monochrome(frame.pixels[..., 0], ds, invert=photometric == "MONOCHROME1")
+        return _monochrome(frame.pixels[..., 0], ds, range_of.pixels[..., 0], invert=photometric == "MONOCHROME1")
     if photometric == "PALETTE COLOR":
         rgb = apply_color_lut(frame.pixels[..., 0], ds)[..., :3]
         # 8-bit entries in a 16-bit table (PS3.3 C.7.6.3.1.5 notes implementations that do this)
@@ -66,11 +72,11 @@ def luminance(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(image @ LUMA), 0, 255).astype(np.uint8)
 
 
-def _monochrome(stored: np.ndarray, ds: Dataset, invert: bool) -> np.ndarray:
+def _monochrome(stored: np.ndarray, ds: Dataset, range_of: np.ndarray, invert: bool) -> np.ndarray:
     window = _window(ds)
     if window is None:
         values = stored.astype(np.float32)
-        low, high = float(values.min()), float(values.max())
+        low, high = float(range_of.min()), float(range_of.max())
         scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
     else:
         centre, width = window
