@@ -228,3 +228,19 @@ def test_the_settings_carry_the_engines() -> None:
     settings = OcrSettings(engines=("text-detector",), recognition=False, padding=5)
     made = TextDetector.from_settings(settings)
     assert (made.recognition, made.padding) == (False, 5)
+
+
+def test_onnx_runtime_keeps_no_device_id_or_telemetry_store(tmp_path: Path) -> None:
+    # ONNX Runtime's Linux builds keep ~/.cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,
+    # onnxruntime.db} and send usage events unless ORT_DISABLE_TELEMETRY is set before it starts.
+    home = tmp_path / "home"
+    home.mkdir()
+    code = (
+        "import numpy as np\n"
+        "from deidentify.pixels.detectors import TextDetector\n"
+        "TextDetector().find(np.zeros((64, 64), dtype=np.uint8))\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key not in ("XDG_CACHE_HOME", "ORT_DISABLE_TELEMETRY")}
+    env.update(HOME=str(home), PYTHONPATH=str(ROOT))
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
+    assert list(home.rglob("*")) == []

@@ -26,8 +26,6 @@ from test_pixels_support import drawn_over, on_screen, preview_panels
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDIES = ROOT / "sample_synthetic" / "studies"
-needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None,
-                                     reason="tesseract is not installed (apt-get install tesseract-ocr)")
 
 
 def _files(modality: str) -> list[Path]:
@@ -53,7 +51,6 @@ def _masked(path: Path) -> tuple[Box, ...]:
     return boxes
 
 
-@needs_tesseract
 def test_preview_draws_the_original_with_masks_beside_the_result(tmp_path: Path) -> None:
     source = _files("US")[0]
     header = pydicom.dcmread(source, stop_before_pixels=True)
@@ -66,7 +63,6 @@ def test_preview_draws_the_original_with_masks_beside_the_result(tmp_path: Path)
     assert (tmp_path / "p.png").stat().st_mode & 0o777 == 0o600  # it shows the original image
 
 
-@needs_tesseract
 @pytest.mark.parametrize("name", ["synthetic Dose Report", "US1_UNCI.dcm", "GREYSCALE_IMAGE.dcm"])
 def test_the_cleaned_panel_is_the_original_wherever_nothing_was_masked(name: str, tmp_path: Path) -> None:
     if name == "US1_UNCI.dcm":
@@ -135,7 +131,6 @@ def test_what_cannot_be_previewed_is_one_clear_line(case: str, message: str, tmp
     assert sorted(tmp_path.rglob("*")) == before  # no PNG, no folder, no temporary file
 
 
-@needs_tesseract
 def test_frames_count_from_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cine = next(path for path in _files("US") if pydicom.dcmread(path, stop_before_pixels=True).get("NumberOfFrames"))
     assert pydicom.dcmread(cine, stop_before_pixels=True).NumberOfFrames == 5
@@ -152,7 +147,6 @@ def test_an_image_pixel_cleaning_leaves_alone_has_nothing_to_preview(tmp_path: P
     assert not any(tmp_path.iterdir())
 
 
-@needs_tesseract
 def test_preview_creates_the_png_and_nothing_else_anywhere(tmp_path: Path) -> None:
     home, temp, cwd, out = (tmp_path / name for name in ("home", "tmp", "cwd", "out"))
     for folder in (home, temp, cwd, out):
@@ -177,7 +171,6 @@ def test_preview_of_a_file_without_pixels_says_so(tmp_path: Path, capsys: pytest
     assert not (tmp_path / "p.png").exists()
 
 
-@needs_tesseract
 def test_run_writes_one_preview_per_cleaned_series_outside_dst(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()

@@ -41,12 +41,20 @@ def _display(frame: Frame, ds: Dataset, range_of: Frame) -> np.ndarray:
         return _monochrome(frame.pixels[..., 0], ds, range_of.pixels[..., 0], invert=photometric == "MONOCHROME1")
     if photometric == "PALETTE COLOR":
         rgb = apply_color_lut(frame.pixels[..., 0], ds)[..., :3]
-        # 8-bit entries in a 16-bit table (PS3.3 C.7.6.3.1.5 notes implementations that do this)
-        # would render nearly black, and text burnt into them invisible: read them as 8 bits, as viewers do.
-        bits = 8 if rgb.dtype.itemsize == 2 and int(rgb.max(initial=0)) < 256 else 8 * rgb.dtype.itemsize
+        bits = _palette_bits(ds, frame.format.bits_stored)
         return _to_8_bits(rgb.astype(np.uint8) if bits == 8 else rgb, bits)
     rgb = _to_8_bits(frame.pixels, frame.format.bits_stored)
     return convert_color_space(rgb, "YBR_FULL", "RGB") if photometric == "YBR_FULL" else rgb
+
+
+def _palette_bits(ds: Dataset, bits_stored: int) -> int:
+    """How many bits the palette's entries use.  8-bit entries in a 16-bit table (PS3.3
+    C.7.6.3.1.5 notes implementations that do this) would render nearly black, and text burnt
+    into them invisible: they are read as 8 bits, as viewers do.  Decided on the whole table,
+    so a masked copy of a frame is shown as its original is."""
+    indices = np.arange(2 ** min(bits_stored, 16), dtype=np.uint16 if bits_stored > 8 else np.uint8)
+    table = apply_color_lut(indices, ds)
+    return 8 if table.dtype.itemsize == 2 and int(table.max(initial=0)) < 256 else 8 * table.dtype.itemsize
 
 
 def to_gray(frame: Frame, ds: Dataset) -> np.ndarray:

@@ -106,6 +106,10 @@ class _Models:
     """
 
     def __init__(self, detection: Path, recognition: Path) -> None:
+        # ONNX Runtime's official builds (1.25 on) send usage telemetry from Linux too and keep a
+        # device id and an event store under ~/.cache; this switch, read when the library
+        # initialises, turns all of it off.  Nothing leaves a hospital's machine, not even that.
+        os.environ["ORT_DISABLE_TELEMETRY"] = "1"
         try:
             import onnxruntime
         except ImportError:
