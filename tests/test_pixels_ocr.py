@@ -13,12 +13,10 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
 from deidentify.detect import OwnValuesDetector
-from deidentify.pixels.base import Box
 from deidentify.pixels.detectors import (
     DetectorError,
     DetectorUnavailable,
@@ -27,6 +25,7 @@ from deidentify.pixels.detectors import (
 from deidentify.pixels.scan import should_scan, text_detectors
 from deidentify.profile import load_profile
 from deidentify.profile.model import OcrSettings
+from drawn_text import STYLES, check_words_are_covered_and_classified, draw, kinds_over, mask, patient
 
 
 def _require_tesseract() -> None:
@@ -48,18 +47,6 @@ needs_tesseract = pytest.mark.usefixtures("tesseract")
 def detector() -> TesseractDetector:
     _require_tesseract()
     return TesseractDetector.from_settings(load_profile("basic").pixels.ocr)
-
-
-def _mask(boxes: list[Box], shape: tuple[int, ...]) -> np.ndarray:
-    mask = np.zeros(shape[:2], dtype=bool)
-    for box in boxes:
-        mask[box.y0 : box.y1, box.x0 : box.x1] = True
-    return mask
-
-
-def _kinds_over(boxes: list[Box], area: tuple[int, int, int, int]) -> set[str]:
-    x0, y0, x1, y1 = area
-    return {b.kind for b in boxes if b.x0 < x1 and x0 < b.x1 and b.y0 < y1 and y0 < b.y1}
 
 
 def _gray(ds: Dataset, frame: int = 0) -> np.ndarray:
@@ -117,68 +104,23 @@ def test_a_blank_frame_has_no_text(detector: TesseractDetector) -> None:
 # -- synthetic frames -----------------------------------------------------------------------------
 
 
-def _patient() -> Dataset:
-    ds = Dataset()
-    ds.PatientName = "Kowalczyk^Marta"
-    ds.PatientID = "48213377"
-    ds.PatientBirthDate = "19620317"
-    ds.Modality = "US"
-    return ds
-
-
-def _draw(lines: list[tuple[int, int, str]], size: int, foreground: int, background: int, shape=(480, 640)):
-    picture = Image.new("L", (shape[1], shape[0]), background)
-    draw = ImageDraw.Draw(picture)
-    font = ImageFont.load_default(size=size)
-    areas = [draw.textbbox((x, y), text, font=font) for x, y, text in lines]
-    for x, y, text in lines:
-        draw.text((x, y), text, fill=foreground, font=font)
-    return np.array(picture), areas
-
-
 @needs_tesseract
-@pytest.mark.parametrize(
-    "size, foreground, background",
-    [
-        (11, 255, 0),  # small white text on black, as on most scanners
-        (11, 0, 255),  # small black text on white
-        (40, 255, 0),  # large
-        (40, 0, 255),
-        (14, 210, 45),  # grey text on a grey banner
-    ],
-)
+@pytest.mark.parametrize("size, foreground, background", STYLES)
 def test_words_of_a_synthetic_frame_are_covered_and_classified(
     detector: TesseractDetector, size: int, foreground: int, background: int
 ) -> None:
-    ds = _patient()
-    gap = 2 * size
-    frame, (name, numbers, plain) = _draw(
-        [(12, 10, "KOWALCZYK, MARTA"), (12, 10 + gap, "ID 48213377 DOB 17/03/1962"), (300, 300, "LIVER SAG")],
-        size,
-        foreground,
-        background,
-    )
-    boxes = detector.find(frame, text_detectors(ds))
-    ink = frame != background
-    covered = _mask(boxes, frame.shape)
-    assert covered[ink].mean() >= 0.99  # every word is masked, identifying or not
-    assert "name" in _kinds_over(boxes, name)  # the dataset's own name, labelled by class
-    assert {"id", "date"} <= _kinds_over(boxes, numbers)
-    assert _kinds_over(boxes, plain) == {""}  # masked all the same: burnt-in text is presumed identifying
-    assert all(b.label == "text" for b in boxes)
-    assert covered.mean() < 0.25  # the rest of the frame stays
-    assert not covered[plain[3] + 40 :, :].any()  # nothing where nothing is written
+    check_words_are_covered_and_classified(detector, size, foreground, background)
 
 
 @needs_tesseract
 def test_an_own_value_is_masked_below_the_confidence_threshold() -> None:
-    ds = _patient()
-    frame, (area,) = _draw([(20, 20, "Marta Kowalczyk")], 16, 255, 0, shape=(80, 300))
+    ds = patient()
+    frame, (area,) = draw([(20, 20, "Marta Kowalczyk")], 16, 255, 0, shape=(80, 300))
     strict = TesseractDetector(confidence=100, padding=0)
     detectors = [OwnValuesDetector.from_dataset(ds)]
     boxes = strict.find(frame, detectors)
-    assert boxes and _kinds_over(boxes, area) == {"name"}
-    assert _mask(boxes, frame.shape)[frame != 0].mean() >= 0.99
+    assert boxes and kinds_over(boxes, area) == {"name"}
+    assert mask(boxes, frame.shape)[frame != 0].mean() >= 0.99
     names = [w for w in strict.words(frame, detectors) if w.kind == "name"]
     assert names and all(w.own and w.confidence < 100 for w in names)  # masked for what they are
     assert all(b.kind == "" for b in strict.find(frame))  # without the dataset, no class
@@ -186,7 +128,7 @@ def test_an_own_value_is_masked_below_the_confidence_threshold() -> None:
 
 @needs_tesseract
 def test_words_come_back_with_what_was_read(detector: TesseractDetector) -> None:
-    frame, _ = _draw([(10, 10, "LYMPH NODE")], 20, 255, 0, shape=(60, 300))
+    frame, _ = draw([(10, 10, "LYMPH NODE")], 20, 255, 0, shape=(60, 300))
     words = detector.words(frame)
     assert {"LYMPH", "NODE"} <= {w.text for w in words}
     assert {w.source.split(":")[0] for w in words} <= {"gray", "binary"}
@@ -211,12 +153,12 @@ def test_pydicoms_ultrasound_text_is_found(detector: TesseractDetector, name: st
     frame = _gray(ds)
     assert frame.shape == (480, 640)
     boxes = detector.find(frame, text_detectors(ds))
-    covered = _mask(boxes, frame.shape)
+    covered = mask(boxes, frame.shape)
     for area, (x0, y0, x1, y1) in US1_TEXT.items():
         ink = frame[y0:y1, x0:x1] >= 150
         assert covered[y0:y1, x0:x1][ink].mean() >= 0.97, area
     assert ds.InstitutionName == "BAPTIST MED CTR"
-    assert "institution" in _kinds_over(boxes, (18, 25, 170, 40))
+    assert "institution" in kinds_over(boxes, (18, 25, 170, 40))
     assert covered.mean() < 0.3
 
 
@@ -225,15 +167,15 @@ def test_deid_data_siemens_ultrasound(detector: TesseractDetector) -> None:
     ds = pydicom.dcmread(_deid_data("RGB_IMAGE.dcm"))
     frame = _gray(ds)
     boxes = detector.find(frame, text_detectors(ds))
-    covered = _mask(boxes, frame.shape)
+    covered = mask(boxes, frame.shape)
     areas = [(0, 0, 240, 30), (0, 32, 140, 56), (500, 0, 890, 56), (920, 60, 1024, 355), (515, 738, 700, 768)]
     for x0, y0, x1, y1 in areas:
         ink = frame[y0:y1, x0:x1] >= 150
         assert covered[y0:y1, x0:x1][ink].mean() >= 0.97, (x0, y0)
     assert str(ds.PatientName) == "ZZZDOWNTIME^MARY^^"
-    assert "name" in _kinds_over(boxes, (0, 0, 240, 30))  # "ZZZDOWNTIME,MARY"
-    assert "date" in _kinds_over(boxes, (610, 0, 720, 30))  # 4/14/2020, the study date
-    assert "institution" in _kinds_over(boxes, (500, 32, 770, 56))  # CCHS CLEVELAND CLINIC
+    assert "name" in kinds_over(boxes, (0, 0, 240, 30))  # "ZZZDOWNTIME,MARY"
+    assert "date" in kinds_over(boxes, (610, 0, 720, 30))  # 4/14/2020, the study date
+    assert "institution" in kinds_over(boxes, (500, 32, 770, 56))  # CCHS CLEVELAND CLINIC
     assert covered.mean() < 0.15
 
 
@@ -242,13 +184,13 @@ def test_deid_data_philips_ultrasound(detector: TesseractDetector) -> None:
     ds = pydicom.dcmread(_deid_data("GREYSCALE_IMAGE.dcm"))
     frame = _gray(ds)
     boxes = detector.find(frame, text_detectors(ds))
-    covered = _mask(boxes, frame.shape)
+    covered = mask(boxes, frame.shape)
     for x0, y0, x1, y1 in [(0, 0, 1024, 24), (10, 26, 140, 48), (10, 50, 105, 120), (10, 138, 100, 260)]:
         ink = frame[y0:y1, x0:x1] >= 150
         assert covered[y0:y1, x0:x1][ink].mean() >= 0.97, (x0, y0)
     assert ds.PatientBirthDate == "19510829"
-    assert "date" in _kinds_over(boxes, (430, 0, 520, 24))  # DOB: 08/29/1951
-    assert "name" in _kinds_over(boxes, (0, 0, 120, 24))  # ZZZ TEST PATIENTFI...
+    assert "date" in kinds_over(boxes, (430, 0, 520, 24))  # DOB: 08/29/1951
+    assert "name" in kinds_over(boxes, (0, 0, 120, 24))  # ZZZ TEST PATIENTFI...
     assert covered.mean() < 0.15
 
 
@@ -259,7 +201,7 @@ def test_deid_data_multiframe_echo(detector: TesseractDetector) -> None:
     assert int(ds.NumberOfFrames) == 30
     frame = _gray(ds, frame=0)
     boxes = detector.find(frame, text_detectors(ds))
-    covered = _mask(boxes, frame.shape)
+    covered = mask(boxes, frame.shape)
     for x0, y0, x1, y1 in [(5, 55, 75, 280), (745, 58, 800, 92), (730, 560, 800, 585)]:
         ink = frame[y0:y1, x0:x1] >= 150
         assert covered[y0:y1, x0:x1][ink].mean() >= 0.97, (x0, y0)
@@ -288,7 +230,7 @@ def test_which_images_are_scanned() -> None:
 
 
 def test_text_detectors_put_the_datasets_own_values_first() -> None:
-    detectors = text_detectors(_patient())
+    detectors = text_detectors(patient())
     assert isinstance(detectors[0], OwnValuesDetector)
     assert {d.kind for d in detectors[1:]} >= {"phone", "email", "date"}
 
@@ -299,7 +241,7 @@ def test_the_detector_takes_the_profiles_settings() -> None:
     detector = TesseractDetector.from_settings(ocr)
     settings = (detector.confidence, detector.padding, detector.language, detector.upscale, detector.timeout)
     assert settings == (75.0, 5, "eng", 2, 30)
-    frame, (area,) = _draw([(30, 20, "SAMPLE")], 20, 255, 0, shape=(80, 200))
+    frame, (area,) = draw([(30, 20, "SAMPLE")], 20, 255, 0, shape=(80, 200))
     (box,) = detector.find(frame)
     x0, y0, x1, y1 = area
     assert box.x0 <= x0 - 4 and box.y0 <= y0 - 4 and box.x1 >= x1 + 4 and box.y1 >= y1 + 4  # padded

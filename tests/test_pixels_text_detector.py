@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
-from pydicom.dataset import Dataset
 
 from deidentify.pixels.base import Box
 from deidentify.pixels.detectors import (
@@ -26,6 +24,7 @@ from deidentify.pixels.detectors import (
 from deidentify.pixels.scan import text_detectors
 from deidentify.profile import load_profile
 from deidentify.profile.model import OcrSettings
+from drawn_text import STYLES, check_words_are_covered_and_classified, draw, mask, patient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,78 +34,20 @@ def detector() -> TextDetector:
     return TextDetector.from_settings(load_profile("basic").pixels.ocr)
 
 
-def _mask(boxes: list[Box], shape: tuple[int, ...]) -> np.ndarray:
-    mask = np.zeros(shape[:2], dtype=bool)
-    for box in boxes:
-        mask[box.y0 : box.y1, box.x0 : box.x1] = True
-    return mask
-
-
-def _kinds_over(boxes: list[Box], area: tuple[int, int, int, int]) -> set[str]:
-    x0, y0, x1, y1 = area
-    return {b.kind for b in boxes if b.x0 < x1 and x0 < b.x1 and b.y0 < y1 and y0 < b.y1}
-
-
-def _patient() -> Dataset:
-    ds = Dataset()
-    ds.PatientName = "Kowalczyk^Marta"
-    ds.PatientID = "48213377"
-    ds.PatientBirthDate = "19620317"
-    ds.Modality = "US"
-    return ds
-
-
-def _draw(
-    lines: list[tuple[int, int, str]], size: int, foreground: int, background: int, shape: tuple[int, int] = (480, 640)
-) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
-    picture = Image.new("L", (shape[1], shape[0]), background)
-    draw = ImageDraw.Draw(picture)
-    font = ImageFont.load_default(size=size)
-    areas = [tuple(int(v) for v in draw.textbbox((x, y), text, font=font)) for x, y, text in lines]
-    for x, y, text in lines:
-        draw.text((x, y), text, fill=foreground, font=font)
-    return np.array(picture), areas  # type: ignore[return-value]
-
-
 # -- what it finds ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "size, foreground, background",
-    [
-        (11, 255, 0),  # small white text on black, as on most scanners
-        (11, 0, 255),  # small black text on white
-        (40, 255, 0),  # large
-        (40, 0, 255),
-        (14, 210, 45),  # grey text on a grey banner
-    ],
-)
+@pytest.mark.parametrize("size, foreground, background", STYLES)
 def test_words_of_a_synthetic_frame_are_covered_and_classified(
     detector: TextDetector, size: int, foreground: int, background: int
 ) -> None:
-    ds = _patient()
-    gap = 2 * size
-    frame, (name, numbers, plain) = _draw(
-        [(12, 10, "KOWALCZYK, MARTA"), (12, 10 + gap, "ID 48213377 DOB 17/03/1962"), (300, 300, "LIVER SAG")],
-        size,
-        foreground,
-        background,
-    )
-    boxes = detector.find(frame, text_detectors(ds))
-    ink = frame != background
-    covered = _mask(boxes, frame.shape)
-    assert covered[ink].mean() >= 0.99  # every word is masked, identifying or not
-    assert "name" in _kinds_over(boxes, name)  # the dataset's own name, labelled by class
-    assert {"id", "date"} & _kinds_over(boxes, numbers)
-    assert _kinds_over(boxes, plain) == {""}  # masked all the same: burnt-in text is annotation
-    assert all(b.label == "text" for b in boxes)
-    assert covered.mean() < 0.25  # the rest of the frame stays
-    assert not covered[plain[3] + 40 :, :].any()  # nothing where nothing is written
+    # A line holding the ID and the birth date is one box, labelled with the first class found.
+    check_words_are_covered_and_classified(detector, size, foreground, background, every=False)
 
 
 def test_words_come_back_with_what_was_read(detector: TextDetector) -> None:
-    frame, _ = _draw([(20, 20, "KOWALCZYK MARTA")], 24, 255, 0)
-    words = detector.words(frame, text_detectors(_patient()))
+    frame, _ = draw([(20, 20, "KOWALCZYK MARTA")], 24, 255, 0)
+    words = detector.words(frame, text_detectors(patient()))
     assert any("KOWALCZYK" in word.text.upper() for word in words)
     assert {word.source for word in words} == {"text-detector"}
 
@@ -115,21 +56,21 @@ def test_blank_and_noise_frames_have_no_text(detector: TextDetector) -> None:
     assert detector.find(np.zeros((200, 300), dtype=np.uint8)) == []
     assert detector.find(np.full((200, 300), 255, dtype=np.uint8)) == []
     speckle = np.random.default_rng(7).gamma(2.0, 40.0, (480, 640)).clip(0, 255).astype(np.uint8)
-    assert _mask(detector.find(speckle), speckle.shape).mean() < 0.005
+    assert mask(detector.find(speckle), speckle.shape).mean() < 0.005
 
 
 def test_small_frames_are_read(detector: TextDetector) -> None:
-    frame, (area,) = _draw([(4, 4, "ID 48213377")], 11, 255, 0, shape=(96, 128))
-    covered = _mask(detector.find(frame), frame.shape)
+    frame, (area,) = draw([(4, 4, "ID 48213377")], 11, 255, 0, shape=(96, 128))
+    covered = mask(detector.find(frame), frame.shape)
     x0, y0, x1, y1 = area
     assert covered[y0:y1, x0:x1][frame[y0:y1, x0:x1] > 0].all()
 
 
 def test_without_recognition_every_line_is_still_masked_unlabelled() -> None:
     blind = TextDetector(recognition=False)
-    frame, areas = _draw([(12, 10, "KOWALCZYK, MARTA"), (300, 300, "LIVER SAG")], 14, 255, 0)
-    boxes = blind.find(frame, text_detectors(_patient()))
-    assert _mask(boxes, frame.shape)[frame > 0].mean() >= 0.99
+    frame, areas = draw([(12, 10, "KOWALCZYK, MARTA"), (300, 300, "LIVER SAG")], 14, 255, 0)
+    boxes = blind.find(frame, text_detectors(patient()))
+    assert mask(boxes, frame.shape)[frame > 0].mean() >= 0.99
     assert {b.kind for b in boxes} == {""}
     assert all(word.text == "" for word in blind.words(frame))
 
@@ -158,7 +99,7 @@ def test_two_engines_mask_the_union_of_their_boxes() -> None:
         def find(self, image: np.ndarray, own_values: object = ()) -> list[Box]:
             return [Box(600, 400, 630, 420, "text")]
 
-    frame, _ = _draw([(12, 10, "KOWALCZYK, MARTA")], 14, 255, 0)
+    frame, _ = draw([(12, 10, "KOWALCZYK, MARTA")], 14, 255, 0)
     text = TextDetector()
     both = CombinedDetector([text, Fixed()]).find(frame)
     assert set(text.find(frame)) <= set(both) and Box(600, 400, 630, 420, "text") in both
@@ -212,7 +153,7 @@ def _boxes_in_child(detector: TextDetector, frame: np.ndarray, queue: multiproce
 
 
 def test_a_forked_worker_opens_its_own_sessions(detector: TextDetector) -> None:
-    frame, _ = _draw([(12, 10, "CINE 0118")], 14, 255, 0)
+    frame, _ = draw([(12, 10, "CINE 0118")], 14, 255, 0)
     expected = detector.find(frame)  # the parent's sessions exist before the fork
     context = multiprocessing.get_context("fork")
     queue: multiprocessing.Queue = context.Queue()

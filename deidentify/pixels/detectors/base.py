@@ -29,6 +29,7 @@ __all__ = [
     "DetectorUnavailable",
     "PixelDetector",
     "Word",
+    "boxes_to_mask",
     "check_frame",
     "classify",
     "merge_boxes",
@@ -106,6 +107,13 @@ def classify(line: list[Word], detectors: Sequence[Detector], label: str) -> lis
         else w
         for w, kind, mine in zip(line, kinds, own, strict=True)
     ]
+
+
+def boxes_to_mask(words: Iterable[Word], padding: int, shape: tuple[int, ...]) -> list[Box]:
+    """Each word's box widened by ``padding`` and kept inside a frame of ``shape`` (rows,
+    columns), boxes that mostly overlap merged: what an engine's ``find`` returns."""
+    rows, columns = shape[:2]
+    return merge_boxes([box for word in words if (box := word.box.padded(padding).clipped(columns, rows)) is not None])
 
 
 def merge_boxes(boxes: list[Box]) -> list[Box]:

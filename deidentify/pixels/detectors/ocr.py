@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..base import Box
-from .base import DetectorError, DetectorUnavailable, Word, check_frame, classify, merge_boxes, overlap
+from .base import DetectorError, DetectorUnavailable, Word, boxes_to_mask, check_frame, classify, overlap
 
 if TYPE_CHECKING:
     from deidentify.detect.base import Detector
@@ -191,13 +191,7 @@ class TesseractDetector:
         they recognise is masked whatever its confidence and its box's ``kind``
         says what it is.
         """
-        rows, columns = check_frame(image).shape
-        boxes = [
-            box
-            for word in self.words(image, own_values)
-            if (box := word.box.padded(self.padding).clipped(columns, rows)) is not None
-        ]
-        return merge_boxes(boxes)
+        return boxes_to_mask(self.words(image, own_values), self.padding, check_frame(image).shape)
 
     # -- the readings ------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..base import Box
-from .base import DetectorError, DetectorUnavailable, Word, check_frame, classify, merge_boxes
+from .base import DetectorError, DetectorUnavailable, Word, boxes_to_mask, check_frame, classify
 
 if TYPE_CHECKING:
     from deidentify.detect.base import Detector
@@ -189,13 +189,7 @@ class TextDetector:
 
     def find(self, image: np.ndarray, own_values: Iterable[Detector] = ()) -> list[Box]:
         """Boxes (padded, inside the frame) of the text lines to mask in ``image``."""
-        rows, columns = check_frame(image).shape
-        boxes = [
-            box
-            for word in self.words(image, own_values)
-            if (box := word.box.padded(self.padding).clipped(columns, rows)) is not None
-        ]
-        return merge_boxes(boxes)
+        return boxes_to_mask(self.words(image, own_values), self.padding, check_frame(image).shape)
 
     def words(self, image: np.ndarray, own_values: Iterable[Detector] = ()) -> list[Word]:
         """The text lines to mask, unpadded, with what was read (PHI: never log ``text``)."""
