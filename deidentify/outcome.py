@@ -26,6 +26,8 @@ class Status(str, Enum):
     """De-identified and in DST."""
     WITHHELD = "withheld"
     """Read, but not shared: something identifying could not be removed with certainty."""
+    FILTERED = "filtered"
+    """Left out on purpose: a filter of the profile rejected it (never written, never quarantined)."""
     NOT_DICOM = "not DICOM"
     """Not a DICOM instance (an empty file, a DICOMDIR, anything else)."""
     ERROR = "error"

@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
-from .actions import is_well_known
+from .actions import Withheld, is_well_known
 from .header import Declined, HeaderError, NewValue, Written, clean_header
 from .header.sources.dataset import DatasetFile
 from .header.sources.raw import RawFile
@@ -80,6 +80,9 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
     syntax = file.transfer_syntax or _IMPLICIT_VR_LE
     outcome = Outcome(keyring.file_id(digest_of(file.data)), Status.WITHHELD, modality=verdict.modality,
                       sop_class=verdict.sop_class, transfer_syntax=file.transfer_syntax)
+    if verdict.filtered is not None:
+        outcome.status, outcome.reason = Status.FILTERED, verdict.filtered
+        return outcome
     if verdict.reason is not None:
         outcome.reason = verdict.reason
         return outcome
@@ -91,6 +94,9 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
         if isinstance(exc, Declined):
             raise
         outcome.status, outcome.reason = Status.ERROR, str(exc)
+        return outcome
+    except Withheld as exc:
+        outcome.reason = str(exc)
         return outcome
     except Exception as exc:  # fail closed; pydicom's messages may quote values, so name only the type
         outcome.status, outcome.reason = Status.ERROR, f"cannot be de-identified ({type(exc).__name__})"

@@ -28,6 +28,7 @@ from .pixels.stage import PixelTools, needs_cleaning, tools_for
 from .profile import (
     ClassSelector,
     ContentItemRule,
+    FileFilter,
     PrivateSelector,
     Profile,
     Rule,
@@ -38,6 +39,8 @@ from .profile import (
 from .profile.selectors import parse_selector
 
 PATIENT_ID = 0x00100020
+_DIRECT_IDENTIFIERS = frozenset({"PatientName", "PatientID", "PatientBirthDate", "PatientAddress",
+                                 "AccessionNumber", "OtherPatientIDsSequence", "PatientTelephoneNumbers"})
 CONTENT_SEQUENCE = 0x0040A730
 
 
@@ -185,6 +188,9 @@ class RuleBook:
             for r in profile.rules
             if "from" in r.args
         }
+        if profile.lookup is not None:
+            self.from_tags.add(profile.lookup.tag)
+        self.filter_tags = frozenset().union(*(f.condition.tags for f in profile.filters))
         self.memo = Memo()
         self._value_free = Memo()
 
@@ -197,7 +203,26 @@ class RuleBook:
         """The stamp's pieces for this profile (:mod:`deidentify.stamp`), encoded once."""
         from .stamp import stamp_pieces  # the stamp encodes with the writer, which reads the header's pieces
 
-        return self.memo.get(("stamp", pixels_cleaned), lambda: stamp_pieces(self.profile, pixels_cleaned))
+        return self.memo.get(("stamp", pixels_cleaned),
+                             lambda: stamp_pieces(self.profile, pixels_cleaned, not self.identity_gaps))
+
+    @cached_property
+    def identity_gaps(self) -> tuple[str, ...]:
+        """The PS3.15 Table E.1-1 attributes this profile keeps as they are where the table, with the
+        profile's options, does not: with any, outputs are stamped PatientIdentityRemoved NO."""
+        from .profile.load import basic_table
+
+        table = RuleBook(basic_table(tuple(sorted(self.profile.options))))
+        gaps = []
+        for rule in table.profile.rules:
+            tag = _example_tag(rule.selector)
+            if tag is None:
+                continue
+            vr = element_vr(tag, None) or "UN"
+            if self.step(tag, vr).kind is StepKind.KEEP and table.step(tag, vr).kind is not StepKind.KEEP:
+                gaps.append(rule.name)
+        # The report lists the first few: the direct identifiers first.
+        return tuple(sorted(gaps, key=lambda name: (name not in _DIRECT_IDENTIFIERS, name)))
 
     def value_free(self, tag: int, vr: str, step: Step, compute: Callable[[], Any]) -> Any:
         """What a value-free step (remove, empty, dummy) writes for ``tag`` in ``vr``: the same in every file."""
@@ -253,6 +278,15 @@ class RuleBook:
         chosen = [item.options[o] for o in sorted(self.profile.options) if o in item.options]
         code = "K" if "K" in chosen else (chosen[0] if chosen else item.action)
         return step_for_code(code, vr)
+
+
+def _example_tag(selector: Any) -> int | None:
+    """A tag ``selector`` names (the first of a wildcard's), or None for a class of elements."""
+    if isinstance(selector, TagSelector):
+        return selector.tag
+    if isinstance(selector, WildcardSelector):
+        return selector.value
+    return None
 
 
 def _may_clean_text(rule: Rule) -> bool:
@@ -345,6 +379,8 @@ class Verdict:
     """Whether its pixels go through the pixel stage (rules apply, OCR reads it, or it may carry text)."""
     modality: str
     sop_class: str
+    filtered: str | None = None
+    """Why a filter of the profile rejects the file (the filter's name), or None."""
 
 
 def verdict_of(gate: Dataset, rules: RuleBook) -> Verdict:
@@ -353,7 +389,31 @@ def verdict_of(gate: Dataset, rules: RuleBook) -> Verdict:
     # With pixel cleaning off, every image that may carry burnt-in text is withheld.
     reason = document_reason(gate) if cleans else withhold_reason(gate)
     needs = reason is None and cleans and needs_cleaning(gate, rules.pixel_tools)
-    return Verdict(reason, needs, plain_value(gate, "Modality"), plain_value(gate, "SOPClassUID"))
+    return Verdict(reason, needs, plain_value(gate, "Modality"), plain_value(gate, "SOPClassUID"),
+                   filtered_by(gate, rules.profile.filters))
+
+
+def filtered_by(ds: Dataset, filters: Sequence[FileFilter]) -> str | None:
+    """Why ``filters`` reject ``ds`` (naming the filter), or None when they let it through.
+
+    A ``reject`` filter that matches rejects; with ``accept`` filters, a file none
+    matches is rejected.  A value that cannot be read matches no filter.
+    """
+
+    def matches(entry: FileFilter) -> bool:
+        try:
+            return bool(entry.condition(ds))
+        except Exception:  # an undecodable value: as if absent
+            return False
+
+    for entry in filters:
+        if not entry.accept and matches(entry):
+            return f"rejected by filter {entry.name!r}"
+    accepts = [entry for entry in filters if entry.accept]
+    if accepts and not any(matches(entry) for entry in accepts):
+        names = dict.fromkeys(entry.name for entry in accepts)
+        return f"accepted by no filter ({', '.join(repr(name) for name in names)})"
+    return None
 
 
 def plain_value(ds: Dataset, keyword: str) -> str:

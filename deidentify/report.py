@@ -108,14 +108,15 @@ class Tally:
         self.bytes += int(entry.get("bytes", 0) or 0)  # type: ignore[call-overload]
         self.statuses[status] += 1
         modality = str(entry.get("modality", "") or "")
-        if modality:
+        if modality and status != Status.FILTERED:
             self.modalities.setdefault(modality, Counter())[status == Status.WRITTEN] += 1
         if status != Status.WRITTEN:
             self.reasons[str(entry.get("reason", ""))] += 1
 
     @property
     def all_written(self) -> bool:
-        return self.statuses[Status.WRITTEN] == self.files
+        """Whether every input was written, or left out on purpose by a filter of the profile."""
+        return self.statuses[Status.WRITTEN] + self.statuses[Status.FILTERED] == self.files
 
 
 def summary(tally: Tally, seconds: float) -> str:

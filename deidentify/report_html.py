@@ -28,7 +28,7 @@ from .report import COLUMNS, SCREENED_COLUMNS, Tally, summary
 MAX_TABLE_ROWS = 5000
 # Keyed by text: report frames read back from CSV hold statuses as plain strings.
 _COLOURS: dict[str, str] = {Status.WRITTEN: "#3a7d44", Status.WITHHELD: "#c0392b", Status.NOT_DICOM: "#7f8c8d",
-                            Status.ERROR: "#8e44ad"}
+                            Status.ERROR: "#8e44ad", Status.FILTERED: "#5d6d7e"}
 _OTHER_COLOUR = "#95a5a6"
 _INTEGER_COLUMNS = [c for c in COLUMNS if c not in ("file_id", "status", "reason", "output", "modality", "sop_class",
                                                     "transfer_syntax_in", "transfer_syntax_out", "seconds")]
