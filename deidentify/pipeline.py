@@ -32,7 +32,7 @@ from .pixels.frames import codestream_reason
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
 from .pixels.native import canonical, format_of, written_vr
 from .pixels.stage import clean_image
-from .plan import RuleBook, plain_value, plan_for
+from .plan import RuleBook, Tracer, plain_value, plan_for
 from .source import SourceError, digest_of, parse_source
 from .writer import as_dataset, as_element, encode_file, slice_parts, text_of
 
@@ -53,18 +53,18 @@ class Reader(Enum):
 
 
 def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bool = False,
-                     limits: Limits = Limits(), reader: Reader | None = None) -> Outcome:
+                     limits: Limits = Limits(), reader: Reader | None = None, trace: Tracer | None = None) -> Outcome:
     """De-identify one file's bytes, or say why they are withheld.
 
     With ``linkage``, the outcome also lists original → new UIDs and PatientID,
     for the crosswalk; without it no original identifier leaves this function.
     A file over one of ``limits`` is an error naming the bound.  ``reader``
     forces an element source; :class:`~deidentify.header.Declined` when the raw
-    one does not read the file.
+    one does not read the file.  ``trace`` is told of every header decision.
     """
     if reader is not Reader.DATASET:
         try:
-            return _deidentify(RawFile(data, rules, limits), rules, keyring, linkage, limits)
+            return _deidentify(RawFile(data, rules, limits), rules, keyring, linkage, limits, trace)
         except Declined:
             if reader is Reader.RAW:
                 raise
@@ -72,10 +72,11 @@ def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bo
         source = parse_source(data, limits)
     except SourceError as exc:
         return Outcome(keyring.file_id(digest_of(data)), exc.status, exc.reason)
-    return _deidentify(DatasetFile(source, rules), rules, keyring, linkage, limits)
+    return _deidentify(DatasetFile(source, rules), rules, keyring, linkage, limits, trace)
 
 
-def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bool, limits: Limits) -> Outcome:
+def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bool, limits: Limits,
+                trace: Tracer | None = None) -> Outcome:
     verdict = file.verdict()
     syntax = file.transfer_syntax or _IMPLICIT_VR_LE
     outcome = Outcome(keyring.file_id(digest_of(file.data)), Status.WITHHELD, modality=verdict.modality,
@@ -88,7 +89,7 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
         return outcome
     try:
         plan = plan_for(file.patient_key(), file.originals(rules.from_tags), rules, keyring,
-                        lambda: file.dataset.dataset)
+                        lambda: file.dataset.dataset, trace)
         top, outcome.counts = clean_header(file.top, plan)
     except (Declined, HeaderError) as exc:
         if isinstance(exc, Declined):

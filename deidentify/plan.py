@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from pydicom.datadict import dictionary_VR, get_entry
 from pydicom.dataset import Dataset
@@ -51,6 +51,18 @@ class StepKind(str, Enum):
     REMOVE = "remove"
     RECURSE = "recurse"  # apply the profile to each item of a sequence
     APPLY = "apply"  # run the step's action on the value
+
+
+class Match(str, Enum):
+    """How the rule for an element was found, in the order :meth:`RuleBook.match` looks."""
+
+    TAG = "a rule for this tag (an exact tag wins over every other kind of rule)"
+    PRIVATE_ELEMENT = "a rule for this private creator and element"
+    WILDCARD = "a wildcard rule (of several that match, the last in the profile)"
+    PRIVATE_CLASS = "the rule for every private element"
+    UNKNOWN_CLASS = "the rule for public elements the dictionary does not know"
+    VR = "the rule for every element of its VR (no rule names the element itself)"
+    NONE = "no rule names it"
 
 
 @dataclass(frozen=True)
@@ -235,31 +247,37 @@ class RuleBook:
             return "K"
         return chosen[0] if chosen else rule.action
 
-    def _rule_for(self, tag: int, vr: str, creator: str | None) -> tuple[Rule | None, bool]:
+    def match(self, tag: int, vr: str, creator: str | None = None) -> tuple[Rule | None, Match]:
+        """The rule that decides an element and how it was found (the precedence :meth:`step` follows)."""
         group, private = tag >> 16, bool((tag >> 16) & 1)
         rule = self.exact.get(tag)
-        if rule is None and private and creator is not None:
+        if rule is not None:
+            return rule, Match.TAG
+        if private and creator is not None:
             rule = self.private.get((group, creator, tag & 0xFF))
-        if rule is None:
-            rule = next((r for sel, r in self.wildcards if sel.matches(tag)), None)
-        if rule is None and private:
-            rule = self.classes.get("private")
-        if rule is None and not private and not _in_dictionary(tag):
-            rule = self.classes.get("unknown")
-        if rule is None:
-            rule = self.vrs.get(vr)
-        return rule, private
+            if rule is not None:
+                return rule, Match.PRIVATE_ELEMENT
+        rule = next((r for sel, r in self.wildcards if sel.matches(tag)), None)
+        if rule is not None:
+            return rule, Match.WILDCARD
+        if private and "private" in self.classes:
+            return self.classes["private"], Match.PRIVATE_CLASS
+        if not private and not _in_dictionary(tag) and "unknown" in self.classes:
+            return self.classes["unknown"], Match.UNKNOWN_CLASS
+        if vr in self.vrs:
+            return self.vrs[vr], Match.VR
+        return None, Match.NONE
 
     def step(self, tag: int, vr: str, creator: str | None = None) -> Step:
         """The step for an element; ``vr`` is "" for a public tag the dictionary does not know."""
         key = (tag, vr, creator)
         found = self._cache.get(key)
         if found is None:
-            rule, private = self._rule_for(tag, vr, creator)
+            rule, _ = self.match(tag, vr, creator)
             if rule is None:
                 found = _RECURSE if vr == "SQ" else _KEEP
             else:
-                found = step_for_code(self.code(rule), vr or "UN", rule, private)
+                found = step_for_code(self.code(rule), vr or "UN", rule, bool((tag >> 16) & 1))
             if len(self._cache) >= 65536:  # private creators are as many as an archive's devices
                 self._cache.clear()
             self._cache[key] = found
@@ -324,6 +342,27 @@ def element_vr(tag: int, raw_vr: str | None) -> str:
         return "UN" if (tag >> 16) & 1 else ""
 
 
+ItemPath = tuple[tuple[int, int], ...]
+"""Where an element is: (sequence tag, item index) for each sequence above it."""
+
+
+class Context(str, Enum):
+    """Why the header walk chose an element's step, beyond the profile's rules (for ``explain``)."""
+
+    RULES = "rules"
+    CONTENT_ITEM = "an SR content item's row of Table E.3.4-1 (clean-structured-content)"
+    DUMMIED = "text inside a sequence the profile dummies (D): replaced, whatever rule names it"
+    CREATOR = "a private creator: kept exactly when its block keeps an element"
+    STRUCTURE = "a group length or file meta element: never part of an output dataset"
+
+
+class Tracer(Protocol):
+    """Told of every decision the header walk makes (``deidentify explain`` listens)."""
+
+    def __call__(self, path: ItemPath, tag: int, vr: str, creator: str | None, step: Step | None,
+                 context: Context) -> None: ...
+
+
 @dataclass(frozen=True)
 class Plan:
     """The profile resolved for one dataset."""
@@ -332,6 +371,8 @@ class Plan:
     keyring: Keyring
     patient: PatientContext
     detectors: Sequence[Detector]
+    trace: Tracer | None = None
+    """Told of each element's step as the walk takes it; None in runs."""
 
 
 def patient_key(ds: Dataset) -> str:
@@ -349,7 +390,7 @@ def make_plan(ds: Dataset, rules: RuleBook, keyring: Keyring) -> Plan:
 
 
 def plan_for(key: str, originals: dict[int, str], rules: RuleBook, keyring: Keyring,
-             dataset: Callable[[], Dataset]) -> Plan:
+             dataset: Callable[[], Dataset], trace: Tracer | None = None) -> Plan:
     """A plan from the values keyed actions derive from (the patient key and ``from:`` originals).
 
     ``dataset`` gives the file's dataset, read only when the profile cleans free text: the
@@ -360,7 +401,7 @@ def plan_for(key: str, originals: dict[int, str], rules: RuleBook, keyring: Keyr
         detectors = [OwnValuesDetector.from_dataset(dataset()), *default_detectors()]
     low, high = rules.profile.settings.date_shift_days
     patient = PatientContext(key=key, day_offset=keyring.day_offset(key, low, high), originals=originals)
-    return Plan(rules, keyring, patient, detectors)
+    return Plan(rules, keyring, patient, detectors, trace)
 
 
 def originals_of(ds: Dataset, tags: Iterable[int]) -> dict[int, str]:

@@ -23,6 +23,7 @@ COMMANDS = {
     "report": "print a state folder's summary again and write it as an HTML page",
     "check": "prove that a folder holds nothing identifying and is valid DICOM",
     "preview": "draw what pixel cleaning masks in one file: the original outlined, beside the result",
+    "explain": "list what each element of one file becomes, and the rule that decides it",
 }
 
 

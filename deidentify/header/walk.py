@@ -17,7 +17,7 @@ from typing import Any
 from pydicom.dataelem import DataElement
 
 from ..actions import ACTIONS, REMOVE, ElementContext
-from ..plan import CONTENT_SEQUENCE, Plan, Step, StepKind, element_vr
+from ..plan import CONTENT_SEQUENCE, Context, ItemPath, Plan, Step, StepKind, element_vr
 from .sources.base import Constant, ElementSource, HeaderError, Items, NewValue, Piece, Written
 
 #: Where each SR value type keeps its value (PS3.3 C.17.3).
@@ -63,8 +63,9 @@ def clean_header(source: ElementSource, plan: Plan) -> tuple[Written, Counter[st
 
 
 def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: Mapping[int, Step],
-           dummy: bool) -> Written:
+           dummy: bool, path: ItemPath = ()) -> Written:
     rules = plan.rules
+    trace = plan.trace
     step_of = rules.step
     public_code = dummy and _is_public_code(source)
     out: list[tuple[int, Piece]] = []
@@ -77,12 +78,16 @@ def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: M
         if number == 0 or group == 0x0002 or group == 0x0004:
             # Group lengths are retired; file meta and directory records never belong in an instance.
             names.append("remove")
+            if trace is not None:
+                trace(path, tag, read_vr, None, None, Context.STRUCTURE)
             continue
         private = group & 1
         creator = None
         if private:
             if 0x0010 <= number <= 0x00FF:
                 creators[tag] = handle
+                if trace is not None:
+                    trace(path, tag, read_vr, None, None, Context.CREATOR)
                 continue
             if number >= 0x1000:
                 block = (group << 16) | (number >> 8)
@@ -94,6 +99,9 @@ def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: M
         step = decide(tag, vr, creator, plan, overrides, dummy, public_code) if dummy or overrides \
             else step_of(tag, vr, creator)
         names.append(step.name)
+        if trace is not None:
+            trace(path, tag, vr, creator, step, Context.CONTENT_ITEM if overrides.get(tag) is step
+                  else Context.DUMMIED if step is _DUMMY else Context.RULES)
         kind = step.kind
         if kind is StepKind.KEEP:
             out.append((tag, source.kept(handle)))
@@ -101,7 +109,7 @@ def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: M
             continue
         elif kind is StepKind.RECURSE:
             inner = dummy or dummies_inside(step)
-            out.append((tag, Items(_clean_items(source.items(handle), tag, plan, counts, inner))))
+            out.append((tag, Items(_clean_items(source.items(handle), tag, plan, counts, inner, path))))
         else:
             piece = _apply(source, tag, read_vr, vr, handle, step, plan)
             if piece is None:
@@ -190,10 +198,10 @@ def is_public_scheme(scheme: str) -> bool:
 
 
 def _clean_items(items: Sequence[ElementSource], tag: int, plan: Plan, counts: Counter[str],
-                 dummy: bool) -> list[Written]:
+                 dummy: bool, path: ItemPath) -> list[Written]:
     cleaned = []
     content = tag == CONTENT_SEQUENCE and bool(plan.rules.content_items)
-    for item in items:
+    for index, item in enumerate(items):
         overrides = _NO_OVERRIDES
         if content:
             found = _content_item_step(item, plan)
@@ -202,9 +210,11 @@ def _clean_items(items: Sequence[ElementSource], tag: int, plan: Plan, counts: C
                 if step.kind is StepKind.REMOVE:
                     # A content item without its value is invalid; drop the item.
                     counts["remove"] += 1
+                    if plan.trace is not None:
+                        plan.trace((*path, (tag, index)), 0, "", None, step, Context.CONTENT_ITEM)
                     continue
                 overrides = {value_tag: step}
-        cleaned.append(_clean(item, plan, counts, overrides, dummy))
+        cleaned.append(_clean(item, plan, counts, overrides, dummy, (*path, (tag, index))))
     return cleaned
 
 
