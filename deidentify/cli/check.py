@@ -1,4 +1,4 @@
-"""``deidentify check DIR``: arguments, and the call into :func:`~deidentify.check.check_folder`.
+"""``deidentify check DIR``: arguments, and the call into :func:`~deidentify.checker.check_folder`.
 
 Exit status: 0 clean, 1 findings, 2 errors (bad arguments or profile, a
 folder that does not exist, a file that could not be checked).
@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..check import SCANNER_NAMES, check_folder
-from ..check.render import terminal, write
+from ..checker import SCANNER_NAMES, check_folder
+from ..checker.render import terminal, write
 from ..profile import ProfileError
 from . import COMMANDS
 from .options import add_profile_arguments, profile_of, refuse
