@@ -54,6 +54,8 @@ class Outcome:
     counts: Counter[str] = field(default_factory=Counter)
     uid_pairs: list[tuple[str, str]] = field(default_factory=list)
     patient_pair: tuple[str, str] | None = None
+    date_offset: tuple[str, int] | None = None
+    """With linkage, when dates were shifted: (the output's PatientID, the shift in days)."""
     pixels: Any = None
     """The pixel stage's outcome (masked boxes per frame, labels only), for previews and the report."""
 

@@ -156,7 +156,7 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
         return outcome
     outcome.status = Status.WRITTEN
     if linkage:
-        _link(file, top, keyring, rules, outcome)
+        _link(file, top, keyring, rules, outcome, plan.patient.day_offset)
     return outcome
 
 
@@ -234,11 +234,15 @@ def _frames_reason(top: Written, file: SourceFile, syntax: str) -> str | None:
     return codestream_reason(value, syntax, rows, columns, samples, bits, frames, strict=False)
 
 
-def _link(file: SourceFile, top: Written, keyring: Keyring, rules: RuleBook, outcome: Outcome) -> None:
+def _link(file: SourceFile, top: Written, keyring: Keyring, rules: RuleBook, outcome: Outcome,
+          day_offset: int) -> None:
     ds = file.dataset.dataset
     original_id, new_id = plain_value(ds, "PatientID"), text_of(top, 0x00100020)
     if original_id and new_id and original_id != new_id:
         outcome.patient_pair = (original_id, new_id)
+    if outcome.counts.get("shift") and outcome.name is not None:
+        # The shift a team must state in its methods, by the patient's pseudonymous id only.
+        outcome.date_offset = (new_id or outcome.name.patient, day_offset)
     if "retain-uids" in rules.profile.options:
         return
     uids = {str(v) for elem in ds.iterall() if elem.VR == "UI" for v in _values(elem.value)}

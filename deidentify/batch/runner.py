@@ -243,6 +243,8 @@ class Runner:
             self.crosswalk.add("uid", outcome.uid_pairs)
             if outcome.patient_pair:
                 self.crosswalk.add("patient", [outcome.patient_pair])
+            if outcome.date_offset:
+                self.crosswalk.add("date_offset", [(outcome.date_offset[0], str(outcome.date_offset[1]))])
         entry = row(outcome, output, done.seconds)
         entry["bytes"] = max(done.size, 0)
         if outcome.status != Status.WRITTEN:  # written files are in the report; the log says what went wrong
