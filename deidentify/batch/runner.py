@@ -26,6 +26,7 @@ from ..limits import Limits
 from ..outcome import Outcome, Status
 from ..profile import Profile
 from ..profile.fingerprint import fingerprint
+from ..release.layout import payload_folder
 from ..report import ReportWriter, Tally, row, summary
 from ..sinks import FolderSink, Sink, SinkConflict, SinkLocked
 from ..source import WalkProblem, quiet_pydicom, walk
@@ -92,6 +93,7 @@ class Runner:
                  limits: Limits = Limits(), memory_limit: int | None = None,
                  max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
         self.folder = StateFolder(state)
+        dst = payload_folder(dst)  # DST/data once DST is a signed release (a bag)
         self.sink = FolderSink(dst)
         try:
             self.folder.lock()
