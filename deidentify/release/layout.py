@@ -87,7 +87,10 @@ def payload(bag: Path) -> Payload:
             if entry.is_dir(follow_symlinks=False):
                 pending.append((entry.path, path))
             elif entry.is_file(follow_symlinks=False):
-                files.append(PayloadFile(path, entry.stat(follow_symlinks=False).st_size))
+                try:
+                    files.append(PayloadFile(path, entry.stat(follow_symlinks=False).st_size))
+                except FileNotFoundError:  # gone since the folder was listed
+                    continue
             else:
                 others.append(path)
     files.sort(key=lambda f: f.path)
