@@ -88,8 +88,11 @@ svg .axis { stroke: #888; stroke-width: 1; } svg .grid { stroke: #e5e5e5; stroke
 """
 
 
-def render_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS) -> str:
-    """The report as one HTML page: counts, charts and the per-file table."""
+def render_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS, signer: str | None = None) -> str:
+    """The report as one HTML page: counts, charts and the per-file table.
+
+    ``signer``: the fingerprint of the key DST was signed with (a signed release), shown to be read out.
+    """
     files = len(frame)
     written = int((frame["status"] == Status.WRITTEN).sum())
     megabytes = frame["bytes"].sum() / 1e6 if files else 0.0
@@ -101,6 +104,9 @@ def render_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS) -> str:
         "<h1>deidentify report</h1>",
         f'<p class="meta">{files} files ({megabytes:.1f} MB): {written} written, {files - written} not written. '
         f"Made by deidentify {_e(__version__)} from the report of a state folder.</p>",
+        *([f'<p class="meta">Signed release: signing key fingerprint <code>{_e(signer)}</code>. Read it out '
+           "to the partner, who checks it against the public key before running verify-release.</p>"]
+          if signer else []),
         "<h2>Summary</h2>",
         f"<pre>{_e(report_summary(frame))}</pre>",
     ]
@@ -113,9 +119,9 @@ def render_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS) -> str:
     return "\n".join(parts)
 
 
-def write_html(frame: pd.DataFrame, path: Path, *, max_rows: int = MAX_TABLE_ROWS) -> Path:
+def write_html(frame: pd.DataFrame, path: Path, *, max_rows: int = MAX_TABLE_ROWS, signer: str | None = None) -> Path:
     """Write :func:`render_html` to ``path`` (under a temporary name, then renamed)."""
-    text = render_html(frame, max_rows=max_rows)
+    text = render_html(frame, max_rows=max_rows, signer=signer)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     temp.write_text(text, encoding="utf-8")

@@ -27,6 +27,7 @@ from ..outcome import Outcome, Status
 from ..plan import RuleBook
 from ..profile import Profile
 from ..profile.fingerprint import fingerprint
+from ..release.layout import payload_folder
 from ..report import ReportWriter, Tally, row, summary
 from ..sinks import FolderSink, Sink, SinkConflict, SinkLocked
 from ..source import WalkProblem, quiet_pydicom, walk
@@ -93,6 +94,7 @@ class Runner:
                  limits: Limits = Limits(), memory_limit: int | None = None,
                  max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
         self.folder = StateFolder(state)
+        dst = payload_folder(dst)  # DST/data once DST is a signed release (a bag)
         self.sink = FolderSink(dst)
         try:
             self.folder.lock()

@@ -1,7 +1,8 @@
 """The `deidentify` command: parses arguments and calls the library.
 
 One module per command, each with ``add_parser(subparsers)`` and
-``main(args) -> int`` (the exit status); :data:`COMMANDS` lists them.  Only the
+``main(args) -> int`` (the exit status); :data:`COMMANDS` lists them (a ``-``
+in a command's name is ``_`` in its module's).  Only the
 command being run is imported (start-up time counts); options several
 commands take are in :mod:`.options`.
 """
@@ -24,6 +25,10 @@ COMMANDS = {
     "check": "prove that a folder holds nothing identifying and is valid DICOM",
     "preview": "draw what pixel cleaning masks in one file: the original outlined, beside the result",
     "explain": "list what each element of one file becomes, and the rule that decides it",
+    "keygen": "make a key pair for signing releases",
+    "sign": "make a finished DST a signed release (a BagIt bag with a detached signature)",
+    "verify-release": "check a signed release: every file present, unchanged, nothing added",
+    "package": "write a signed release as one zip file, signature inside",
 }
 
 
@@ -40,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(name: str) -> ModuleType:
-    return importlib.import_module(f"{__name__}.{name}")
+    return importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
 
 
 def _parser(argv: list[str]) -> argparse.ArgumentParser:
