@@ -100,10 +100,12 @@ def deidentify_dataset(ds: Dataset, profile: ProfileLike = "basic", key: KeyLike
 
 
 def check(path: str | os.PathLike[str], profile: ProfileLike = "basic", against: str | os.PathLike[str] | None = None,
-          options: Iterable[str] = ()) -> CheckReport:
+          options: Iterable[str] = (), **settings: Any) -> CheckReport:
     """Look for residual PHI and invalid DICOM in a folder, as ``deidentify check`` does; ``against``:
-    the originals, so that their own values are looked for in the outputs."""
-    return check_folder(Path(path), _profile(profile, options), Path(against) if against is not None else None)
+    the originals, so that their own values are looked for in the outputs.  ``settings`` are
+    :func:`~deidentify.checker.check_folder`'s keywords (``accept``, ``fail_on``, ``skip``...)."""
+    return check_folder(Path(path), _profile(profile, options), Path(against) if against is not None else None,
+                        **settings)
 
 
 def _profile(profile: ProfileLike, options: Iterable[str]) -> Profile:

@@ -122,6 +122,23 @@ def load_profile(ref: str | Path, options: tuple[str, ...] = (), lookup: Path | 
     return _finish(merged, tuple(options), str(path))
 
 
+def read_yaml(path: Path) -> Any:
+    """A YAML file whose mappings carry their line as ``__line__``; ProfileError names the file (and line)."""
+    return _read(path)[1]
+
+
+def _read(path: Path) -> tuple[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        return text, yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ProfileError(f"{path}{line}: not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
+
+
 def basic_table(options: tuple[str, ...] = ()) -> Profile:
     """PS3.15 Table E.1-1 alone (every row, its Basic Profile and option actions), with ``options``."""
     return _finish(_load_file((builtin_dir() / "_ps3.15-e1-1.yaml").resolve(), ()), options, "Table E.1-1")
@@ -132,15 +149,7 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     """Parse one file and the files it extends into an unresolved profile dict."""
     if path in chain:
         raise ProfileError(f"{path}: extends itself through {' -> '.join(p.name for p in chain)}")
-    try:
-        text = path.read_text(encoding="utf-8")
-        doc = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ProfileError(f"{path}{line}: not valid YAML: {exc}") from None
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
+    text, doc = _read(path)
     if not isinstance(doc, dict):
         raise ProfileError(f"{path}:1: a profile is a mapping with at least 'name' and 'rules' or 'extends'")
     where = f"{path}:{doc['__line__']}"
