@@ -45,7 +45,7 @@ def read_report(state: Path) -> pd.DataFrame:
     if parquet.is_file():
         try:
             frame = pd.read_parquet(parquet)
-        except (OSError, ValueError):
+        except (OSError, ValueError, ImportError):  # ImportError: written where pyarrow is, read where it is not
             frame = None
     if frame is None:
         if not csv.is_file():

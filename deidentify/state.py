@@ -119,7 +119,8 @@ class StateFolder:
 
     def clear(self) -> None:
         """Forget every earlier run (``--restart``): manifest, report, quarantine and linkage files."""
-        for name in ("manifest.jsonl", "report.csv", "report.parquet", "uid_mapping.csv", "patid_mapping.csv"):
+        for name in ("manifest.jsonl", "report.csv", "report.parquet", "uid_mapping.csv", "patid_mapping.csv",
+                     "date_offsets.csv"):
             (self.path / name).unlink(missing_ok=True)
         if self.quarantine.is_dir():
             for entry in self.quarantine.iterdir():

@@ -269,7 +269,7 @@ class Runner:
             seconds = time.perf_counter() - self.started
             try:
                 tally = self.report.close(before)
-                text = summary(tally, seconds)
+                text = summary(tally, seconds) + (f"\n{self.report.note}" if self.report.note else "")
             except OSError as exc:
                 tally, text = self.report.tally, f"the report could not be written ({storage_reason(exc)})"
             if self.identity_gaps:

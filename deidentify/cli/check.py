@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "1 findings at --fail-on or above (validity notes only with --fail-on-validity; accepted findings "
         "never), 2 errors.",
     )
-    parser.add_argument("dir", type=Path, metavar="DIR")
+    parser.add_argument("dir", type=Path, metavar="DIR", help="the folder (or one file) to check, e.g. a run's DST")
     parser.add_argument("--against", type=Path, metavar="SRC",
                         help="the source DIR was made from: find its names, IDs, dates, addresses, "
                              "phones and UIDs anywhere in DIR, and count only DICOM errors it did not have")

@@ -17,7 +17,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                     "then write it, signature inside, as OUT.zip (never overwritten). The partner unzips it and "
                     "runs 'deidentify verify-release'.")
     cmd.add_argument("dst", type=Path, metavar="DST", help="a signed release (run --sign, or sign)")
-    cmd.add_argument("--zip", type=Path, required=True, metavar="OUT.zip", dest="out")
+    cmd.add_argument("--zip", type=Path, required=True, metavar="OUT.zip", dest="out",
+                     help="the zip file to write (the release with its signature inside)")
     cmd.add_argument("--public-key", type=Path, metavar="F", help="check the signature with this key too")
     return cmd
 

@@ -23,8 +23,8 @@ from .options import (
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``run`` command to ``deidentify``'s sub-commands."""
     cmd = subparsers.add_parser("run", help=COMMANDS["run"])
-    cmd.add_argument("src", type=Path, metavar="SRC")
-    cmd.add_argument("dst", type=Path, metavar="DST")
+    cmd.add_argument("src", type=Path, metavar="SRC", help="the folder of studies to de-identify (never changed)")
+    cmd.add_argument("dst", type=Path, metavar="DST", help="where de-identified files go (created if missing)")
     add_profile_and_key_arguments(cmd)
     cmd.add_argument("--workers", type=int, default=default_workers(),
                      help="worker processes (default: every core, here %(default)s)")

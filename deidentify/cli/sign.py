@@ -21,7 +21,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Make DST a BagIt bag (outputs move under DST/data/) with manifest-sha256.txt, bag-info.txt "
                     "and release.sig, an Ed25519 signature the partner checks with 'deidentify verify-release'. "
                     "Every file DST holds is hashed and signed, also when DST was signed before.")
-    cmd.add_argument("dst", type=Path, metavar="DST")
+    cmd.add_argument("dst", type=Path, metavar="DST", help="a finished run's DST")
     cmd.add_argument("--key", type=Path, required=True, metavar="F", help="the private signing key (deidentify keygen)")
     cmd.add_argument("--state", type=Path, help="the run's state folder, for bag-info.txt's profile and counts "
                                                "(default: DST.state beside DST)")
