@@ -186,7 +186,8 @@ class Runner:
             reuse_large_buffers()  # forked workers inherit it; spawned ones set it in init_worker
             self._pool = open_executor(self.executor, self.workers, setup, memory_limit=memory_limit,
                                        max_seconds=max_seconds, close_fds=locks,
-                                       stop=lambda: self.stop_signal is not None, weigh=task_bytes)
+                                       stop=lambda: self.stop_signal is not None, weigh=task_bytes,
+                                       scratch=self.folder.path)
         return self._pool
 
     def _unfinished(self, paths: Iterator[Path | WalkProblem]) -> Iterator[tuple[Path, str]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..batch import DEFAULT_MAX_SECONDS, EXECUTORS, ExecutorSpec, RunError
+from ..batch.executors.base import CHUNK_BYTES, CHUNK_FILES
 from ..keys import KEY_ENV, default_key_path, load_or_create_key
 from ..limits import Limits
 from ..profile import Profile, builtin_names, load_profile
@@ -125,6 +126,8 @@ def add_executor_arguments(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--scheduler", metavar="ADDRESS",
                      help="the Dask scheduler for --executor dask, e.g. tcp://10.0.0.5:8786 (use tls:// "
                           "between hosts: the run's key travels to the workers)")
+    cmd.add_argument("--task-size", type=_size, default=CHUNK_BYTES, metavar="SIZE",
+                     help=f"Dask only: input bytes per Dask task (default: 64M; at most {CHUNK_FILES} files a task)")
 
 
 def executor_of(args: argparse.Namespace) -> ExecutorSpec:
@@ -133,4 +136,4 @@ def executor_of(args: argparse.Namespace) -> ExecutorSpec:
         raise RunError("--executor dask needs --scheduler ADDRESS (or --executor dask-local)")
     if args.scheduler and args.executor != "dask":
         raise RunError("--scheduler is for --executor dask")
-    return ExecutorSpec(args.executor, args.scheduler or "")
+    return ExecutorSpec(args.executor, args.scheduler or "", chunk_bytes=args.task_size)

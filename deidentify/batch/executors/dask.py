@@ -7,12 +7,15 @@ What goes where:
   as one Dask task, and yields the chunks' results in the order they were submitted, so the
   runner commits outputs, writes the manifest and streams the report exactly as with the
   local pool.  At most a few chunks per worker thread are in flight.
-- The run's set-up (profile, key, DST, state folder...) travels once, in a
-  :class:`~distributed.diagnostics.plugin.WorkerPlugin` named after a random run id; the key
-  is inside a :class:`Sealed` whose repr is redacted, so neither a task's key, its arguments,
-  a repr nor a log line holds it.  Each Dask worker process sets the run up once (the local
-  pool's ``init``) when its first chunk of the run arrives, then runs ``work`` per input,
-  one chunk at a time (a lock: the per-process state is not shared between threads).
+- Nothing of the run crosses Dask readable: the set-up (profile, key, DST, state folder...)
+  travels once in a :class:`~distributed.diagnostics.plugin.WorkerPlugin` named after a random
+  run id, and each chunk's inputs and results as opaque bytes, all sealed (:func:`seal`) with a
+  fresh secret of this run that goes only through the shared state folder (a 0600 file, removed
+  when the run ends).  So no Dask log (at debug level too, which prints every message), task
+  key, repr or dashboard shows the key, a source path or an original identifier; reading them
+  would need the state folder, which holds PHI anyway.  Each Dask worker process sets the run up
+  once (the local pool's ``init``) when its first chunk of the run arrives, then runs ``work``
+  per input, one chunk at a time (a lock: the per-process state is not shared between threads).
 - A worker that dies (kill -9, the nanny's memory limit) has its chunk retried on another
   worker by Dask.  A chunk that has killed ``allowed-failures`` + 1 workers (Dask's
   KilledWorker) is split into single inputs, each retried alone, so only the input that
@@ -26,13 +29,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import os
+import pickle
 import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dask
@@ -47,6 +54,31 @@ log = logging.getLogger("deidentify")
 # Chunks in flight per worker thread: one running, the next ones queued on it.
 _IN_FLIGHT = 3
 _REFRESH_SECONDS = 5.0
+
+
+_NONCE = 16
+_SECRET_GLOB = "dask-*.secret"
+
+
+def seal(secret: bytes, value: Any) -> bytes:
+    """``value`` pickled and enciphered: a random nonce, then the pickle XOR SHAKE-256(secret, nonce).
+
+    A fresh nonce per message, so no two messages share a keystream; confidentiality only
+    (what Dask carries is not trusted for integrity more than the cluster itself is).
+    """
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    nonce = os.urandom(_NONCE)
+    return nonce + _xor(data, hashlib.shake_256(secret + nonce).digest(len(data)))
+
+
+def unseal(secret: bytes, blob: bytes) -> Any:
+    nonce, body = blob[:_NONCE], blob[_NONCE:]
+    # Our own pickle: only this run, holding the secret, could have made it.
+    return pickle.loads(_xor(body, hashlib.shake_256(secret + nonce).digest(len(body))))
+
+
+def _xor(data: bytes, pad: bytes) -> bytes:
+    return (int.from_bytes(data, "little") ^ int.from_bytes(pad, "little")).to_bytes(len(data), "little")
 
 
 class Sealed:
@@ -70,13 +102,17 @@ class Sealed:
 
 
 class RunPlugin(WorkerPlugin):
-    """The run's set-up on every Dask worker, present and future: registered once by the client."""
+    """The run's set-up on every Dask worker, present and future: registered once by the client.
 
-    def __init__(self, run_id: str, setup: WorkerSetup) -> None:
+    It carries the set-up sealed, and where the run's secret is (a file in the shared state
+    folder), never the secret itself.
+    """
+
+    def __init__(self, run_id: str, setup: WorkerSetup, secret: bytes, secret_file: Path) -> None:
         self.run_id = run_id
         self.name = f"deidentify-{run_id}"
-        self.init, self.work, self.fail = setup.init, setup.work, setup.fail
-        self.args = Sealed(setup.init_args)
+        self.secret_file = secret_file
+        self.sealed = Sealed(seal(secret, (setup.init, setup.init_args, setup.work, setup.fail)))
 
     def __repr__(self) -> str:
         return f"<deidentify run {self.run_id}>"
@@ -86,12 +122,22 @@ class RunPlugin(WorkerPlugin):
 
     def teardown(self, worker: Any) -> None:
         _runs.pop(self.run_id, None)
+        _opened.pop(self.run_id, None)
         if _active[0] == self.run_id:
             _active[0] = ""
+
+    def open(self) -> tuple[bytes, WorkerSetup]:
+        """The run's secret (read from the state folder) and its set-up, once per process."""
+        if self.run_id not in _opened:
+            secret = self.secret_file.read_bytes()
+            init, init_args, work, fail = unseal(secret, self.sealed.value)
+            _opened[self.run_id] = (secret, WorkerSetup(init, init_args, work, fail))
+        return _opened[self.run_id]
 
 
 # In each Dask worker process: the runs set up by their plugins, and the one init_worker last ran for.
 _runs: dict[str, RunPlugin] = {}
+_opened: dict[str, tuple[bytes, WorkerSetup]] = {}
 _active = [""]
 _one_at_a_time = threading.Lock()
 
@@ -114,13 +160,19 @@ class _Hand:
     error: BaseException | None = None
 
 
-def run_chunk(run_id: str, tasks: list[Any], max_seconds: float) -> ChunkResult:
-    """One Dask task: the run's ``work`` over ``tasks`` in a thread of this worker, watched for time."""
+def run_chunk(run_id: str, sealed_tasks: bytes, max_seconds: float) -> bytes:
+    """One Dask task: the run's ``work`` over the chunk in a thread of this worker, watched for time.
+
+    Takes the chunk sealed, returns its :class:`ChunkResult` sealed.
+    """
     plugin = _runs.get(run_id)
     if plugin is None:
         raise RuntimeError("this Dask worker has not set up the run (its plugin did not reach it)")
+    secret, setup = plugin.open()
+    tasks: list[Any] = unseal(secret, sealed_tasks)
     hand = _Hand()
-    thread = threading.Thread(target=_serve, args=(plugin, tasks, hand), name="deidentify-chunk", daemon=True)
+    thread = threading.Thread(target=_serve, args=(run_id, setup, tasks, hand), name="deidentify-chunk",
+                              daemon=True)
     thread.start()
     while True:
         thread.join(timeout=1.0)
@@ -132,26 +184,26 @@ def run_chunk(run_id: str, tasks: list[Any], max_seconds: float) -> ChunkResult:
         if max_seconds and held is not None and time.monotonic() - held[1] > max_seconds:
             index = held[0]
             reason = f"over the limit: took longer than {max_seconds:g} s (its Dask worker was restarted)"
-            return ChunkResult(hand.results[:index] + [plugin.fail(tasks[index], reason)], tasks[index + 1:],
-                               _worker_address())
+            return seal(secret, ChunkResult(hand.results[:index] + [setup.fail(tasks[index], reason)],
+                                            tasks[index + 1:], _worker_address()))
     if hand.error is not None:
-        raise hand.error
-    return ChunkResult(hand.results)
+        raise RuntimeError(f"the chunk failed in its worker ({type(hand.error).__name__})")
+    return seal(secret, ChunkResult(hand.results))
 
 
-def _serve(plugin: RunPlugin, tasks: list[Any], hand: _Hand) -> None:
+def _serve(run_id: str, setup: WorkerSetup, tasks: list[Any], hand: _Hand) -> None:
     try:
         with _one_at_a_time:
-            if _active[0] != plugin.run_id:
-                plugin.init(*plugin.args.value)
-                _active[0] = plugin.run_id
+            if _active[0] != run_id:
+                setup.init(*setup.init_args)
+                _active[0] = run_id
             for index, task in enumerate(tasks):
                 if hand.stop:
                     return
                 hand.held = (index, time.monotonic())
-                hand.results.append(plugin.work(task))
+                hand.results.append(setup.work(task))
             hand.held = None
-    except BaseException as exc:  # raised again in the task's own thread, where Dask sees it
+    except BaseException as exc:  # said in the task's own thread, where Dask sees it (by type: no values)
         hand.error = exc
 
 
@@ -188,9 +240,11 @@ class DaskExecutor:
 
     def __init__(self, spec: ExecutorSpec, workers: int, setup: WorkerSetup, *, memory_limit: int,
                  max_seconds: float, stop: Callable[[], bool] = lambda: False,
-                 weigh: Callable[[Any], int] = lambda task: 0) -> None:
+                 weigh: Callable[[Any], int] = lambda task: 0, scratch: Path) -> None:
         self.spec, self.setup, self.max_seconds, self.stop, self.weigh = spec, setup, max_seconds, stop, weigh
         self.run_id = secrets.token_hex(8)
+        self.secret = secrets.token_bytes(32)
+        self.secret_file = _write_secret(scratch, self.run_id, self.secret)
         self.cluster: LocalCluster | None = None
         self.submitted = 0
         try:
@@ -206,14 +260,15 @@ class DaskExecutor:
                         silence_logs=logging.ERROR)
                 self.client = Client(self.cluster, set_as_default=False)
             else:
-                self.client = Client(spec.scheduler, set_as_default=False, timeout=30)
+                self.client = Client(spec.scheduler, set_as_default=False)  # distributed.comm.timeouts.connect
         except (OSError, asyncio.TimeoutError, TimeoutError) as exc:
             self.close()
             raise RunError(f"cannot reach the Dask scheduler {spec.scheduler or '(local)'}: {exc}") from None
         if spec.kind == "dask":
             log.info("memory per worker: the Dask workers' own limit (dask worker --memory-limit, enforced by "
                      "their nanny); --max-memory-per-worker sets it only for the local pool and dask-local")
-        self.client.register_plugin(RunPlugin(self.run_id, setup), name=f"deidentify-{self.run_id}")
+        self.client.register_plugin(RunPlugin(self.run_id, setup, self.secret, self.secret_file.resolve()),
+                                    name=f"deidentify-{self.run_id}")
         self._threads = 1
         self._refreshed = -_REFRESH_SECONDS
         log.info("dask executor: scheduler %s, run %s", self.client.scheduler.address, self.run_id)
@@ -239,7 +294,7 @@ class DaskExecutor:
     def _submit(self, chunk: list[Any]) -> _Slot:
         self.submitted += 1
         # The key names the run (a random id) and the chunk's number, nothing else.
-        future = self.client.submit(run_chunk, self.run_id, chunk, self.max_seconds,
+        future = self.client.submit(run_chunk, self.run_id, seal(self.secret, chunk), self.max_seconds,
                                     key=f"deidentify-{self.run_id}-{self.submitted}", pure=False, retries=0)
         return _Slot(chunk, future)
 
@@ -261,7 +316,7 @@ class DaskExecutor:
             head = pending[0]
             outcome: ChunkResult | None = None
             try:
-                outcome = head.future.result(timeout=1.0)
+                outcome = unseal(self.secret, head.future.result(timeout=1.0))
             except (asyncio.TimeoutError, TimeoutError) as exc:
                 if not head.future.done():
                     continue  # still running: look at the stop flag, feed the window, wait again
@@ -316,3 +371,18 @@ class DaskExecutor:
             with contextlib.suppress(Exception):
                 self.cluster.close()
             self.cluster = None
+        self.secret_file.unlink(missing_ok=True)
+
+
+def _write_secret(folder: Path, run_id: str, secret: bytes) -> Path:
+    """The run's secret, in the state folder (0700; the run holds its lock): workers read it there.
+
+    A secret a killed run left is removed first: no other run can be using this folder.
+    """
+    for stale in folder.glob(_SECRET_GLOB):
+        stale.unlink(missing_ok=True)
+    path = folder / _SECRET_GLOB.replace("*", run_id)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(secret)
+    return path
