@@ -8,7 +8,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from ..batch import DEFAULT_MAX_SECONDS
+from ..batch import DEFAULT_MAX_SECONDS, EXECUTORS, ExecutorSpec, RunError
+from ..batch.executors.base import CHUNK_BYTES, CHUNK_FILES
 from ..keys import KEY_ENV, default_key_path, load_or_create_key
 from ..limits import Limits
 from ..profile import Profile, builtin_names, load_profile
@@ -114,3 +115,25 @@ def _size(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError("a size must be more than 0")
     return value
+
+
+def add_executor_arguments(cmd: argparse.ArgumentParser) -> None:
+    """--executor and --scheduler: where the files are de-identified."""
+    cmd.add_argument("--executor", choices=EXECUTORS, default="local",
+                     help="local: this machine's worker pool (default); dask: the Dask cluster at --scheduler "
+                          "(SRC, DST and the state folder on storage every worker sees at the same paths); "
+                          "dask-local: a Dask LocalCluster of --workers processes on loopback")
+    cmd.add_argument("--scheduler", metavar="ADDRESS",
+                     help="the Dask scheduler for --executor dask, e.g. tcp://10.0.0.5:8786 (use tls:// "
+                          "between hosts: the run's key travels to the workers)")
+    cmd.add_argument("--task-size", type=_size, default=CHUNK_BYTES, metavar="SIZE",
+                     help=f"Dask only: input bytes per Dask task (default: 64M; at most {CHUNK_FILES} files a task)")
+
+
+def executor_of(args: argparse.Namespace) -> ExecutorSpec:
+    """The parsed executor; raises RunError for a --scheduler without --executor dask or the reverse."""
+    if args.executor == "dask" and not args.scheduler:
+        raise RunError("--executor dask needs --scheduler ADDRESS (or --executor dask-local)")
+    if args.scheduler and args.executor != "dask":
+        raise RunError("--scheduler is for --executor dask")
+    return ExecutorSpec(args.executor, args.scheduler or "", chunk_bytes=args.task_size)

@@ -11,9 +11,11 @@ from ..keys import KeyFileError
 from ..profile import ProfileError
 from . import COMMANDS
 from .options import (
+    add_executor_arguments,
     add_limit_arguments,
     add_linkage_argument,
     add_profile_and_key_arguments,
+    executor_of,
     limit_options,
     profile_and_key,
     refuse,
@@ -27,7 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     cmd.add_argument("dst", type=Path, metavar="DST", help="where de-identified files go (created if missing)")
     add_profile_and_key_arguments(cmd)
     cmd.add_argument("--workers", type=int, default=default_workers(),
-                     help="worker processes (default: every core, here %(default)s)")
+                     help="worker processes (default: every core, here %(default)s); with --executor dask "
+                          "the cluster's workers do the work")
+    add_executor_arguments(cmd)
     add_linkage_argument(cmd)
     cmd.add_argument("--verify", action="store_true",
                      help="check each output against its input (as `check` does); withhold any with findings")
@@ -62,10 +66,11 @@ def main(args: argparse.Namespace) -> int:
         profile, key = profile_and_key(args)
         if args.workers < 1:
             raise RunError("--workers must be at least 1")
+        executor = executor_of(args)
         result = run(args.src, args.dst, profile, key, args.state, workers=args.workers,
                      progress=progress_mode(args.quiet), linkage=args.linkage, verify=args.verify,
                      preview_dir=args.preview_dir, restart=args.restart, retry_withheld=args.retry_withheld,
-                     **limit_options(args))
+                     executor=executor, **limit_options(args))
     except (ProfileError, KeyFileError, RunError) as exc:
         return refuse(exc)
     if not args.quiet:
