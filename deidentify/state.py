@@ -14,6 +14,7 @@ import csv
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import stat
 from collections.abc import Iterable, Iterator
@@ -160,7 +161,7 @@ class StateFolder:
         self.quarantine.mkdir(exist_ok=True, mode=0o700)
         copy = self.quarantine / f"{file_id}.bin"
         if data is not None and not copy.exists():
-            temp = copy.with_suffix(f".{os.getpid()}.partial")
+            temp = copy.with_suffix(f".{_unique()}.partial")
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as out:
                 if isinstance(data, Path):
@@ -169,10 +170,15 @@ class StateFolder:
                     out.write(data)
             os.replace(temp, copy)
         note = self.quarantine / f"{file_id}.reason.txt"
-        temp_note = note.with_suffix(f".{os.getpid()}.partial")
+        temp_note = note.with_suffix(f".{_unique()}.partial")
         temp_note.write_text(f"{status}: {reason}\n")
         os.replace(temp_note, note)
         return f"quarantine/{copy.name}"
+
+
+def _unique() -> str:
+    """A temporary name's part no other writer has: pids repeat across the hosts of a Dask cluster."""
+    return f"{os.getpid()}.{secrets.token_hex(4)}"
 
 
 def _copy_regular(path: Path, out: IO[bytes]) -> None:
