@@ -23,6 +23,7 @@ from . import __version__
 from .errors import DeidentifyError
 from .outcome import Status
 from .report import COLUMNS, SCREENED_COLUMNS, Tally, summary
+from .state import read_manifest
 
 #: Rows of the per-file table at most; past that the page says how many are left out.
 MAX_TABLE_ROWS = 5000
@@ -39,10 +40,20 @@ class ReportMissing(DeidentifyError, FileNotFoundError):
 
 
 def read_report(state: Path) -> pd.DataFrame:
-    """The report of the state folder ``state`` (``report.parquet``, else ``report.csv``)."""
+    """The report of the state folder ``state`` (``report.parquet``, else ``report.csv``).
+
+    While a run or a watcher is still writing the folder (its manifest is newer than
+    the report, or there is no report yet), the rows come from the manifest: every
+    input finished so far.  ``frame.attrs["live"]`` says so.
+    """
     parquet, csv = state / "report.parquet", state / "report.csv"
+    manifest = state / "manifest.jsonl"
     frame = None
-    if parquet.is_file():
+    live = manifest.is_file() and (not csv.is_file() or manifest.stat().st_mtime_ns > csv.stat().st_mtime_ns)
+    if live:
+        rows = [seen.row for seen in read_manifest(manifest).values()]
+        frame = pd.DataFrame(rows, columns=list(COLUMNS), dtype=object) if rows else None
+    if frame is None and parquet.is_file():
         try:
             frame = pd.read_parquet(parquet)
         except (OSError, ValueError, ImportError):  # ImportError: written where pyarrow is, read where it is not
@@ -63,6 +74,7 @@ def read_report(state: Path) -> pd.DataFrame:
     # A report written by an older version may hold whatever the input held in these columns.
     for column, terms in SCREENED_COLUMNS.items():
         frame[column] = frame[column].map(terms)
+    frame.attrs["live"] = live
     return frame
 
 

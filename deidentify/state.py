@@ -58,6 +58,21 @@ class Seen:
     row: dict[str, Any]
 
 
+def read_manifest(path: Path) -> dict[str, Seen]:
+    """The manifest at ``path`` by path id (the last line of an input wins); read-only, no lock needed."""
+    seen: dict[str, Seen] = {}
+    if not path.exists():
+        return seen
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                entry = json.loads(line)
+                seen[entry["path_id"]] = Seen(entry["size"], entry["mtime_ns"], entry["row"])
+            except (ValueError, KeyError, TypeError):
+                continue
+    return seen
+
+
 class StateFolder:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -130,17 +145,7 @@ class StateFolder:
     # --- manifest -------------------------------------------------------------------------
     def load_manifest(self) -> dict[str, Seen]:
         """Finished inputs by path id; a line cut short by a kill is ignored (that input is redone)."""
-        seen: dict[str, Seen] = {}
-        if not self.manifest_path.exists():
-            return seen
-        with open(self.manifest_path, encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    entry = json.loads(line)
-                    seen[entry["path_id"]] = Seen(entry["size"], entry["mtime_ns"], entry["row"])
-                except (ValueError, KeyError, TypeError):
-                    continue
-        return seen
+        return read_manifest(self.manifest_path)
 
     def record(self, path_id: str, size: int, mtime_ns: int, row: dict[str, Any]) -> None:
         """Append one finished input; a whole line per write, so a kill cuts at most the last one."""

@@ -34,6 +34,7 @@ from ..source import WalkProblem, quiet_pydicom, walk
 from ..state import Linkage, RunIdentity, Seen, StateFolder, StateLocked
 from .errors import RunError, RunStopped
 from .executors import Executor, ExecutorSpec, open_executor
+from .logfile import LogFile, LogSettings
 from .malloc import reuse_large_buffers
 from .paths import check_paths, default_state, inside
 from .pool import WorkerSetup, memory_limit_per_worker
@@ -93,7 +94,8 @@ class Runner:
                  preview_dir: Path | None = None, total: int | None = None, remember: bool = False,
                  restart: bool = False, retry_withheld: bool = False,
                  limits: Limits = Limits(), memory_limit: int | None = None,
-                 max_seconds: float = DEFAULT_MAX_SECONDS, executor: ExecutorSpec = ExecutorSpec()) -> None:
+                 max_seconds: float = DEFAULT_MAX_SECONDS, executor: ExecutorSpec = ExecutorSpec(),
+                 log_settings: LogSettings = LogSettings()) -> None:
         self.folder = StateFolder(state)
         dst = payload_folder(dst)  # DST/data once DST is a signed release (a bag)
         self.sink = FolderSink(dst)
@@ -129,10 +131,9 @@ class Runner:
                               else memory_limit, max_seconds)
         self.executor = executor
         self._pool: Executor[tuple[Path, str], Done] | None = None
-        self._handler = _LogFile(self.folder.log_path)
-        self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self._handler = LogFile(self.folder.log_path, log_settings)
         log.addHandler(self._handler)
-        log.setLevel(logging.INFO)
+        log.setLevel(min(logging.INFO, self._handler.level))
         self._quiet = quiet_pydicom()
         self._quiet.__enter__()
         if executor.kind == "dask":
@@ -222,7 +223,8 @@ class Runner:
         path_id = path_id_of(problem.path, self.keyring)
         entry = row(Outcome(path_id, Status.ERROR, problem.reason), "", 0.0)
         entry["bytes"] = 0
-        log.warning("file %s error: %s", path_id, problem.reason)
+        log.warning("file %s error: %s", path_id, problem.reason,
+                    extra={"file_id": path_id, "status": str(Status.ERROR), "reason": problem.reason})
         self.report.add(entry)
         self.meter.update(entry)
 
@@ -257,8 +259,12 @@ class Runner:
                 self.crosswalk.add("date_offset", [(outcome.date_offset[0], str(outcome.date_offset[1]))])
         entry = row(outcome, output, done.seconds)
         entry["bytes"] = max(done.size, 0)
-        if outcome.status != Status.WRITTEN:  # written files are in the report; the log says what went wrong
-            log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason)
+        fields = {"file_id": outcome.file_id, "status": str(outcome.status), "seconds": round(done.seconds, 3)}
+        if outcome.status == Status.WRITTEN:
+            log.info("file %s written in %.2f s", outcome.file_id, done.seconds, extra=fields)
+        else:
+            log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason,
+                        extra={**fields, "reason": outcome.reason})
         self.folder.record(done.path_id, done.size, done.mtime_ns, entry)
         if self.remember or done.path_id in self.seen:
             self.seen[done.path_id] = Seen(done.size, done.mtime_ns, entry)
@@ -311,19 +317,12 @@ class Runner:
         self.folder.unlock()
 
 
-class _LogFile(logging.FileHandler):
-    """run.log; a line that cannot be written (full disk) is dropped without a traceback on stderr:
-    the run itself stops on its next write to the same storage and says why."""
-
-    def handleError(self, record: logging.LogRecord) -> None:
-        pass
-
-
 def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None, *,
         workers: int = 1, progress: str = "none", linkage: bool = False, verify: bool = False,
         preview_dir: Path | None = None, restart: bool = False, retry_withheld: bool = False,
         limits: Limits = Limits(), memory_limit: int | None = None,
-        max_seconds: float = DEFAULT_MAX_SECONDS, executor: ExecutorSpec = ExecutorSpec()) -> RunResult:
+        max_seconds: float = DEFAULT_MAX_SECONDS, executor: ExecutorSpec = ExecutorSpec(),
+        log_settings: LogSettings = LogSettings()) -> RunResult:
     """De-identify every file under ``src`` into ``dst``.
 
     ``progress`` is ``bar`` (tqdm), ``log`` (a line every few seconds on stderr) or
@@ -350,7 +349,7 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
     runner = Runner(dst, profile, key, state_path, workers=workers, progress=progress, linkage=linkage,
                     verify=verify, preview_dir=preview_dir, total=total, restart=restart,
                     retry_withheld=retry_withheld, limits=limits, memory_limit=memory_limit,
-                    max_seconds=max_seconds, executor=executor)
+                    max_seconds=max_seconds, executor=executor, log_settings=log_settings)
     with StopRunOnSignals(runner):
         try:
             runner.process(walk(src, avoid))

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..batch import DEFAULT_MAX_SECONDS, EXECUTORS, ExecutorSpec, RunError
 from ..batch.executors.base import CHUNK_BYTES, CHUNK_FILES
+from ..batch.logfile import FORMATS, LEVELS, LogSettings
 from ..keys import KEY_ENV, default_key_path, load_or_create_key
 from ..limits import Limits
 from ..profile import Profile, builtin_names, load_profile
@@ -39,6 +40,20 @@ def add_profile_and_key_arguments(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--allow-open-key", action="store_true",
                      help="use a key file that the group or others may read (refused by default)")
     cmd.add_argument("--state", type=Path, help="state folder (default: DST.state beside DST)")
+
+
+def add_logging_arguments(cmd: argparse.ArgumentParser) -> None:
+    """--log-level and --log-format, for run.log (``run`` and ``watch``)."""
+    cmd.add_argument("--log-level", choices=LEVELS, default="info",
+                     help="run.log's least level: info lists every input (keyed id, status, seconds), warning "
+                          "only those not written (default: %(default)s)")
+    cmd.add_argument("--log-format", choices=FORMATS, default="text",
+                     help="run.log as text lines or as JSON lines for a log collector (default: %(default)s)")
+
+
+def log_settings(args: argparse.Namespace) -> LogSettings:
+    """The parsed --log-level and --log-format."""
+    return LogSettings(args.log_level, args.log_format)
 
 
 def add_linkage_argument(cmd: argparse.ArgumentParser) -> None:

@@ -14,9 +14,11 @@ from .options import (
     add_executor_arguments,
     add_limit_arguments,
     add_linkage_argument,
+    add_logging_arguments,
     add_profile_and_key_arguments,
     executor_of,
     limit_options,
+    log_settings,
     profile_and_key,
     refuse,
 )
@@ -44,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     cmd.add_argument("--retry-withheld", action="store_true",
                      help="redo inputs an earlier run withheld or failed (e.g. once a missing tool is installed)")
     add_limit_arguments(cmd)
+    add_logging_arguments(cmd)
     cmd.add_argument("--sign", type=Path, metavar="PRIVATE_KEY",
                      help="once the run has finished writing, make DST a signed release (a BagIt bag, outputs "
                           "under DST/data/) covering every file DST holds; the key comes from 'deidentify keygen'")
@@ -70,7 +73,7 @@ def main(args: argparse.Namespace) -> int:
         result = run(args.src, args.dst, profile, key, args.state, workers=args.workers,
                      progress=progress_mode(args.quiet), linkage=args.linkage, verify=args.verify,
                      preview_dir=args.preview_dir, restart=args.restart, retry_withheld=args.retry_withheld,
-                     executor=executor, **limit_options(args))
+                     executor=executor, log_settings=log_settings(args), **limit_options(args))
     except (ProfileError, KeyFileError, RunError) as exc:
         return refuse(exc)
     if not args.quiet:

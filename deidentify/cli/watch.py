@@ -14,8 +14,10 @@ from . import COMMANDS
 from .options import (
     add_limit_arguments,
     add_linkage_argument,
+    add_logging_arguments,
     add_profile_and_key_arguments,
     limit_options,
+    log_settings,
     profile_and_key,
     refuse,
 )
@@ -52,6 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                           "DICOM or not whole stay in INBOX (default: leave every original)")
     add_linkage_argument(cmd)
     add_limit_arguments(cmd)
+    add_logging_arguments(cmd)
     cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
     return cmd
 
@@ -72,7 +75,7 @@ def _watch(args: argparse.Namespace, signals: StopOnSignals) -> int:
         watcher = signals.attach(Watcher(args.inbox, args.dst, profile, key, args.state, settle=args.settle,
                                          interval=args.interval, processed=args.processed, poll=args.poll,
                                          progress=progress_mode(args.quiet), linkage=args.linkage,
-                                         **limit_options(args)))
+                                         log_settings=log_settings(args), **limit_options(args)))
     except (ProfileError, KeyFileError, RunError) as exc:
         return refuse(exc)
     if not args.quiet and not args.once:
