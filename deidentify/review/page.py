@@ -143,7 +143,9 @@ def _summary(review: ReviewInput) -> list[str]:
     masked = int(((frame["status"] == Status.WRITTEN) & (frame["masked_regions"] > 0)).sum())
     out = [
         f'<p class="meta">{len(frame)} files; profile <b>{_e(review.profile)}</b>; report written {_e(review.when)}'
-        + (f"; outputs in <code>{_e(review.dst)}</code>" if review.dst is not None else "") + ".</p>",
+        # Folder names are the user's (they may name a patient): only a page that holds PHI anyway shows them.
+        + (f"; outputs in <code>{_e(review.dst)}</code>" if review.dst is not None and review.sensitive else "")
+        + ".</p>",
         f'<ul class="counts">{chips}</ul>',
         f'<p class="meta">{masked} written image{"s" * (masked != 1)} had burnt-in text masked '
         f"({int(frame['masked_regions'].sum())} regions).</p>",
