@@ -335,7 +335,8 @@ def test_pages_render_in_headless_chromium(done: Run, tmp_path: Path) -> None:
     _chromium()
     pages = {"review-without-src": _review(done, "shot.html")[2],
              "review-with-src": _review(done, "shot-src.html", "--src", str(done.src),
-                                        "--key-file", str(done.key))[2]}
+                                        "--key-file", str(done.key))[2],
+             "review-not-written": _review(done, "shot-held.html", "--max-thumbnails", "0")[2]}
     SHOTS.mkdir(parents=True, exist_ok=True)
     for name, page in pages.items():
         png = tmp_path / f"{name}.png"
@@ -349,7 +350,13 @@ def test_pages_render_in_headless_chromium(done: Run, tmp_path: Path) -> None:
         r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
         green = int(((g > 100) & (r < 90) & (b < 90)).sum())  # the "written" count
         dark = int(((r < 30) & (g < 30) & (b < 30)).sum())  # the thumbnails' black backgrounds
-        assert green > 500 and dark > 20_000, name
+        assert green > 500, name
+        if name != "review-not-written":
+            assert dark > 20_000, name
+        else:  # the advice boxes' blue bars and the red "action needed" tags
+            blue = int(((b > 150) & (r < 80) & (g > 80) & (g < 140)).sum())
+            tags = int(((r > 170) & (g < 80) & (b < 70)).sum())
+            assert blue > 300 and tags > 300
         if name == "review-with-src":
             banner = int(((r > 240) & (g > 225) & (g < 240) & (b > 225) & (b < 240)).sum())  # its pink banner
             assert banner > 20_000
