@@ -25,6 +25,7 @@ COMMANDS = {
     "check": "prove that a folder holds nothing identifying and is valid DICOM",
     "preview": "draw what pixel cleaning masks in one file: the original outlined, beside the result",
     "explain": "list what each element of one file becomes, and the rule that decides it",
+    "review": "write one HTML page to review a run: masked images, files not written and what would fix them",
     "keygen": "make a key pair for signing releases",
     "sign": "make a finished DST a signed release (a BagIt bag with a detached signature)",
     "verify-release": "check a signed release: every file present, unchanged, nothing added",
