@@ -64,6 +64,8 @@ EXAMPLES = {
     "verify-release": ["deidentify verify-release received/ --public-key release.pub"],
     "package": ["deidentify package shareable --zip release.zip"],
     "completion": ["deidentify completion bash > ~/.local/share/bash-completion/completions/deidentify"],
+    "review": ["deidentify review shareable.state -o review.html",
+               "deidentify review shareable.state --src studies --key-file ~/project.key -o private-review.html"],
 }
 
 
