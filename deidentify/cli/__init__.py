@@ -38,7 +38,20 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command ``argv`` names (default: the process's arguments); returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = _parser(argv).parse_args(argv)
+        parser = _parser(argv)
+        args = parser.parse_args(argv)
+        from .config import CONFIGURABLE, ConfigError, config_defaults, config_path
+
+        if args.command in CONFIGURABLE:
+            path = config_path(args)
+            if path is not None:
+                command = _subparsers(parser)[args.command]
+                try:
+                    command.set_defaults(**config_defaults(command, args.command, path))
+                except ConfigError as exc:
+                    print(f"deidentify {args.command}: {exc}", file=sys.stderr)
+                    return 2
+                args = parser.parse_args(argv)  # the command line over the file
         status: int = _command(args.command).main(args)
         return status
     except KeyboardInterrupt:  # before a command took over its signals: nothing was written
@@ -67,6 +80,11 @@ EXAMPLES = {
     "review": ["deidentify review shareable.state -o review.html",
                "deidentify review shareable.state --src studies --key-file ~/project.key -o private-review.html"],
 }
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
 
 
 def full_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from ..batch import RunError, default_workers, progress_mode, run
 from ..keys import KeyFileError
 from ..profile import ProfileError
 from . import COMMANDS
+from .config import add_config_argument
 from .options import (
     add_executor_arguments,
     add_limit_arguments,
@@ -30,6 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     cmd.add_argument("src", type=Path, metavar="SRC", help="the folder of studies to de-identify (never changed)")
     cmd.add_argument("dst", type=Path, metavar="DST", help="where de-identified files go (created if missing)")
     add_profile_and_key_arguments(cmd)
+    add_config_argument(cmd)
     cmd.add_argument("--workers", type=int, default=default_workers(),
                      help="worker processes (default: every core, here %(default)s); with --executor dask "
                           "the cluster's workers do the work")

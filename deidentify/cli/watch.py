@@ -11,6 +11,7 @@ from ..keys import KeyFileError
 from ..profile import ProfileError
 from ..watch import DEFAULT_INTERVAL, DEFAULT_SETTLE, StopOnSignals, Watcher
 from . import COMMANDS
+from .config import add_config_argument
 from .options import (
     add_limit_arguments,
     add_linkage_argument,
@@ -40,6 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     cmd.add_argument("inbox", type=Path, metavar="INBOX", help="the folder files arrive in (moved out once done)")
     cmd.add_argument("dst", type=Path, metavar="DST", help="where de-identified files go")
     add_profile_and_key_arguments(cmd)
+    add_config_argument(cmd)
     cmd.add_argument("--once", action="store_true", help="process the settled files that are there, then exit")
     cmd.add_argument("--settle", type=float, default=DEFAULT_SETTLE, metavar="SECONDS",
                      help="a file is read only after its size and time stayed unchanged this long "
