@@ -5,7 +5,9 @@ This is the only traversal of a header.  It reads through an
 leaves :class:`~.sources.base.Written` pieces: kept elements as the source
 read them (their encoding cannot change, pixel data that needs no masking
 stays byte-identical), new values for what an action changed, and the items
-of sequences it went into.
+of sequences it went into.  In a dataset holding a code item, the code's text
+that is not the standard's (:mod:`.codes`) is cleaned wherever the profile
+would keep it; datasets without one pay a few look-ups, not a step per element.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ _DUMMY = Step(StepKind.APPLY, ACTIONS["dummy"], "dummy")
 # A code item's text that is not the standard's (:mod:`.codes`), wherever the profile keeps it.
 _CLEAN_CODE = Step(StepKind.APPLY, ACTIONS["clean"], "clean", origin="code item")
 _NO_OVERRIDES: Mapping[int, Step] = {}
+_RECURSE_PRIVATE = Step(StepKind.RECURSE, name="keep")
 
 
 def clean_header(source: ElementSource, plan: Plan) -> tuple[Written, Counter[str]]:
@@ -95,18 +98,22 @@ def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: M
         vr = read_vr if read_vr and read_vr != "UN" else element_vr(tag, read_vr)
         step = decide(tag, vr, creator, plan, overrides, dummy, public_code, code_tags) if special \
             else step_of(tag, vr, creator)
-        names.append(step.name)
         kind = step.kind
-        if step is _CLEAN_CODE:
-            out.append((tag, _clean_code(source, tag, read_vr, vr, handle, plan)))
-            cleaned_code = True
-        elif kind is StepKind.KEEP:
+        if private and vr == "UN" and kind is StepKind.KEEP and source.is_sequence(handle):
+            # A kept private sequence read without its VR (implicit VR, UN): its items get the
+            # profile too, or a code item or a name inside would be copied unseen.
+            step, kind = _RECURSE_PRIVATE, StepKind.RECURSE
+        names.append(step.name)
+        if kind is StepKind.KEEP:
             out.append((tag, source.kept(handle)))
         elif kind is StepKind.REMOVE:
             continue
         elif kind is StepKind.RECURSE:
             inner = dummy or dummies_inside(step)
             out.append((tag, Items(_clean_items(source.items(handle), tag, plan, counts, inner))))
+        elif step is _CLEAN_CODE:
+            out.append((tag, _clean_code(source, handle, vr, plan)))
+            cleaned_code = True
         else:
             piece = _apply(source, tag, read_vr, vr, handle, step, plan)
             if piece is None:
@@ -139,7 +146,7 @@ def _apply(source: ElementSource, tag: int, read_vr: str, vr: str, handle: Any, 
     return _new(act(step, value, write_vr, plan), write_vr)
 
 
-def _clean_code(source: ElementSource, tag: int, read_vr: str, vr: str, handle: Any, plan: Plan) -> Piece:
+def _clean_code(source: ElementSource, handle: Any, vr: str, plan: Plan) -> Piece:
     """A code item's text cleaned; as read, to the byte, when nothing in it identifies anyone."""
     write_vr, value = source.read(handle, vr)
     cleaned = act(_CLEAN_CODE, value, write_vr, plan)
