@@ -32,13 +32,12 @@ CHEST = ("816094009", "SCT", "Chest")
 BASIC_PROFILE = ("113100", "DCM", "Basic Application Confidentiality Profile")
 
 
-def _code(value: str, scheme: str, meaning: str, version: str = "") -> Dataset:
+def _code(*values: str) -> Dataset:
+    """A code item of (value, scheme, meaning[, version])."""
     item = Dataset()
-    item.CodeValue = value
-    item.CodingSchemeDesignator = scheme
-    if version:
-        item.CodingSchemeVersion = version
-    item.CodeMeaning = meaning
+    for keyword, value in zip(("CodeValue", "CodingSchemeDesignator", "CodeMeaning", "CodingSchemeVersion"), values,
+                              strict=False):
+        setattr(item, keyword, value)
     return item
 
 
