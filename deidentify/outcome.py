@@ -30,6 +30,8 @@ class Status(str, Enum):
     """De-identified and in DST."""
     WITHHELD = "withheld"
     """Read, but not shared: something identifying could not be removed with certainty."""
+    FILTERED = "filtered"
+    """Left out on purpose: a filter of the profile rejected it (never written, never quarantined)."""
     NOT_DICOM = "not DICOM"
     """Not a DICOM instance (an empty file, a DICOMDIR, anything else)."""
     ERROR = "error"
@@ -56,6 +58,8 @@ class Outcome:
     counts: Counter[str] = field(default_factory=Counter)
     uid_pairs: list[tuple[str, str]] = field(default_factory=list)
     patient_pair: tuple[str, str] | None = None
+    date_offset: tuple[str, int] | None = None
+    """With linkage, when dates were shifted: (the output's PatientID, the shift in days)."""
     pixels: Any = None
     """The pixel stage's outcome (masked boxes per frame, labels only), for previews and the report."""
 

@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
-from .actions import is_well_known
+from .actions import Withheld, is_well_known
 from .header import Declined, HeaderError, NewValue, Written, clean_header
 from .header.sources.dataset import DatasetFile
 from .header.sources.raw import RawFile
@@ -32,7 +32,7 @@ from .pixels.frames import codestream_reason
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
 from .pixels.native import canonical, format_of, written_vr
 from .pixels.stage import clean_image
-from .plan import RuleBook, plain_value, plan_for
+from .plan import RuleBook, Tracer, plain_value, plan_for
 from .source import SourceError, digest_of, parse_source
 from .writer import as_dataset, as_element, encode_file, slice_parts, text_of
 
@@ -53,18 +53,18 @@ class Reader(Enum):
 
 
 def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bool = False,
-                     limits: Limits = Limits(), reader: Reader | None = None) -> Outcome:
+                     limits: Limits = Limits(), reader: Reader | None = None, trace: Tracer | None = None) -> Outcome:
     """De-identify one file's bytes, or say why they are withheld.
 
     With ``linkage``, the outcome also lists original → new UIDs and PatientID,
     for the crosswalk; without it no original identifier leaves this function.
     A file over one of ``limits`` is an error naming the bound.  ``reader``
     forces an element source; :class:`~deidentify.header.Declined` when the raw
-    one does not read the file.
+    one does not read the file.  ``trace`` is told of every header decision.
     """
     if reader is not Reader.DATASET:
         try:
-            return _deidentify(RawFile(data, rules, limits), rules, keyring, linkage, limits)
+            return _deidentify(RawFile(data, rules, limits), rules, keyring, linkage, limits, trace)
         except Declined:
             if reader is Reader.RAW:
                 raise
@@ -72,25 +72,32 @@ def deidentify_bytes(data: bytes, rules: RuleBook, keyring: Keyring, linkage: bo
         source = parse_source(data, limits)
     except SourceError as exc:
         return Outcome(keyring.file_id(digest_of(data)), exc.status, exc.reason)
-    return _deidentify(DatasetFile(source, rules), rules, keyring, linkage, limits)
+    return _deidentify(DatasetFile(source, rules), rules, keyring, linkage, limits, trace)
 
 
-def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bool, limits: Limits) -> Outcome:
+def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bool, limits: Limits,
+                trace: Tracer | None = None) -> Outcome:
     verdict = file.verdict()
     syntax = file.transfer_syntax or _IMPLICIT_VR_LE
     outcome = Outcome(keyring.file_id(digest_of(file.data)), Status.WITHHELD, modality=verdict.modality,
                       sop_class=verdict.sop_class, transfer_syntax=file.transfer_syntax)
+    if verdict.filtered is not None:
+        outcome.status, outcome.reason = Status.FILTERED, verdict.filtered
+        return outcome
     if verdict.reason is not None:
         outcome.reason = verdict.reason
         return outcome
     try:
         plan = plan_for(file.patient_key(), file.originals(rules.from_tags), rules, keyring,
-                        lambda: file.dataset.dataset)
+                        lambda: file.dataset.dataset, trace)
         top, outcome.counts = clean_header(file.top, plan)
     except (Declined, HeaderError) as exc:
         if isinstance(exc, Declined):
             raise
         outcome.status, outcome.reason = Status.ERROR, str(exc)
+        return outcome
+    except Withheld as exc:
+        outcome.reason = str(exc)
         return outcome
     except Exception as exc:  # fail closed; pydicom's messages may quote values, so name only the type
         outcome.status, outcome.reason = Status.ERROR, f"cannot be de-identified ({type(exc).__name__})"
@@ -149,7 +156,7 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
         return outcome
     outcome.status = Status.WRITTEN
     if linkage:
-        _link(file, top, keyring, rules, outcome)
+        _link(file, top, keyring, rules, outcome, plan.patient.day_offset)
     return outcome
 
 
@@ -227,11 +234,15 @@ def _frames_reason(top: Written, file: SourceFile, syntax: str) -> str | None:
     return codestream_reason(value, syntax, rows, columns, samples, bits, frames, strict=False)
 
 
-def _link(file: SourceFile, top: Written, keyring: Keyring, rules: RuleBook, outcome: Outcome) -> None:
+def _link(file: SourceFile, top: Written, keyring: Keyring, rules: RuleBook, outcome: Outcome,
+          day_offset: int) -> None:
     ds = file.dataset.dataset
     original_id, new_id = plain_value(ds, "PatientID"), text_of(top, 0x00100020)
     if original_id and new_id and original_id != new_id:
         outcome.patient_pair = (original_id, new_id)
+    if outcome.counts.get("shift") and outcome.name is not None:
+        # The shift a team must state in its methods, by the patient's pseudonymous id only.
+        outcome.date_offset = (new_id or outcome.name.patient, day_offset)
     if "retain-uids" in rules.profile.options:
         return
     uids = {str(v) for elem in ds.iterall() if elem.VR == "UI" for v in _values(elem.value)}

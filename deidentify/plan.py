@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 from pydicom.datadict import dictionary_VR, get_entry
 from pydicom.dataset import Dataset
@@ -28,6 +28,7 @@ from .pixels.stage import PixelTools, needs_cleaning, tools_for
 from .profile import (
     ClassSelector,
     ContentItemRule,
+    FileFilter,
     PrivateSelector,
     Profile,
     Rule,
@@ -38,6 +39,8 @@ from .profile import (
 from .profile.selectors import parse_selector
 
 PATIENT_ID = 0x00100020
+_DIRECT_IDENTIFIERS = frozenset({"PatientName", "PatientID", "PatientBirthDate", "PatientAddress",
+                                 "AccessionNumber", "OtherPatientIDsSequence", "PatientTelephoneNumbers"})
 CONTENT_SEQUENCE = 0x0040A730
 
 
@@ -48,6 +51,18 @@ class StepKind(str, Enum):
     REMOVE = "remove"
     RECURSE = "recurse"  # apply the profile to each item of a sequence
     APPLY = "apply"  # run the step's action on the value
+
+
+class Match(str, Enum):
+    """How the rule for an element was found, in the order :meth:`RuleBook.match` looks."""
+
+    TAG = "a rule for this tag (an exact tag wins over every other kind of rule)"
+    PRIVATE_ELEMENT = "a rule for this private creator and element"
+    WILDCARD = "a wildcard rule (of several that match, the last in the profile)"
+    PRIVATE_CLASS = "the rule for every private element"
+    UNKNOWN_CLASS = "the rule for public elements the dictionary does not know"
+    VR = "the rule for every element of its VR (no rule names the element itself)"
+    NONE = "no rule names it"
 
 
 @dataclass(frozen=True)
@@ -183,6 +198,9 @@ class RuleBook:
             for r in profile.rules
             if "from" in r.args
         }
+        if profile.lookup is not None:
+            self.from_tags.add(profile.lookup.tag)
+        self.filter_tags = frozenset().union(*(f.condition.tags for f in profile.filters))
         self.memo = Memo()
         self._value_free = Memo()
 
@@ -195,7 +213,26 @@ class RuleBook:
         """The stamp's pieces for this profile (:mod:`deidentify.stamp`), encoded once."""
         from .stamp import stamp_pieces  # the stamp encodes with the writer, which reads the header's pieces
 
-        return self.memo.get(("stamp", pixels_cleaned), lambda: stamp_pieces(self.profile, pixels_cleaned))
+        return self.memo.get(("stamp", pixels_cleaned),
+                             lambda: stamp_pieces(self.profile, pixels_cleaned, not self.identity_gaps))
+
+    @cached_property
+    def identity_gaps(self) -> tuple[str, ...]:
+        """The PS3.15 Table E.1-1 attributes this profile keeps as they are where the table, with the
+        profile's options, does not: with any, outputs are stamped PatientIdentityRemoved NO."""
+        from .profile.load import basic_table
+
+        table = RuleBook(basic_table(tuple(sorted(self.profile.options))))
+        gaps = []
+        for rule in table.profile.rules:
+            tag = _example_tag(rule.selector)
+            if tag is None:
+                continue
+            vr = element_vr(tag, None) or "UN"
+            if self.step(tag, vr).kind is StepKind.KEEP and table.step(tag, vr).kind is not StepKind.KEEP:
+                gaps.append(rule.name)
+        # The report lists the first few: the direct identifiers first.
+        return tuple(sorted(gaps, key=lambda name: (name not in _DIRECT_IDENTIFIERS, name)))
 
     def value_free(self, tag: int, vr: str, step: Step, compute: Callable[[], Any]) -> Any:
         """What a value-free step (remove, empty, dummy) writes for ``tag`` in ``vr``: the same in every file."""
@@ -208,31 +245,37 @@ class RuleBook:
             return "K"
         return chosen[0] if chosen else rule.action
 
-    def _rule_for(self, tag: int, vr: str, creator: str | None) -> tuple[Rule | None, bool]:
+    def match(self, tag: int, vr: str, creator: str | None = None) -> tuple[Rule | None, Match]:
+        """The rule that decides an element and how it was found (the precedence :meth:`step` follows)."""
         group, private = tag >> 16, bool((tag >> 16) & 1)
         rule = self.exact.get(tag)
-        if rule is None and private and creator is not None:
+        if rule is not None:
+            return rule, Match.TAG
+        if private and creator is not None:
             rule = self.private.get((group, creator, tag & 0xFF))
-        if rule is None:
-            rule = next((r for sel, r in self.wildcards if sel.matches(tag)), None)
-        if rule is None and private:
-            rule = self.classes.get("private")
-        if rule is None and not private and not _in_dictionary(tag):
-            rule = self.classes.get("unknown")
-        if rule is None:
-            rule = self.vrs.get(vr)
-        return rule, private
+            if rule is not None:
+                return rule, Match.PRIVATE_ELEMENT
+        rule = next((r for sel, r in self.wildcards if sel.matches(tag)), None)
+        if rule is not None:
+            return rule, Match.WILDCARD
+        if private and "private" in self.classes:
+            return self.classes["private"], Match.PRIVATE_CLASS
+        if not private and not _in_dictionary(tag) and "unknown" in self.classes:
+            return self.classes["unknown"], Match.UNKNOWN_CLASS
+        if vr in self.vrs:
+            return self.vrs[vr], Match.VR
+        return None, Match.NONE
 
     def step(self, tag: int, vr: str, creator: str | None = None) -> Step:
         """The step for an element; ``vr`` is "" for a public tag the dictionary does not know."""
         key = (tag, vr, creator)
         found = self._cache.get(key)
         if found is None:
-            rule, private = self._rule_for(tag, vr, creator)
+            rule, _ = self.match(tag, vr, creator)
             if rule is None:
                 found = _RECURSE if vr == "SQ" else _KEEP
             else:
-                found = step_for_code(self.code(rule), vr or "UN", rule, private)
+                found = step_for_code(self.code(rule), vr or "UN", rule, bool((tag >> 16) & 1))
             if len(self._cache) >= 65536:  # private creators are as many as an archive's devices
                 self._cache.clear()
             self._cache[key] = found
@@ -251,6 +294,15 @@ class RuleBook:
         chosen = [item.options[o] for o in sorted(self.profile.options) if o in item.options]
         code = "K" if "K" in chosen else (chosen[0] if chosen else item.action)
         return step_for_code(code, vr)
+
+
+def _example_tag(selector: Any) -> int | None:
+    """A tag ``selector`` names (the first of a wildcard's), or None for a class of elements."""
+    if isinstance(selector, TagSelector):
+        return selector.tag
+    if isinstance(selector, WildcardSelector):
+        return selector.value
+    return None
 
 
 def _in_dictionary(tag: int) -> bool:
@@ -307,6 +359,29 @@ class Detectors(Sequence[Detector]):
         return iter(self._all())
 
 
+ItemPath = tuple[tuple[int, int], ...]
+"""Where an element is: (sequence tag, item index) for each sequence above it."""
+
+
+class Context(str, Enum):
+    """Why the header walk chose an element's step, beyond the profile's rules (for ``explain``)."""
+
+    RULES = "rules"
+    CONTENT_ITEM = "an SR content item's row of Table E.3.4-1 (clean-structured-content)"
+    DUMMIED = "text inside a sequence the profile dummies (D): replaced, whatever rule names it"
+    CODE_ITEM = "a code item's text that is not the standard's (a local scheme's, or a public code's meaning " \
+                "other than PS3.16's): cleaned where the rules keep it"
+    CREATOR = "a private creator: kept exactly when its block keeps an element"
+    STRUCTURE = "a group length or file meta element: never part of an output dataset"
+
+
+class Tracer(Protocol):
+    """Told of every decision the header walk makes (``deidentify explain`` listens)."""
+
+    def __call__(self, path: ItemPath, tag: int, vr: str, creator: str | None, step: Step | None,
+                 context: Context) -> None: ...
+
+
 @dataclass(frozen=True)
 class Plan:
     """The profile resolved for one dataset."""
@@ -315,6 +390,8 @@ class Plan:
     keyring: Keyring
     patient: PatientContext
     detectors: Sequence[Detector]
+    trace: Tracer | None = None
+    """Told of each element's step as the walk takes it; None in runs."""
 
 
 def patient_key(ds: Dataset) -> str:
@@ -332,7 +409,7 @@ def make_plan(ds: Dataset, rules: RuleBook, keyring: Keyring) -> Plan:
 
 
 def plan_for(key: str, originals: dict[int, str], rules: RuleBook, keyring: Keyring,
-             dataset: Callable[[], Dataset]) -> Plan:
+             dataset: Callable[[], Dataset], trace: Tracer | None = None) -> Plan:
     """A plan from the values keyed actions derive from (the patient key and ``from:`` originals).
 
     ``dataset`` gives the file's dataset, read only when a value is cleaned: the detectors
@@ -341,7 +418,7 @@ def plan_for(key: str, originals: dict[int, str], rules: RuleBook, keyring: Keyr
     detectors = Detectors(lambda: [OwnValuesDetector.from_dataset(dataset()), *default_detectors()])
     low, high = rules.profile.settings.date_shift_days
     patient = PatientContext(key=key, day_offset=keyring.day_offset(key, low, high), originals=originals)
-    return Plan(rules, keyring, patient, detectors)
+    return Plan(rules, keyring, patient, detectors, trace)
 
 
 def originals_of(ds: Dataset, tags: Iterable[int]) -> dict[int, str]:
@@ -360,6 +437,8 @@ class Verdict:
     """Whether its pixels go through the pixel stage (rules apply, OCR reads it, or it may carry text)."""
     modality: str
     sop_class: str
+    filtered: str | None = None
+    """Why a filter of the profile rejects the file (the filter's name), or None."""
 
 
 def verdict_of(gate: Dataset, rules: RuleBook) -> Verdict:
@@ -368,7 +447,31 @@ def verdict_of(gate: Dataset, rules: RuleBook) -> Verdict:
     # With pixel cleaning off, every image that may carry burnt-in text is withheld.
     reason = document_reason(gate) if cleans else withhold_reason(gate)
     needs = reason is None and cleans and needs_cleaning(gate, rules.pixel_tools)
-    return Verdict(reason, needs, plain_value(gate, "Modality"), plain_value(gate, "SOPClassUID"))
+    return Verdict(reason, needs, plain_value(gate, "Modality"), plain_value(gate, "SOPClassUID"),
+                   filtered_by(gate, rules.profile.filters))
+
+
+def filtered_by(ds: Dataset, filters: Sequence[FileFilter]) -> str | None:
+    """Why ``filters`` reject ``ds`` (naming the filter), or None when they let it through.
+
+    A ``reject`` filter that matches rejects; with ``accept`` filters, a file none
+    matches is rejected.  A value that cannot be read matches no filter.
+    """
+
+    def matches(entry: FileFilter) -> bool:
+        try:
+            return bool(entry.condition(ds))
+        except Exception:  # an undecodable value: as if absent
+            return False
+
+    for entry in filters:
+        if not entry.accept and matches(entry):
+            return f"rejected by filter {entry.name!r}"
+    accepts = [entry for entry in filters if entry.accept]
+    if accepts and not any(matches(entry) for entry in accepts):
+        names = dict.fromkeys(entry.name for entry in accepts)
+        return f"accepted by no filter ({', '.join(repr(name) for name in names)})"
+    return None
 
 
 def plain_value(ds: Dataset, keyword: str) -> str:

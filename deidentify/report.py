@@ -11,6 +11,7 @@ report writer screens rows kept from earlier runs again.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -109,14 +110,15 @@ class Tally:
         self.bytes += int(entry.get("bytes", 0) or 0)  # type: ignore[call-overload]
         self.statuses[status] += 1
         modality = str(entry.get("modality", "") or "")
-        if modality:
+        if modality and status != Status.FILTERED:
             self.modalities.setdefault(modality, Counter())[status == Status.WRITTEN] += 1
         if status != Status.WRITTEN:
             self.reasons[str(entry.get("reason", ""))] += 1
 
     @property
     def all_written(self) -> bool:
-        return self.statuses[Status.WRITTEN] == self.files
+        """Whether every input was written, or left out on purpose by a filter of the profile."""
+        return self.statuses[Status.WRITTEN] + self.statuses[Status.FILTERED] == self.files
 
 
 def summary(tally: Tally, seconds: float) -> str:
@@ -150,6 +152,8 @@ class ReportWriter:
         self._spool: IO[str] | None = open(self._spool_path, "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._writer = csv.DictWriter(self._spool, fieldnames=COLUMNS)
         self.tally = Tally()
+        self.note = ""
+        """Set by :meth:`close` when the Parquet copy could not be written (the summary says so)."""
 
     def add(self, entry: Mapping[str, object]) -> None:
         entry = screened(entry)
@@ -173,7 +177,14 @@ class ReportWriter:
         os.replace(temp, self.csv_path)
         os.unlink(self._spool_path)
         if self.parquet_path is not None:
-            write_parquet_apart(self.csv_path, self.parquet_path)
+            try:
+                if importlib.util.find_spec("pyarrow") is None:
+                    raise ReportError("report.parquet was not written: pyarrow is not installed "
+                                      "(pip install 'deidentify[parquet]'); report.csv is complete")
+                write_parquet_apart(self.csv_path, self.parquet_path)
+            except ReportError as exc:
+                self.parquet_path.unlink(missing_ok=True)  # an earlier run's would pass for this one's
+                self.note = str(exc)
         return self.tally
 
     def discard(self) -> None:

@@ -28,7 +28,7 @@ from .report import COLUMNS, SCREENED_COLUMNS, Tally, summary
 MAX_TABLE_ROWS = 5000
 # Keyed by text: report frames read back from CSV hold statuses as plain strings.
 _COLOURS: dict[str, str] = {Status.WRITTEN: "#3a7d44", Status.WITHHELD: "#c0392b", Status.NOT_DICOM: "#7f8c8d",
-                            Status.ERROR: "#8e44ad"}
+                            Status.ERROR: "#8e44ad", Status.FILTERED: "#5d6d7e"}
 _OTHER_COLOUR = "#95a5a6"
 _INTEGER_COLUMNS = [c for c in COLUMNS if c not in ("file_id", "status", "reason", "output", "modality", "sop_class",
                                                     "transfer_syntax_in", "transfer_syntax_out", "seconds")]
@@ -45,7 +45,7 @@ def read_report(state: Path) -> pd.DataFrame:
     if parquet.is_file():
         try:
             frame = pd.read_parquet(parquet)
-        except (OSError, ValueError):
+        except (OSError, ValueError, ImportError):  # ImportError: written where pyarrow is, read where it is not
             frame = None
     if frame is None:
         if not csv.is_file():
@@ -88,8 +88,11 @@ svg .axis { stroke: #888; stroke-width: 1; } svg .grid { stroke: #e5e5e5; stroke
 """
 
 
-def render_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS) -> str:
-    """The report as one HTML page: counts, charts and the per-file table."""
+def render_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS, signer: str | None = None) -> str:
+    """The report as one HTML page: counts, charts and the per-file table.
+
+    ``signer``: the fingerprint of the key DST was signed with (a signed release), shown to be read out.
+    """
     files = len(frame)
     written = int((frame["status"] == Status.WRITTEN).sum())
     megabytes = frame["bytes"].sum() / 1e6 if files else 0.0
@@ -101,6 +104,9 @@ def render_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS) -> str:
         "<h1>deidentify report</h1>",
         f'<p class="meta">{files} files ({megabytes:.1f} MB): {written} written, {files - written} not written. '
         f"Made by deidentify {_e(__version__)} from the report of a state folder.</p>",
+        *([f'<p class="meta">Signed release: signing key fingerprint <code>{_e(signer)}</code>. Read it out '
+           "to the partner, who checks it against the public key before running verify-release.</p>"]
+          if signer else []),
         "<h2>Summary</h2>",
         f"<pre>{_e(report_summary(frame))}</pre>",
     ]
@@ -113,9 +119,9 @@ def render_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS) -> str:
     return "\n".join(parts)
 
 
-def write_html(frame: pd.DataFrame, path: Path, *, max_rows: int = MAX_TABLE_ROWS) -> Path:
+def write_html(frame: pd.DataFrame, path: Path, *, max_rows: int = MAX_TABLE_ROWS, signer: str | None = None) -> Path:
     """Write :func:`render_html` to ``path`` (under a temporary name, then renamed)."""
-    text = render_html(frame, max_rows=max_rows)
+    text = render_html(frame, max_rows=max_rows, signer=signer)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     temp.write_text(text, encoding="utf-8")

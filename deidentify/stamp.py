@@ -21,19 +21,32 @@ from .profile.model import CLEAN_PIXEL_DATA_CODE
 from .writer import constant
 
 
-def stamp_pieces(profile: Profile, pixels_cleaned: bool = False) -> list[tuple[int, Constant]]:
+def stamp_pieces(profile: Profile, pixels_cleaned: bool = False,
+                 identity_removed: bool = True) -> list[tuple[int, Constant]]:
     """The de-identification marks for ``profile``, as pieces for the writer."""
-    return [(int(e.tag), constant(e)) for e in stamp_elements(profile, pixels_cleaned)]
+    return [(int(e.tag), constant(e)) for e in stamp_elements(profile, pixels_cleaned, identity_removed)]
 
 
-def stamp_elements(profile: Profile, pixels_cleaned: bool = False) -> list[DataElement]:
-    """The de-identification marks for ``profile``, in tag order."""
+def stamp_elements(profile: Profile, pixels_cleaned: bool = False, identity_removed: bool = True) -> list[DataElement]:
+    """The de-identification marks for ``profile``, in tag order.
+
+    ``identity_removed`` is False for a profile that keeps attributes the Basic
+    Profile removes: it says NO, and claims no CID 7050 profile or option, since
+    it conforms to none.
+    """
+    method = [f"deidentify {__version__}", f"profile {profile.name}"[:64]]
+    if not identity_removed:
+        return [
+            DataElement(0x00120062, "CS", "NO"),
+            DataElement(0x00120063, "LO", [*method, "keeps attributes of PS3.15 Table E.1-1"]),
+            DataElement(0x00280303, "CS", temporal_marking(profile)),
+        ]
     codes = list(profile.method_codes)
     if pixels_cleaned:
         codes.insert(1, CLEAN_PIXEL_DATA_CODE)
     return [
         DataElement(0x00120062, "CS", "YES"),
-        DataElement(0x00120063, "LO", [f"deidentify {__version__}", f"profile {profile.name}"[:64]]),
+        DataElement(0x00120063, "LO", method),
         DataElement(0x00120064, "SQ", [_code_item(value, meaning) for value, meaning in codes]),
         DataElement(0x00280303, "CS", temporal_marking(profile)),
     ]

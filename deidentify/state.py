@@ -119,7 +119,8 @@ class StateFolder:
 
     def clear(self) -> None:
         """Forget every earlier run (``--restart``): manifest, report, quarantine and linkage files."""
-        for name in ("manifest.jsonl", "report.csv", "report.parquet", "uid_mapping.csv", "patid_mapping.csv"):
+        for name in ("manifest.jsonl", "report.csv", "report.parquet", "uid_mapping.csv", "patid_mapping.csv",
+                     "date_offsets.csv"):
             (self.path / name).unlink(missing_ok=True)
         if self.quarantine.is_dir():
             for entry in self.quarantine.iterdir():
@@ -188,18 +189,23 @@ class Linkage:
     """Original → new identifiers, for authorised re-identification (``--linkage`` only).
 
     Two CSV files with ``id_old`` and ``id_new`` columns, as the MIDI-B challenge's
-    validation reads them: ``uid_mapping.csv`` and ``patid_mapping.csv``.  Mode 0600.
+    validation reads them: ``uid_mapping.csv`` and ``patid_mapping.csv``; and
+    ``date_offsets.csv``, each patient's date shift in days by the output's
+    PatientID, which a research team states in its methods.  Mode 0600.
     """
 
+    _HEADERS = {"uid": "id_old,id_new", "patient": "id_old,id_new", "date_offset": "patient,offset_days"}
+
     def __init__(self, folder: Path) -> None:
-        self.files = {"uid": folder / "uid_mapping.csv", "patient": folder / "patid_mapping.csv"}
+        self.files = {"uid": folder / "uid_mapping.csv", "patient": folder / "patid_mapping.csv",
+                      "date_offset": folder / "date_offsets.csv"}
         self._seen: dict[str, set[tuple[str, str]]] = {kind: set() for kind in self.files}
         for kind, path in self.files.items():
             if path.exists():
                 self._seen[kind] = set(_read_pairs(path))
             else:
                 path.touch(mode=0o600)
-                path.write_text("id_old,id_new\n")
+                path.write_text(self._HEADERS[kind] + "\n")
             os.chmod(path, 0o600)
 
     def add(self, kind: str, pairs: Iterable[tuple[str, str]]) -> None:
@@ -215,6 +221,8 @@ class Linkage:
 
 def _read_pairs(path: Path) -> Iterator[tuple[str, str]]:
     with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row.get("id_old") is not None and row.get("id_new") is not None:
-                yield row["id_old"], row["id_new"]
+        rows = csv.reader(handle)
+        next(rows, None)  # the header
+        for row in rows:
+            if len(row) >= 2:
+                yield row[0], row[1]

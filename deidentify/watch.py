@@ -78,7 +78,7 @@ _FALLBACK_LOCK_NAME = ".deidentify-watch.lock"
 #: In the state folder: report rows of inputs whose name a later input took (``processed``).
 HISTORY_NAME = "watch-history.jsonl"
 #: The outcomes after which an original leaves the inbox for ``processed``.
-MOVED_STATUSES = frozenset({Status.WRITTEN, Status.WITHHELD})
+MOVED_STATUSES = frozenset({Status.WRITTEN, Status.WITHHELD, Status.FILTERED})
 
 
 class InboxLocked(RunError):

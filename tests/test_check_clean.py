@@ -10,7 +10,7 @@ import pydicom
 import pytest
 
 from deidentify.batch import run
-from deidentify.check.elements import iter_elements
+from deidentify.checker.elements import iter_elements
 from deidentify.keys import Keyring
 from deidentify.profile import load_profile
 from deidentify.sample import SampleManifest

@@ -26,8 +26,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deidentify.check.scanners.base import FileContext
-from deidentify.check.scanners.conformance import ConformanceScanner
+from deidentify.checker.scanners.base import FileContext
+from deidentify.checker.scanners.conformance import ConformanceScanner
 from deidentify.detect import (
     AadhaarDetector,
     NhsDetector,

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deidentify.check import check_folder
-from deidentify.check.render import to_html
+from deidentify.checker import check_folder
+from deidentify.checker.render import to_html
 from deidentify.profile import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,9 +14,9 @@ import pydicom
 import pytest
 
 from deidentify.batch import run
-from deidentify.check import CheckReport, Finding, check_folder
-from deidentify.check.elements import iter_elements, path_element
-from deidentify.check.render import to_csv, to_html, to_json
+from deidentify.checker import CheckReport, Finding, check_folder
+from deidentify.checker.elements import iter_elements, path_element
+from deidentify.checker.render import to_csv, to_html, to_json
 from deidentify.cli.check import add_parser, main
 from deidentify.pixels import may_carry_burnt_in_text
 from deidentify.profile import load_profile

@@ -12,8 +12,8 @@ import pydicom
 import pytest
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
-from deidentify.check import verify_output
-from deidentify.check.scanners.validity import errors_of, normalise
+from deidentify.checker import verify_output
+from deidentify.checker.scanners.validity import errors_of, normalise
 from deidentify.keys import Keyring
 from deidentify.pipeline import deidentify_bytes
 from deidentify.plan import RuleBook

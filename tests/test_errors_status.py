@@ -64,7 +64,7 @@ STATUS_TEXT_ELSEWHERE = {"pixels/clean.py", "outcome.py"}
 
 
 def test_a_status_is_the_text_reports_always_held() -> None:
-    assert [s.value for s in Status] == ["written", "withheld", "not DICOM", "error"]
+    assert [s.value for s in Status] == ["written", "withheld", "filtered", "not DICOM", "error"]
     assert Status.NOT_DICOM == "not DICOM" and hash(Status.NOT_DICOM) == hash("not DICOM")
     assert f"{Status.WITHHELD}: reason" == "withheld: reason" and f"{Status.WRITTEN:<8}|" == "written |"
     assert json.dumps({"status": Status.NOT_DICOM}) == '{"status": "not DICOM"}'

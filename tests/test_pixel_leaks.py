@@ -32,7 +32,7 @@ from pydicom.uid import (
     SecondaryCaptureImageStorage,
 )
 
-from deidentify.check import check_folder
+from deidentify.checker import check_folder
 from deidentify.keys import Keyring
 from deidentify.pipeline import Reader, deidentify_bytes
 from deidentify.pixels.native import HIGH_BITS_CLEARED, TRAILING_DROPPED, NativeFormat, canonical

@@ -52,6 +52,20 @@ def test_words_come_back_with_what_was_read(detector: TextDetector) -> None:
     assert {word.source for word in words} == {"text-detector"}
 
 
+def test_a_line_seen_again_reads_the_same_without_running_the_recogniser(detector: TextDetector) -> None:
+    # A cine's overlay is the same pixels in every frame: the second frame's lines are read from memory.
+    frame, _ = draw([(20, 20, "KOWALCZYK MARTA"), (20, 80, "ID 4471-2290")], 24, 255, 0)
+    first = detector.words(frame, text_detectors(patient()))
+    remembered = len(detector._readings)
+    again = detector.words(frame.copy(), text_detectors(patient()))
+    assert again == first
+    assert len(detector._readings) == remembered
+    # A changed pixel inside a line is another crop: read anew.
+    frame[30, 40] ^= 0xFF
+    detector.words(frame, text_detectors(patient()))
+    assert len(detector._readings) > remembered
+
+
 def test_blank_and_noise_frames_have_no_text(detector: TextDetector) -> None:
     assert detector.find(np.zeros((200, 300), dtype=np.uint8)) == []
     assert detector.find(np.full((200, 300), 255, dtype=np.uint8)) == []

@@ -3,11 +3,12 @@
 from collections.abc import Mapping
 
 from .age_cap import age_cap
-from .base import REMOVE, Action, ElementContext, PatientContext
+from .base import REMOVE, Action, ElementContext, PatientContext, Withheld
 from .clean import clean
 from .dummy import dummy
 from .empty import empty
 from .keep import keep
+from .lookup import lookup
 from .pseudonym import code_for, pseudonym
 from .regex import regex
 from .remove import remove
@@ -29,6 +30,8 @@ ACTIONS: Mapping[str, Action] = {
     "age-cap": age_cap,
     "replace": replace,
     "regex": regex,
+    "lookup": lookup,
 }
 
-__all__ = ["ACTIONS", "REMOVE", "Action", "ElementContext", "PatientContext", "code_for", "is_well_known"]
+__all__ = ["ACTIONS", "REMOVE", "Action", "ElementContext", "PatientContext", "Withheld", "code_for",
+           "is_well_known"]

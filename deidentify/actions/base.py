@@ -16,11 +16,16 @@ from typing import Any
 from pydicom.multival import MultiValue
 
 from ..detect.base import Detector
+from ..errors import DeidentifyError
 from ..keys import Keyring
 from ..profile.model import Settings
 
 REMOVE = object()
 """Returned by an action to remove the element."""
+
+
+class Withheld(DeidentifyError):
+    """Raised by an action that cannot give a value it may stand behind: the file is withheld, for this reason."""
 
 #: Longest value (characters) per VR, from PS3.5 Table 6.2-1; PN counts per component group.
 MAX_LENGTH: Mapping[str, int] = {

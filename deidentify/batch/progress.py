@@ -34,7 +34,7 @@ class Progress:
     def update(self, row: Mapping[str, Any]) -> None:
         self.files += 1
         self.bytes += int(row.get("bytes", 0) or 0)
-        self.withheld += row.get("status") != Status.WRITTEN
+        self.withheld += row.get("status") not in (Status.WRITTEN, Status.FILTERED)
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(MB=f"{self.bytes / 1e6:.0f}", withheld=self.withheld, refresh=False)

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 from ..keys import Keyring
 from ..limits import Limits
 from ..outcome import Outcome, Status
+from ..plan import RuleBook
 from ..profile import Profile
 from ..profile.fingerprint import fingerprint
+from ..release.layout import payload_folder
 from ..report import ReportWriter, Tally, row, summary
 from ..sinks import FolderSink, Sink, SinkConflict, SinkLocked
 from ..source import WalkProblem, quiet_pydicom, walk
@@ -92,6 +94,7 @@ class Runner:
                  limits: Limits = Limits(), memory_limit: int | None = None,
                  max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
         self.folder = StateFolder(state)
+        dst = payload_folder(dst)  # DST/data once DST is a signed release (a bag)
         self.sink = FolderSink(dst)
         try:
             self.folder.lock()
@@ -131,6 +134,12 @@ class Runner:
         self._quiet = quiet_pydicom()
         self._quiet.__enter__()
         log.info("run started: profile %s, %d worker(s)", profile.name, workers)
+        self.identity_gaps = RuleBook(profile).identity_gaps
+        if self.identity_gaps:
+            log.warning(gaps_line(profile.name, self.identity_gaps))
+        if profile.lookup is not None:  # named by its digest: its rows are the linkage itself
+            log.info("lookup table %s (sha256 %s), keyed by %s", profile.lookup.name, profile.lookup.digest,
+                     profile.lookup.key)
 
     def _adopt(self, identity: RunIdentity, restart: bool) -> None:
         """Refuse to mix outputs of two profiles or keys in one DST; ``restart`` clears the earlier ones."""
@@ -189,7 +198,7 @@ class Runner:
                 except OSError:
                     info = None
                 unchanged = info is not None and (info.st_size, info.st_mtime_ns) == (entry.size, entry.mtime_ns)
-                failed = entry.row.get("status") != Status.WRITTEN
+                failed = entry.row.get("status") not in (Status.WRITTEN, Status.FILTERED)
                 if unchanged and not (failed and self.retry_withheld):
                     self.not_retried += failed
                     self.report.add(entry.row)
@@ -236,6 +245,8 @@ class Runner:
             self.crosswalk.add("uid", outcome.uid_pairs)
             if outcome.patient_pair:
                 self.crosswalk.add("patient", [outcome.patient_pair])
+            if outcome.date_offset:
+                self.crosswalk.add("date_offset", [(outcome.date_offset[0], str(outcome.date_offset[1]))])
         entry = row(outcome, output, done.seconds)
         entry["bytes"] = max(done.size, 0)
         if outcome.status != Status.WRITTEN:  # written files are in the report; the log says what went wrong
@@ -258,9 +269,13 @@ class Runner:
             seconds = time.perf_counter() - self.started
             try:
                 tally = self.report.close(before)
-                text = summary(tally, seconds)
+                text = summary(tally, seconds) + (f"\n{self.report.note}" if self.report.note else "")
             except OSError as exc:
                 tally, text = self.report.tally, f"the report could not be written ({storage_reason(exc)})"
+            if self.identity_gaps:
+                text += "\n" + gaps_line(self.profile.name, self.identity_gaps)
+            if self.profile.lookup is not None:
+                text += f"\nvalues looked up in {self.profile.lookup.name} (sha256 {self.profile.lookup.digest})"
             if self.not_retried:
                 text += (f"\n{self.not_retried} input(s) withheld or in error in an earlier run were not retried "
                          "(--retry-withheld redoes them)")
@@ -336,6 +351,13 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
             runner.close()
             raise
         return runner.finish()
+
+
+def gaps_line(name: str, gaps: tuple[str, ...]) -> str:
+    """What the report says of a profile that keeps attributes the Basic Profile removes."""
+    shown = ", ".join(gaps[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
+    return (f"profile {name} keeps {len(gaps)} attribute(s) of PS3.15 Table E.1-1 as they are ({shown}); "
+            "its outputs say PatientIdentityRemoved NO")
 
 
 def _commit(sink: Sink, done: Done, folder: StateFolder) -> str:

@@ -8,7 +8,7 @@ from ..plan import RuleBook
 
 def withhold_unverified(outcome: Outcome, data: bytes, rules: RuleBook) -> None:
     """Check a written ``outcome`` against its input ``data``; any finding withholds it, and is its reason."""
-    from ..check import verify_output  # the checker's detectors load only when asked for
+    from ..checker import verify_output  # the checker's detectors load only when asked for
 
     assert outcome.data is not None
     findings = verify_output(outcome.data, data, rules)

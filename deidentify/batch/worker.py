@@ -91,7 +91,7 @@ def work(task: tuple[Path, str]) -> Done:
             # The output goes to its folder here; only its name travels back to be committed in order.
             done.staged = _worker["sink"].stage(outcome.name, outcome.data, path_id)
             outcome.data = None
-        else:
+        elif outcome.status != Status.FILTERED:  # left out on purpose: nothing to hold for review
             done.quarantined = _worker["state"].hold(outcome.file_id, outcome.status, outcome.reason, data)
     except OSError as exc:
         done.fatal = storage_reason(exc)

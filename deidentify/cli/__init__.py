@@ -1,7 +1,8 @@
 """The `deidentify` command: parses arguments and calls the library.
 
 One module per command, each with ``add_parser(subparsers)`` and
-``main(args) -> int`` (the exit status); :data:`COMMANDS` lists them.  Only the
+``main(args) -> int`` (the exit status); :data:`COMMANDS` lists them (a ``-``
+in a command's name is ``_`` in its module's).  Only the
 command being run is imported (start-up time counts); options several
 commands take are in :mod:`.options`.
 """
@@ -23,6 +24,12 @@ COMMANDS = {
     "report": "print a state folder's summary again and write it as an HTML page",
     "check": "prove that a folder holds nothing identifying and is valid DICOM",
     "preview": "draw what pixel cleaning masks in one file: the original outlined, beside the result",
+    "explain": "list what each element of one file becomes, and the rule that decides it",
+    "keygen": "make a key pair for signing releases",
+    "sign": "make a finished DST a signed release (a BagIt bag with a detached signature)",
+    "verify-release": "check a signed release: every file present, unchanged, nothing added",
+    "package": "write a signed release as one zip file, signature inside",
+    "completion": "print a shell completion script (bash, zsh, tcsh)",
 }
 
 
@@ -38,8 +45,34 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+#: Examples at the foot of each command's --help.
+EXAMPLES = {
+    "run": ["deidentify run /data/export /data/shareable",
+            "deidentify run studies shareable --profile research --key-file ~/project.key --linkage",
+            "deidentify run studies shareable --profile trial.yaml --lookup subjects.csv --verify"],
+    "sample": ["deidentify sample sample_studies --patients 8"],
+    "watch": ["deidentify watch /srv/inbox /srv/shareable --processed /srv/done"],
+    "report": ["deidentify report shareable.state --html report.html"],
+    "check": ["deidentify check shareable --against studies --html check.html",
+              "deidentify check shareable --fail-on high --accept reviewed.yaml"],
+    "preview": ["deidentify preview us.dcm -o us.png --frame 3"],
+    "explain": ["deidentify explain ct.dcm --profile research",
+                "deidentify explain ct.dcm --profile trial.yaml --json"],
+    "keygen": ["deidentify keygen ~/release-keys"],
+    "sign": ["deidentify sign shareable --key ~/release-keys/release.key"],
+    "verify-release": ["deidentify verify-release received/ --public-key release.pub"],
+    "package": ["deidentify package shareable --zip release.zip"],
+    "completion": ["deidentify completion bash > ~/.local/share/bash-completion/completions/deidentify"],
+}
+
+
+def full_parser() -> argparse.ArgumentParser:
+    """The parser with every command's arguments (for completion scripts)."""
+    return _parser([])
+
+
 def _command(name: str) -> ModuleType:
-    return importlib.import_module(f"{__name__}.{name}")
+    return importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
 
 
 def _parser(argv: list[str]) -> argparse.ArgumentParser:
@@ -51,5 +84,9 @@ def _parser(argv: list[str]) -> argparse.ArgumentParser:
         if chosen in COMMANDS and name != chosen:
             commands.add_parser(name, help=text)  # listed in the help, not imported
         else:
-            _command(name).add_parser(commands)
+            sub = _command(name).add_parser(commands)
+            if name in EXAMPLES:
+                sub.formatter_class = argparse.RawDescriptionHelpFormatter
+                sub.epilog = (sub.epilog + "\n\n" if sub.epilog else "") + "examples:\n" + "\n".join(
+                    f"  {line}" for line in EXAMPLES[name])
     return parser

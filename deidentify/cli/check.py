@@ -1,6 +1,7 @@
-"""``deidentify check DIR``: arguments, and the call into :func:`~deidentify.check.check_folder`.
+"""``deidentify check DIR``: arguments, and the call into :func:`~deidentify.checker.check_folder`.
 
-Exit status: 0 clean, 1 findings, 2 errors (bad arguments or profile, a
+Exit status: 0 clean (or only findings below --fail-on, validity notes or
+accepted ones), 1 findings, 2 errors (bad arguments, profile or accept-list, a
 folder that does not exist, a file that could not be checked).
 """
 
@@ -10,8 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..check import SCANNER_NAMES, check_folder
-from ..check.render import terminal, write
+from ..checker import SCANNER_NAMES, check_folder
+from ..checker.accept import AcceptList, AcceptListError
+from ..checker.findings import Severity
+from ..checker.render import terminal, write
 from ..profile import ProfileError
 from . import COMMANDS
 from .options import add_profile_arguments, profile_of, refuse
@@ -25,9 +28,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Scan every element of every file under DIR (sequences, private and UN elements, "
         "file meta, paths) for identifying values, elements the profile does not allow and DICOM "
         "errors. Values are never shown, only their class and length. Exit status: 0 clean, "
-        "1 findings, 2 errors.",
+        "1 findings at --fail-on or above (validity notes only with --fail-on-validity; accepted findings "
+        "never), 2 errors.",
     )
-    parser.add_argument("dir", type=Path, metavar="DIR")
+    parser.add_argument("dir", type=Path, metavar="DIR", help="the folder (or one file) to check, e.g. a run's DST")
     parser.add_argument("--against", type=Path, metavar="SRC",
                         help="the source DIR was made from: find its names, IDs, dates, addresses, "
                              "phones and UIDs anywhere in DIR, and count only DICOM errors it did not have")
@@ -39,6 +43,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help=f"do not run a scanner ({', '.join(SCANNER_NAMES)}); repeatable")
     parser.add_argument("--limit", type=int, default=200, metavar="N",
                         help="show at most N findings on the terminal (default 200; files get all)")
+    parser.add_argument("--fail-on", choices=[s.value for s in Severity if s is not Severity.ERROR],
+                        default=Severity.MEDIUM.value,
+                        help="the least serious finding that makes the exit status 1 (default: medium)")
+    parser.add_argument("--fail-on-validity", action="store_true",
+                        help="let DICOM validity notes (dciodvfy's) fail the check too")
+    parser.add_argument("--accept", type=Path, metavar="FILE",
+                        help="a YAML accept-list of findings the site has reviewed (element, detector, reason): "
+                             "they are shown as accepted and fail nothing")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser
 
@@ -50,10 +62,12 @@ def main(args: argparse.Namespace) -> int:
             return refuse(f"{label} does not exist", "check")
     try:
         profile = profile_of(args)
-    except ProfileError as exc:
+        accept = AcceptList.load(args.accept) if args.accept is not None else None
+    except (ProfileError, AcceptListError) as exc:
         return refuse(exc, "check")
     report = check_folder(args.dir, profile, args.against, skip=args.skip, thumbnails=args.html is not None,
-                          progress=not args.quiet and sys.stderr.isatty())
+                          progress=not args.quiet and sys.stderr.isatty(), accept=accept,
+                          fail_on=Severity(args.fail_on), fail_on_validity=args.fail_on_validity)
     for form in ("json", "csv", "html"):
         target = getattr(args, form)
         if target is not None:

@@ -23,6 +23,9 @@ def add_profile_arguments(cmd: argparse.ArgumentParser, purpose: str = "the prof
                      help=f"{purpose}: a built-in ({', '.join(builtin_names())}) or a YAML file (default: basic)")
     cmd.add_argument("--option", action="append", default=[], metavar="NAME",
                      help="add a PS3.15 Annex E option to the profile (repeatable)")
+    cmd.add_argument("--lookup", type=Path, metavar="CSV",
+                     help="the table the profile's lookup rules read (in place of its lookup.file), keyed by "
+                          "the profile's lookup.key (default PatientID); a file whose key is not in it is withheld")
 
 
 def add_profile_and_key_arguments(cmd: argparse.ArgumentParser) -> None:
@@ -45,7 +48,7 @@ def add_linkage_argument(cmd: argparse.ArgumentParser) -> None:
 
 def profile_of(args: argparse.Namespace) -> Profile:
     """The profile named by --profile, with the --option extras; raises ProfileError."""
-    return load_profile(args.profile, options=tuple(args.option))
+    return load_profile(args.profile, options=tuple(args.option), lookup=getattr(args, "lookup", None))
 
 
 def profile_and_key(args: argparse.Namespace) -> tuple[Profile, bytes]:

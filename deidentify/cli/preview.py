@@ -13,8 +13,10 @@ from .options import add_profile_arguments, profile_of, refuse
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``preview`` command to ``deidentify``'s sub-commands."""
     cmd = subparsers.add_parser("preview", help=COMMANDS["preview"])
-    cmd.add_argument("file", type=Path, metavar="FILE")
-    cmd.add_argument("-o", "--output", type=Path, default=Path("preview.png"), metavar="PNG")
+    cmd.add_argument("file", type=Path, metavar="FILE", help="one DICOM image (it is only read)")
+    cmd.add_argument("-o", "--output", type=Path, default=Path("preview.png"), metavar="PNG",
+                     help="the picture to write (default: %(default)s); it shows the original image, so it "
+                          "is as private as the file")
     add_profile_arguments(cmd)
     cmd.add_argument("--frame", type=int, default=None, metavar="N",
                      help="which frame, counting from 1 (default: the first with a masked region)")

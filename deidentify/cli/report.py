@@ -14,7 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     cmd = subparsers.add_parser(
         "report", help=COMMANDS["report"],
         description="Print the summary of the report in STATE (report.parquet or report.csv) and write an "
-                    "HTML page of it with tables and charts. The page holds only what the report holds.")
+                    "HTML page of it with tables and charts. The page holds only what the report holds, and the "
+                    "signing key's fingerprint when DST was signed.")
     cmd.add_argument("state", type=Path, metavar="STATE", help="the state folder of a run or watch")
     cmd.add_argument("--html", type=Path, metavar="FILE", help="where to write the page (default: STATE/report.html)")
     return cmd
@@ -22,6 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def main(args: argparse.Namespace) -> int:
     """Print the summary and write the page; 2 when there is no report or the page cannot be written."""
+    from ..release.info import signer
     from ..report_html import ReportMissing, read_report, report_summary, write_html  # pandas loads here
 
     try:
@@ -30,7 +32,7 @@ def main(args: argparse.Namespace) -> int:
         return refuse(exc)
     target = args.html or args.state / "report.html"
     try:
-        write_html(frame, target)
+        write_html(frame, target, signer=signer(args.state))
     except OSError as exc:
         return refuse(f"cannot write the HTML page: {exc.strerror or exc}")
     print(report_summary(frame))

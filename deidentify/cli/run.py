@@ -23,8 +23,8 @@ from .options import (
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``run`` command to ``deidentify``'s sub-commands."""
     cmd = subparsers.add_parser("run", help=COMMANDS["run"])
-    cmd.add_argument("src", type=Path, metavar="SRC")
-    cmd.add_argument("dst", type=Path, metavar="DST")
+    cmd.add_argument("src", type=Path, metavar="SRC", help="the folder of studies to de-identify (never changed)")
+    cmd.add_argument("dst", type=Path, metavar="DST", help="where de-identified files go (created if missing)")
     add_profile_and_key_arguments(cmd)
     cmd.add_argument("--workers", type=int, default=default_workers(),
                      help="worker processes (default: every core, here %(default)s)")
@@ -40,12 +40,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     cmd.add_argument("--retry-withheld", action="store_true",
                      help="redo inputs an earlier run withheld or failed (e.g. once a missing tool is installed)")
     add_limit_arguments(cmd)
+    cmd.add_argument("--sign", type=Path, metavar="PRIVATE_KEY",
+                     help="once the run has finished writing, make DST a signed release (a BagIt bag, outputs "
+                          "under DST/data/) covering every file DST holds; the key comes from 'deidentify keygen'")
     cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
     return cmd
 
 
 def main(args: argparse.Namespace) -> int:
     """Run ``deidentify run`` for parsed ``args``; the exit status is :attr:`RunResult.exit_code`'s."""
+    signing_key = None
+    if args.sign is not None:  # a key that will not do is refused before anything is written
+        from ..release import ReleaseError
+        from ..release.signing_keys import load_private_key
+
+        try:
+            signing_key = load_private_key(args.sign)
+        except ReleaseError as exc:
+            return refuse(exc)
     try:
         profile, key = profile_and_key(args)
         if args.workers < 1:
@@ -61,4 +73,17 @@ def main(args: argparse.Namespace) -> int:
         print(f"report and quarantine: {result.state}")
     if result.stopped is not None:  # said even with --quiet: the run did not finish
         print(f"deidentify: the run stopped early: {result.stopped.reason}", file=sys.stderr)
+        if signing_key is not None:
+            print("deidentify: DST was not signed: the run did not finish", file=sys.stderr)
+        return result.exit_code
+    if signing_key is not None:
+        from .sign import sign_and_say
+
+        signed = sign_and_say(args.dst, signing_key, result.state, "run --sign")
+        return signed or result.exit_code
+    from ..release import is_bag
+
+    if is_bag(args.dst):
+        print("deidentify: DST is a signed release and this run may have changed it: sign it again "
+              "(run --sign, or deidentify sign) before it is sent", file=sys.stderr)
     return result.exit_code

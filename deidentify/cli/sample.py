@@ -12,9 +12,10 @@ from .options import refuse
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``sample`` command to ``deidentify``'s sub-commands."""
     cmd = subparsers.add_parser("sample", help=COMMANDS["sample"])
-    cmd.add_argument("dir", type=Path, metavar="DIR")
-    cmd.add_argument("--seed", type=int, default=0)
-    cmd.add_argument("--patients", type=int, default=4)
+    cmd.add_argument("dir", type=Path, metavar="DIR", help="a new folder for the studies and planted.json")
+    cmd.add_argument("--seed", type=int, default=0,
+                     help="another seed gives other made-up patients (default: %(default)s)")
+    cmd.add_argument("--patients", type=int, default=4, help="how many made-up patients (default: %(default)s)")
     return cmd
 
 

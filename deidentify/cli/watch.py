@@ -35,8 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                "             130 a second Ctrl-C aborted it (no report written)\n"
                "  --once:    0 every file written; 1 some withheld, with errors or not whole yet\n"
                "  both:      2 bad arguments, profile or key, or the inbox or state folder is in use")
-    cmd.add_argument("inbox", type=Path, metavar="INBOX")
-    cmd.add_argument("dst", type=Path, metavar="DST")
+    cmd.add_argument("inbox", type=Path, metavar="INBOX", help="the folder files arrive in (moved out once done)")
+    cmd.add_argument("dst", type=Path, metavar="DST", help="where de-identified files go")
     add_profile_and_key_arguments(cmd)
     cmd.add_argument("--once", action="store_true", help="process the settled files that are there, then exit")
     cmd.add_argument("--settle", type=float, default=DEFAULT_SETTLE, metavar="SECONDS",

@@ -20,7 +20,7 @@ from pydicom.dataelem import DataElement
 
 from ..actions import ACTIONS, REMOVE, ElementContext
 from ..outcome import CODE_ITEM_CLEANED
-from ..plan import CONTENT_SEQUENCE, Plan, Step, StepKind, element_vr
+from ..plan import CONTENT_SEQUENCE, Context, ItemPath, Plan, Step, StepKind, element_vr
 from .codes import CODING_SCHEME_DESIGNATOR, NOTHING, code_text, is_public_scheme
 from .sources.base import Constant, ElementSource, HeaderError, Items, NewValue, Piece, Written
 
@@ -65,8 +65,9 @@ def clean_header(source: ElementSource, plan: Plan) -> tuple[Written, Counter[st
 
 
 def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: Mapping[int, Step],
-           dummy: bool) -> Written:
+           dummy: bool, path: ItemPath = ()) -> Written:
     rules = plan.rules
+    trace = plan.trace
     step_of = rules.step
     public_code = dummy and _is_public_code(source)
     code_tags = code_text(source)
@@ -82,12 +83,16 @@ def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: M
         if number == 0 or group == 0x0002 or group == 0x0004:
             # Group lengths are retired; file meta and directory records never belong in an instance.
             names.append("remove")
+            if trace is not None:
+                trace(path, tag, read_vr, None, None, Context.STRUCTURE)
             continue
         private = group & 1
         creator = None
         if private:
             if 0x0010 <= number <= 0x00FF:
                 creators[tag] = handle
+                if trace is not None:
+                    trace(path, tag, read_vr, None, None, Context.CREATOR)
                 continue
             if number >= 0x1000:
                 block = (group << 16) | (number >> 8)
@@ -104,13 +109,17 @@ def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: M
             # profile too, or a code item or a name inside would be copied unseen.
             step, kind = _RECURSE_PRIVATE, StepKind.RECURSE
         names.append(step.name)
+        if trace is not None:
+            trace(path, tag, vr, creator, step, Context.CONTENT_ITEM if overrides.get(tag) is step
+                  else Context.DUMMIED if step is _DUMMY else Context.CODE_ITEM if step is _CLEAN_CODE
+                  else Context.RULES)
         if kind is StepKind.KEEP:
             out.append((tag, source.kept(handle)))
         elif kind is StepKind.REMOVE:
             continue
         elif kind is StepKind.RECURSE:
             inner = dummy or dummies_inside(step)
-            out.append((tag, Items(_clean_items(source.items(handle), tag, plan, counts, inner))))
+            out.append((tag, Items(_clean_items(source.items(handle), tag, plan, counts, inner, path))))
         elif step is _CLEAN_CODE:
             out.append((tag, _clean_code(source, handle, vr, plan)))
             cleaned_code = True
@@ -210,10 +219,10 @@ def _is_public_code(item: ElementSource) -> bool:
 
 
 def _clean_items(items: Sequence[ElementSource], tag: int, plan: Plan, counts: Counter[str],
-                 dummy: bool) -> list[Written]:
+                 dummy: bool, path: ItemPath) -> list[Written]:
     cleaned = []
     content = tag == CONTENT_SEQUENCE and bool(plan.rules.content_items)
-    for item in items:
+    for index, item in enumerate(items):
         overrides = _NO_OVERRIDES
         if content:
             found = _content_item_step(item, plan)
@@ -222,9 +231,11 @@ def _clean_items(items: Sequence[ElementSource], tag: int, plan: Plan, counts: C
                 if step.kind is StepKind.REMOVE:
                     # A content item without its value is invalid; drop the item.
                     counts["remove"] += 1
+                    if plan.trace is not None:
+                        plan.trace((*path, (tag, index)), 0, "", None, step, Context.CONTENT_ITEM)
                     continue
                 overrides = {value_tag: step}
-        cleaned.append(_clean(item, plan, counts, overrides, dummy))
+        cleaned.append(_clean(item, plan, counts, overrides, dummy, (*path, (tag, index))))
     return cleaned
 
 

@@ -1,7 +1,7 @@
 """Profiles: YAML data that says what happens to each element, validated on load."""
 
 from .load import ProfileError, builtin_dir, builtin_names, load_profile
-from .model import OPTIONS, ContentItemRule, Profile, Rule, Settings
+from .model import OPTIONS, ContentItemRule, FileFilter, LookupTable, Profile, Rule, Settings
 from .selectors import (
     ClassSelector,
     PrivateSelector,
@@ -17,6 +17,8 @@ __all__ = [
     "OPTIONS",
     "ClassSelector",
     "ContentItemRule",
+    "FileFilter",
+    "LookupTable",
     "PrivateSelector",
     "Profile",
     "ProfileError",

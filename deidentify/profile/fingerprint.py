@@ -2,7 +2,8 @@
 
 It changes when anything that decides output bytes changes: the profile's name
 and options, the text of every profile file in its ``extends`` chain, and the
-pixel sources it reads (their text, for files).  File locations do not count,
+pixel sources it reads (their text, for files), and the lookup table's digest (a
+new subject list changes what is written).  File locations do not count,
 so a project moved to another folder keeps its fingerprint.
 """
 
@@ -26,6 +27,8 @@ def fingerprint(profile: Profile) -> str:
         ref = Path(source.ref)
         if ref.is_absolute():
             digest.update(_contents(ref) + b"\0")
+    if profile.lookup is not None:
+        digest.update(f"lookup:{profile.lookup.key}:{profile.lookup.digest}".encode() + b"\0")
     return digest.hexdigest()[:16]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,14 @@ import yaml
 import deidentify
 
 from ..errors import DeidentifyError
+from .lookup import read_lookup_table as _read_table
 from .model import (
     CODES,
     EXCLUSIVE_OPTIONS,
     OPTIONS,
     ContentItemRule,
+    FileFilter,
+    LookupTable,
     OcrSettings,
     PixelSettings,
     Profile,
@@ -29,6 +33,7 @@ from .model import (
     Settings,
 )
 from .selectors import parse_selector
+from .suggest import did_you_mean
 
 #: Actions by name and the arguments each accepts (required ones first in the tuple).
 ACTION_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -44,9 +49,13 @@ ACTION_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "age-cap": ((), ()),
     "replace": (("value",), ()),
     "regex": (("pattern", "repl"), ()),
+    "lookup": (("column",), ()),
 }
 
-_TOP_KEYS = {"name", "description", "extends", "options", "settings", "rules", "content_items", "pixels"}
+_TOP_KEYS = {"name", "description", "extends", "options", "settings", "rules", "content_items", "pixels", "lookup",
+             "filter"}
+_LOOKUP_KEYS = {"file", "key"}
+_FILTER_KEYS = {"name", "accept", "reject"}
 _PIXEL_KEYS = {"sources", "regions", "ocr"}
 _OCR_KEYS = {"enabled", "engines", "recognition", "scan", "confidence", "padding", "language", "upscale", "timeout"}
 _SCAN_KEYS = {"auto", "modalities", "sop_classes"}
@@ -95,13 +104,44 @@ def _resolve_path(ref: str, relative_to: Path | None) -> Path:
     return builtin_dir() / f"{ref}.yaml"
 
 
-def load_profile(ref: str | Path, options: tuple[str, ...] = ()) -> Profile:
-    """Load a built-in profile by name, or a profile file by path, with extra ``options``."""
+def load_profile(ref: str | Path, options: tuple[str, ...] = (), lookup: Path | None = None) -> Profile:
+    """Load a built-in profile by name, or a profile file by path, with extra ``options``.
+
+    ``lookup``: a CSV table for the ``lookup`` action in place of the profile's own
+    (keyed by the element the profile's ``lookup.key`` names, PatientID by default).
+    """
     path = _resolve_path(str(ref), None)
     if not path.is_file():
         known = ", ".join(builtin_names())
-        raise ProfileError(f"no profile {str(ref)!r}: not a file, and not a built-in ({known})")
-    return _finish(_load_file(path.resolve(), ()), tuple(options), str(path))
+        near = did_you_mean(str(ref), builtin_names())
+        raise ProfileError(f"no profile {str(ref)!r}: not a file, and not a built-in{near} ({known})")
+    merged = _load_file(path.resolve(), ())
+    if lookup is not None:  # the table in place of the profile's own, which is then never read
+        key = merged["lookup"][1] if merged["lookup"] is not None else "PatientID"
+        merged = {**merged, "lookup": (Path(lookup), key, "--lookup")}
+    return _finish(merged, tuple(options), str(path))
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file whose mappings carry their line as ``__line__``; ProfileError names the file (and line)."""
+    return _read(path)[1]
+
+
+def _read(path: Path) -> tuple[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        return text, yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ProfileError(f"{path}{line}: not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def basic_table(options: tuple[str, ...] = ()) -> Profile:
+    """PS3.15 Table E.1-1 alone (every row, its Basic Profile and option actions), with ``options``."""
+    return _finish(_load_file((builtin_dir() / "_ps3.15-e1-1.yaml").resolve(), ()), options, "Table E.1-1")
 
 
 @lru_cache(maxsize=64)
@@ -109,15 +149,7 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     """Parse one file and the files it extends into an unresolved profile dict."""
     if path in chain:
         raise ProfileError(f"{path}: extends itself through {' -> '.join(p.name for p in chain)}")
-    try:
-        text = path.read_text(encoding="utf-8")
-        doc = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ProfileError(f"{path}{line}: not valid YAML: {exc}") from None
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
+    text, doc = _read(path)
     if not isinstance(doc, dict):
         raise ProfileError(f"{path}:1: a profile is a mapping with at least 'name' and 'rules' or 'extends'")
     where = f"{path}:{doc['__line__']}"
@@ -129,6 +161,8 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         "content_items": [],
         "files": [],
         "pixels": {"sources": [], "regions": [], "ocr": {}},
+        "lookup": None,
+        "filters": [],
     }
     parents = doc.get("extends") or []
     for parent in [parents] if isinstance(parents, str) else parents:
@@ -136,7 +170,8 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         if not parent_path.is_file():
             raise ProfileError(
                 f"{path}:{_key_line(text, 'extends', doc)}: extends {str(parent)!r}, but there is no "
-                f"{parent_path}; built-in profiles: {', '.join(builtin_names())}"
+                f"{parent_path}{did_you_mean(str(parent), builtin_names())}; "
+                f"built-in profiles: {', '.join(builtin_names())}"
             )
         base = _load_file(parent_path, chain + (path,))
         merged["options"] |= base["options"]
@@ -145,6 +180,8 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         merged["content_items"] += base["content_items"]
         merged["files"] += base["files"]
         _merge_pixels(merged["pixels"], base["pixels"])
+        merged["lookup"] = base["lookup"] or merged["lookup"]
+        merged["filters"] += base["filters"]
     merged["name"] = str(doc.get("name") or path.stem)
     merged["description"] = str(doc.get("description", ""))
     merged["options"] |= set(_options_list(doc.get("options", []), f"{path}:{_key_line(text, 'options', doc)}"))
@@ -154,6 +191,10 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     merged["files"] += [str(path)]
     if "pixels" in doc:
         _merge_pixels(merged["pixels"], _pixels(doc["pixels"], path, text, doc))
+    if "lookup" in doc:
+        merged["lookup"] = _lookup(doc["lookup"], path, _key_line(text, "lookup", doc))
+    if "filter" in doc:
+        merged["filters"] += _filters(doc["filter"], path, _key_line(text, "filter", doc))
     return merged
 
 
@@ -166,16 +207,19 @@ def _key_line(text: str, key: str, doc: dict[str, Any]) -> int:
 
 
 def _finish(merged: dict[str, Any], extra: tuple[str, ...], where: str) -> Profile:
-    options = frozenset(merged["options"]) | frozenset(_options_list(list(extra), where))
+    options = frozenset(merged["options"]) | frozenset(_options_list(list(extra), "--option"))
     for group in EXCLUSIVE_OPTIONS:
         if group <= options:
             raise ProfileError(f"{where}: options {' and '.join(sorted(group))} exclude each other (PS3.15 E.3.6)")
+    rules = list(merged["rules"])
+    table = read_lookup_table(*merged["lookup"]) if merged["lookup"] is not None else None
+    _check_lookup_rules(rules, table)
     return Profile(
         name=merged["name"],
         description=merged["description"],
         options=options,
         settings=Settings(**merged["settings"]),
-        rules=tuple(merged["rules"]),
+        rules=tuple(rules),
         content_items=tuple(merged["content_items"]),
         files=tuple(merged["files"]),
         pixels=PixelSettings(
@@ -183,14 +227,17 @@ def _finish(merged: dict[str, Any], extra: tuple[str, ...], where: str) -> Profi
             regions=tuple(merged["pixels"]["regions"]),
             ocr=OcrSettings(**merged["pixels"]["ocr"]),
         ),
+        lookup=table,
+        filters=tuple(merged["filters"]),
     )
 
 
 def _unknown_keys(mapping: dict[str, Any], allowed: set[str], where: str, what: str) -> None:
-    unknown = sorted(k for k in mapping if k != "__line__" and k not in allowed)
+    unknown = sorted(str(k) for k in mapping if k != "__line__" and k not in allowed)
     if unknown:
         raise ProfileError(
-            f"{where}: {what} has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+            f"{where}: {what} has unknown key(s) {', '.join(unknown)}{did_you_mean(unknown[0], allowed)}; "
+            f"allowed: {', '.join(sorted(allowed))}"
         )
 
 
@@ -199,7 +246,9 @@ def _options_list(value: Any, where: str) -> list[str]:
         raise ProfileError(f"{where}: 'options' must be a list of option names")
     for name in value:
         if name not in OPTIONS:
-            raise ProfileError(f"{where}: unknown option {name!r}; known: {', '.join(OPTIONS)}")
+            raise ProfileError(
+                f"{where}: unknown option {name!r}{did_you_mean(name, OPTIONS)}; known: {', '.join(OPTIONS)}"
+            )
     return value
 
 
@@ -226,8 +275,9 @@ def _settings(value: Any, path: str) -> dict[str, Any]:
 
 def _code_or_action(action: Any, where: str) -> str:
     if not isinstance(action, str) or (action not in CODES and action not in ACTION_ARGS):
+        near = did_you_mean(action, [*CODES, *ACTION_ARGS]) if isinstance(action, str) else ""
         raise ProfileError(
-            f"{where}: unknown action {action!r}; use a PS3.15 code ({', '.join(sorted(CODES))}) "
+            f"{where}: unknown action {action!r}{near}; use a PS3.15 code ({', '.join(sorted(CODES))}) "
             f"or an action ({', '.join(ACTION_ARGS)})"
         )
     return action
@@ -239,7 +289,7 @@ def _option_codes(value: Any, where: str) -> dict[str, str]:
     codes = {k: v for k, v in value.items() if k != "__line__"}
     for option, code in codes.items():
         if option not in OPTIONS:
-            raise ProfileError(f"{where}: unknown option {option!r}")
+            raise ProfileError(f"{where}: unknown option {option!r}{did_you_mean(option, OPTIONS)}")
         _code_or_action(code, where)
     return codes
 
@@ -274,7 +324,7 @@ def _rule(raw: Any, path: Path, index: int) -> Rule:
             raise ProfileError(f"{where}: 'from': {exc}") from None
     when = raw.get("when")
     if when is not None and when not in OPTIONS:
-        raise ProfileError(f"{where}: 'when' names unknown option {when!r}")
+        raise ProfileError(f"{where}: 'when' names unknown option {when!r}{did_you_mean(str(when), OPTIONS)}")
     return Rule(
         selector=selector,
         action=action,
@@ -284,6 +334,69 @@ def _rule(raw: Any, path: Path, index: int) -> Rule:
         when=when,
         name=str(raw.get("name", select)),
     )
+
+
+def _lookup(value: Any, path: Path, line: int) -> tuple[Path, str, str]:
+    """A ``lookup`` section: the table's path, its key and where it was given (read when the profile is finished)."""
+    where = f"{path}:{line}: lookup"
+    if not isinstance(value, dict) or not isinstance(value.get("file"), str):
+        raise ProfileError(f"{where}: lookup is a mapping like {{file: subjects.csv, key: PatientID}}")
+    _unknown_keys(value, _LOOKUP_KEYS, where, "lookup")
+    key = value.get("key", "PatientID")
+    if not isinstance(key, str):
+        raise ProfileError(f"{where}: key is the keyword of the element that selects a row, like PatientID")
+    return path.parent / value["file"], key, where
+
+
+def read_lookup_table(file: Path, key: str, where: str) -> LookupTable:
+    """The table in ``file`` keyed by ``key``; a ProfileError prefixed with ``where`` when it is unusable."""
+    try:
+        return _read_table(file, key)
+    except ValueError as exc:
+        raise ProfileError(f"{where}: {file.name}: {exc}") from None
+
+
+def _check_lookup_rules(rules: list[Rule], table: LookupTable | None) -> None:
+    """Bind every ``lookup`` rule to the table, in place; a rule with no table or no such column is an error."""
+    for index, rule in enumerate(rules):
+        if rule.action != "lookup" and "lookup" not in rule.options.values():
+            continue
+        if table is None:
+            raise ProfileError(f"{rule.origin}: rule {rule.name!r} looks values up, but no lookup table is given "
+                               "(add `lookup: {file: F, key: PatientID}` to the profile, or --lookup F)")
+        column = str(rule.args.get("column", ""))
+        if column not in table.columns:
+            near = did_you_mean(column, table.columns)
+            raise ProfileError(f"{rule.origin}: rule {rule.name!r} reads column {column!r}, which {table.name} "
+                               f"does not have{near} (its columns: {', '.join(table.columns)})")
+        rules[index] = replace(rule, args={**rule.args, "table": table})
+
+
+def _filters(value: Any, path: Path, line: int) -> list[FileFilter]:
+    from deidentify.pixels.rules.conditions import parse_condition
+
+    if not isinstance(value, list) or not value:
+        raise ProfileError(f"{path}:{line}: filter is a list like [{{name: CT only, accept: {{Modality: CT}}}}]")
+    out = []
+    for index, raw in enumerate(value, 1):
+        raw_line = raw.get("__line__", line) if isinstance(raw, dict) else line
+        where = f"{path}:{raw_line}: filter {index}"
+        if not isinstance(raw, dict):
+            raise ProfileError(f"{where}: a filter is a mapping with name and accept or reject")
+        _unknown_keys(raw, _FILTER_KEYS, where, "filter")
+        if ("accept" in raw) == ("reject" in raw):
+            raise ProfileError(f"{where}: a filter has either accept or reject (a condition), not both or neither")
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ProfileError(f"{where}: a filter needs a name (the report says which filter rejected a file)")
+        accept = "accept" in raw
+        try:
+            condition = parse_condition(raw["accept" if accept else "reject"])
+        except ValueError as exc:
+            raise ProfileError(f"{where} ({name!r}): {exc}") from None
+        out.append(FileFilter(name=name.strip(), accept=accept, condition=condition,
+                              origin=f"{path.name}:{raw_line}"))
+    return out
 
 
 def _item(raw: Any, path: Path, index: int) -> ContentItemRule:

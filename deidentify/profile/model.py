@@ -127,6 +127,41 @@ class PixelSettings:
 
 
 @dataclass(frozen=True)
+class LookupTable:
+    """A table of values for the ``lookup`` action, read from a CSV file when the profile loads.
+
+    Each row maps one value of the ``key`` element (the file's own, top-level,
+    as read) to values for other elements, one per column.  The report names the
+    table by ``name`` and ``digest`` only: its rows are the linkage itself.
+    """
+
+    name: str
+    """The file's name, as the report shows it."""
+    digest: str
+    """SHA-256 of the file (hex)."""
+    key: str
+    """The keyword (or tag text) of the element whose original value selects the row."""
+    tag: int
+    columns: tuple[str, ...]
+    rows: dict[str, dict[str, str]] = field(hash=False, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class FileFilter:
+    """One entry of a profile's ``filter`` section: files it rejects are reported ``filtered``, never written.
+
+    A ``reject`` filter rejects the files its condition matches; when a profile has
+    ``accept`` filters, a file none of them matches is rejected.
+    """
+
+    name: str
+    accept: bool
+    condition: Any
+    """A :mod:`deidentify.pixels.rules.conditions` condition on the top-level elements."""
+    origin: str
+
+
+@dataclass(frozen=True)
 class Profile:
     """A resolved profile: its own rules after those of the profiles it extends."""
 
@@ -138,6 +173,8 @@ class Profile:
     content_items: tuple[ContentItemRule, ...]
     files: tuple[str, ...]
     pixels: PixelSettings = field(default_factory=PixelSettings)
+    lookup: LookupTable | None = None
+    filters: tuple[FileFilter, ...] = ()
 
     @property
     def method_codes(self) -> list[tuple[str, str]]:

@@ -21,7 +21,9 @@ import re
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from pydicom.datadict import tag_for_keyword
+from pydicom.datadict import keyword_dict, tag_for_keyword
+
+from .suggest import did_you_mean
 
 VRS = frozenset(
     "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
@@ -106,7 +108,7 @@ def parse_selector(text: str) -> Selector:
     if text.isidentifier():
         tag = tag_for_keyword(text)
         if tag is None:
-            raise ValueError(f"{text!r} is not a keyword of the DICOM dictionary")
+            raise ValueError(f"{text!r} is not a keyword of the DICOM dictionary{did_you_mean(text, keyword_dict)}")
         return TagSelector(tag)
     raise ValueError(
         f"cannot read selector {text!r}: expected a keyword, a tag like 0010,0010, a wildcard like "

@@ -157,6 +157,8 @@ class RawFile:
         pixels = any(tag in self._index for tag in _PIXEL_TAGS)
         tools = rules.pixel_tools if pixels else None
         tags = tools.ordered_tags if tools is not None else _GATE_ORDER
+        if rules.filter_tags:
+            tags = tuple(sorted(set(tags) | rules.filter_tags))
         key = ("verdict", pixels, str(self.top.charset), *(self._raw_key(tag) for tag in tags))
         return rules.memo.get(key, lambda: verdict_of(self.decoded(tags, with_pixels=pixels), rules))
 

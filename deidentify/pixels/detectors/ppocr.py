@@ -26,6 +26,7 @@ in it (``name``, ``date``...), never the value.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import math
 import os
@@ -63,6 +64,7 @@ _SMALL_SIDE = 320
 # under 400 MB.  The overlap is more than a line's core is high, so every line lies whole
 # in some tile.
 _TILE = 768
+_READINGS_KEPT = 4096
 _OVERLAP = 128
 # DB's post-processing constants, as PP-OCR trains and ships them.
 _UNCLIP_RATIO = 1.6
@@ -173,6 +175,10 @@ class TextDetector:
         self.padding = padding
         self._files = model_files()
         self._models: _Models | None = None
+        # What each crop read as, by its pixels: the overlay of a cine or a series is the same
+        # pixels frame after frame (measured on pydicom's 120-frame ultrasound: 460 crops read,
+        # 56 different).  Bounded, and in memory only, like the frames themselves.
+        self._readings: dict[bytes, tuple[str, float]] = {}
 
     @classmethod
     def from_settings(cls, settings: Any) -> TextDetector:
@@ -274,6 +280,11 @@ class TextDetector:
         readings = []
         for box in boxes:
             crop = frame[box.y0 : box.y1, box.x0 : box.x1]
+            seen = _digest(crop)
+            known = self._readings.get(seen)
+            if known is not None:
+                readings.append(known)
+                continue
             if crop.shape[0] >= 1.5 * crop.shape[1]:
                 crop = np.rot90(crop)  # a vertical label (a velocity scale's "cm/s") read along its line
             width = max(1, math.ceil(_RECOGNITION_HEIGHT * crop.shape[1] / max(1, crop.shape[0])))
@@ -283,7 +294,11 @@ class TextDetector:
                 scores = session.run(None, {name: tensor})[0]
             except Exception as exc:
                 raise DetectorError(f"text recogniser failed: {type(exc).__name__}") from None
-            readings.append(self._decode(scores[0]))
+            reading = self._decode(scores[0])
+            if len(self._readings) >= _READINGS_KEPT:
+                self._readings.clear()
+            self._readings[seen] = reading
+            readings.append(reading)
         return readings
 
     def _decode(self, scores: np.ndarray) -> tuple[str, float]:
@@ -294,6 +309,13 @@ class TextDetector:
         keep = (best != 0) & np.concatenate(([True], best[1:] != best[:-1]))
         text = "".join(alphabet[index] for index in best[keep] if index < len(alphabet))
         return text, float(confidence[keep].mean()) if keep.any() else 0.0
+
+
+def _digest(crop: np.ndarray) -> bytes:
+    """What identifies a crop's pixels: its shape, type and bytes."""
+    digest = hashlib.blake2b(f"{crop.shape} {crop.dtype}".encode(), digest_size=16)
+    digest.update(np.ascontiguousarray(crop).data)
+    return digest.digest()
 
 
 def _reads_as_text(text: str, confidence: float, single: bool = True) -> bool:

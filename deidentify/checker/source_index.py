@@ -1,7 +1,7 @@
 """What a check compares against: the identifying values and UIDs of the source.
 
 Built once from the source folder (``--against SRC``) or from one source file
-(:func:`deidentify.check.verify_output`).  Every readable file of the source
+(:func:`deidentify.checker.verify_output`).  Every readable file of the source
 contributes; its values are merged into one
 :class:`~deidentify.detect.OwnValuesDetector`, so each output is searched for
 every source patient's names and their parts, IDs, dates in common formats,

@@ -18,7 +18,8 @@ from ..outcome import Status
 from ..plan import RuleBook
 from ..profile import Profile
 from ..source import SourceError, WalkProblem, parse_source, quiet_pydicom, walk
-from .findings import FILE_ELEMENT, PATH_ELEMENT, Finding, exit_status, sort_findings
+from .accept import AcceptList
+from .findings import FILE_ELEMENT, PATH_ELEMENT, Finding, Severity, exit_status, sort_findings
 from .scanners import FileContext, Scanner, build_scanners
 from .source_index import SourceIndex
 
@@ -33,10 +34,15 @@ class CheckReport:
     profile: str
     notes: list[str] = field(default_factory=list)
 
+    fail_on: str = Severity.MEDIUM
+    """The least serious severity that fails the check."""
+    fail_on_validity: bool = False
+    """Whether validity notes (dciodvfy's) fail the check too."""
+
     @property
     def exit_code(self) -> int:
-        """0 clean, 1 findings, 2 a file could not be checked."""
-        return exit_status(self.findings)
+        """0 clean (or only findings below ``fail_on``, or accepted), 1 findings, 2 a file could not be checked."""
+        return exit_status(self.findings, self.fail_on, self.fail_on_validity)
 
     @property
     def files_per_second(self) -> float:
@@ -68,8 +74,14 @@ def _context(path: Path, relpath: str, rules: RuleBook,
 
 
 def check_folder(folder: Path, profile: Profile, against: Path | None = None,
-                 skip: Iterable[str] = (), thumbnails: bool = False, progress: bool = False) -> CheckReport:
-    """Check every file under ``folder`` (a single file is checked on its own)."""
+                 skip: Iterable[str] = (), thumbnails: bool = False, progress: bool = False,
+                 accept: AcceptList | None = None, fail_on: str = Severity.MEDIUM,
+                 fail_on_validity: bool = False) -> CheckReport:
+    """Check every file under ``folder`` (a single file is checked on its own).
+
+    ``accept``: findings a site has reviewed, shown as accepted and failing
+    nothing; ``fail_on`` and ``fail_on_validity`` set what makes the exit status 1.
+    """
     started = time.perf_counter()
     with quiet_pydicom():
         source = SourceIndex.from_folder(against) if against is not None else None
@@ -100,15 +112,19 @@ def check_folder(folder: Path, profile: Profile, against: Path | None = None,
             findings += [replace(f, file=names[relpath]) for f in found]
         for scanner in scanners:
             findings += [replace(f, file=names.get(f.file, f.file)) for f in scanner.finish()]
-    return CheckReport(sort_findings(findings), count, time.perf_counter() - started, profile.name, notes)
+    if accept is not None:
+        findings = accept.apply(findings)
+    return CheckReport(sort_findings(findings), count, time.perf_counter() - started, profile.name, notes,
+                       fail_on, fail_on_validity)
 
 
 def verify_output(output_bytes: bytes, source_bytes: bytes, profile: Profile | RuleBook,
-                  skip: Iterable[str] = ()) -> list[Finding]:
+                  skip: Iterable[str] = (), accept: AcceptList | None = None) -> list[Finding]:
     """The findings of one de-identified output checked against its input.
 
     For ``run --verify``: an output with any finding is to be withheld, the
-    findings (which quote no value) being the reason.  References across
+    findings (which quote no value) being the reason; findings ``accept`` accepts
+    are left out.  References across
     files are not checked (there is no folder yet); everything else is.
     ``profile`` may be the run's compiled :class:`RuleBook`, which spares
     compiling the profile again for every file.
@@ -124,4 +140,6 @@ def verify_output(output_bytes: bytes, source_bytes: bytes, profile: Profile | R
                             f"{exc.status}: {exc.reason}")]
         context = FileContext("", output_bytes, dataset, rules)
         found = scan_file(context, scanners) + [f for scanner in scanners for f in scanner.finish()]
+        if accept is not None:
+            found = [f for f in accept.apply(found) if not f.accepted]
         return sort_findings(replace(f, file="output") for f in found)

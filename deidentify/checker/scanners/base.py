@@ -4,7 +4,7 @@ A scanner looks at one file at a time (:meth:`Scanner.scan`) and may keep
 state across files for checks that need the whole folder, reported by
 :meth:`Scanner.finish` (references that point at no instance).  Scanners are
 independent: adding one (OCR of the pixels, say) is a new module and one line
-in :func:`deidentify.check.scanners.build_scanners`.
+in :func:`deidentify.checker.scanners.build_scanners`.
 
 Findings are returned with an empty ``file``: the runner names the file once
 it knows whether the path itself may be shown.

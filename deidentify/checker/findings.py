@@ -10,9 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 
-#: Severities, most serious first.  ``error``: the file could not be checked at all.
-SEVERITIES: tuple[str, ...] = ("error", "high", "medium", "low")
+
+class Severity(str, Enum):
+    """How serious a finding is, most serious first (str-valued: reports hold the text)."""
+
+    ERROR = "error"
+    """The file could not be checked at all."""
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Severities, most serious first.
+SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
+#: The scanner whose findings are notes on DICOM validity, not identity: they fail a check only when asked.
+VALIDITY_SCANNER = "validity"
 
 #: Exit status of a check: nothing found, findings, the check could not be completed.
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -46,6 +63,8 @@ class Finding:
     end: int | None = None
     region: tuple[int, int, int, int] | None = None
     thumbnail: bytes | None = field(default=None, repr=False, compare=False)
+    accepted: str = ""
+    """Why a site's accept-list accepts this finding ("" when it does not): it is shown, but fails nothing."""
 
     @property
     def value(self) -> str:
@@ -69,6 +88,7 @@ class Finding:
             "end": self.end,
             "region": list(self.region) if self.region else None,
             "message": self.message,
+            "accepted": self.accepted,
         }
 
 
@@ -85,8 +105,16 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     )
 
 
-def exit_status(findings: Sequence[Finding]) -> int:
-    """0 when there is no finding, 2 when a file could not be checked, else 1."""
-    if any(f.severity == "error" for f in findings):
+def exit_status(findings: Sequence[Finding], fail_on: str = Severity.MEDIUM, validity: bool = False) -> int:
+    """2 when a file could not be checked; 1 when a finding at ``fail_on`` or more serious is not
+    accepted (validity notes only with ``validity``); else 0."""
+    if any(f.severity == Severity.ERROR for f in findings):
         return EXIT_ERROR
-    return EXIT_FINDINGS if findings else EXIT_CLEAN
+    return EXIT_FINDINGS if any(fails(f, fail_on, validity) for f in findings) else EXIT_CLEAN
+
+
+def fails(finding: Finding, fail_on: str = Severity.MEDIUM, validity: bool = False) -> bool:
+    """Whether ``finding`` fails a check that fails on ``fail_on`` (and on validity notes with ``validity``)."""
+    if finding.accepted or (finding.scanner == VALIDITY_SCANNER and not validity):
+        return False
+    return severity_rank(finding.severity) <= severity_rank(fail_on)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
-from .findings import SEVERITIES, Finding, severity_rank
+from .findings import SEVERITIES, Finding, fails, severity_rank
 from .runner import CheckReport
 
 _COLUMNS = ("file", "element", "detector", "severity", "value")
@@ -30,6 +30,10 @@ def _by_severity(report: CheckReport) -> dict[str, int]:
     return {s: counts[s] for s in SEVERITIES if counts[s]}
 
 
+def _severity(finding: Finding) -> str:
+    return f"{finding.severity} (accepted)" if finding.accepted else str(finding.severity)
+
+
 def summary(report: CheckReport) -> dict[str, object]:
     """The counts a reader looks at first."""
     return {
@@ -40,6 +44,9 @@ def summary(report: CheckReport) -> dict[str, object]:
         "findings": len(report.findings),
         "by_severity": _by_severity(report),
         "by_detector": dict(sorted(Counter(f.detector for f in report.findings).items())),
+        "accepted": sum(1 for f in report.findings if f.accepted),
+        "failing": sum(1 for f in report.findings if fails(f, report.fail_on, report.fail_on_validity)),
+        "fail_on": str(report.fail_on),
         "seconds": round(report.seconds, 3),
         "files_per_second": round(report.files_per_second, 1),
         "status": _STATUS[report.exit_code],
@@ -54,7 +61,7 @@ def _clip(text: str, width: int) -> str:
 
 def table(findings: Sequence[Finding], limit: int | None = None) -> str:
     """A plain-text table of ``findings`` (the first ``limit`` of them)."""
-    rows = [(f.file, f.element, f.detector, f.severity, f.value) for f in findings[:limit]]
+    rows = [(f.file, f.element, f.detector, _severity(f), f.value) for f in findings[:limit]]
     widths = [min(60, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(_COLUMNS)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(_COLUMNS, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
@@ -67,12 +74,16 @@ def table(findings: Sequence[Finding], limit: int | None = None) -> str:
 def terminal(report: CheckReport, limit: int | None = 200) -> str:
     """The table and a summary, as ``deidentify check`` prints them."""
     info = summary(report)
-    parts = [table(report.findings, limit)] if report.findings else ["no findings"]
+    parts = [table(report.findings, limit)] if report.findings and limit != 0 else []
+    if not report.findings:
+        parts = ["no findings"]
     severities = ", ".join(f"{n} {s}" for s, n in _by_severity(report).items())
     parts.append(
         f"\n{info['files']} files checked with profile {info['profile']} in {info['seconds']} s "
         f"({info['files_per_second']} files/s): {info['findings']} findings"
         + (f" ({severities}) in {info['files_with_findings']} files" if report.findings else "")
+        + (f"; {info['accepted']} accepted by the site's accept-list" if info["accepted"] else "")
+        + (f"; {info['failing']} at {report.fail_on} or above fail the check" if report.findings else "")
     )
     parts += [f"note: {n}" for n in report.notes]
     return "\n".join(parts)
@@ -134,7 +145,7 @@ def to_html(report: CheckReport) -> str:
     rows = "".join(
         f"<tr><td class='file'>{esc(f.file)}</td><td class='path'>{esc(f.element)}</td>"
         + "".join(f"<td>{esc(v)}</td>" for v in (f.scanner, f.detector))
-        + f"<td class='sev-{esc(f.severity)}'>{esc(f.severity)}</td><td>{esc(f.value)}</td>"
+        + f"<td class='sev-{esc(f.severity)}'>{esc(_severity(f))}</td><td>{esc(f.value)}</td>"
         f"<td>{esc(f.message)}</td></tr>"
         for f in sorted(report.findings, key=lambda f: (severity_rank(f.severity), f.file, f.element))
     )
