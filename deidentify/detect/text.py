@@ -8,21 +8,15 @@ from .address import AddressDetector
 from .base import Detector, Finding
 from .dates import DateDetector
 from .email import EmailDetector
-from .national_id import (
-    AadhaarDetector,
-    NhsDetector,
-    NirDetector,
-    SinDetector,
-    SsnDetector,
-    ZaIdDetector,
-)
+from .national_id import DETECTORS as NATIONAL_ID_DETECTORS
 from .person_names import PersonNameDetector
 from .phone import PhoneDetector
 
 
 def default_detectors() -> list[Detector]:
     """The detectors that need no knowledge of the dataset: phone numbers, e-mail
-    addresses, national identifiers, dates, person names and street addresses.
+    addresses, national identifiers (every kind :mod:`.national_id` knows), dates,
+    person names and street addresses.
 
     The same list scrubs free text under the clean actions of ``run`` and scans
     every text element in ``check``, so what one removes the other looks for.
@@ -30,12 +24,7 @@ def default_detectors() -> list[Detector]:
     return [
         PhoneDetector(),
         EmailDetector(),
-        SsnDetector(),
-        NhsDetector(),
-        AadhaarDetector(),
-        ZaIdDetector(),
-        NirDetector(),
-        SinDetector(),
+        *(detector() for detector in NATIONAL_ID_DETECTORS),
         DateDetector(),
         PersonNameDetector(),
         AddressDetector(),
