@@ -14,6 +14,7 @@ from datetime import date
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stdnum import verhoeff
 
 from deidentify.detect import (
     AadhaarDetector,
@@ -22,6 +23,7 @@ from deidentify.detect import (
     SinDetector,
     SsnDetector,
     ZaIdDetector,
+    default_detectors,
     is_valid_aadhaar,
     is_valid_nhs,
     is_valid_nir,
@@ -34,9 +36,8 @@ from deidentify.detect import (
     make_sin,
     make_ssn,
     make_za_id,
+    scrub,
 )
-from stdnum import verhoeff
-
 from deidentify.detect import national_id as nid
 
 # (validator, generator, detector, compact length, grouping used in print)
@@ -299,3 +300,157 @@ def test_clinical_text_has_no_national_ids() -> None:
     text = "CT chest with contrast, 5 mm slices, follow-up in 3 months; DLP 1234.5 mGy*cm"
     for _, _, detector, *_ in SCHEMES.values():
         assert list(detector().find(text)) == []
+
+
+# --- kinds added with python-stdnum -------------------------------------------------------
+
+
+def _se_long(n: str) -> str:
+    return f"19{n[:6]}-{n[6:]}"  # make_se_personnummer draws births in 1920-1999
+
+
+# kind: (validator, generator, detector, cue written before the number, usual layouts)
+NEW_KINDS: dict[str, tuple] = {
+    "de-idnr": (nid.is_valid_de_idnr, nid.make_de_idnr, nid.DeIdnrDetector, "",
+                [lambda n: n, lambda n: f"{n[:2]} {n[2:5]} {n[5:8]} {n[8:]}"]),
+    "nl-bsn": (nid.is_valid_nl_bsn, nid.make_nl_bsn, nid.NlBsnDetector, "BSN: ",
+               [lambda n: n, lambda n: f"{n[:4]}.{n[4:6]}.{n[6:]}", lambda n: f"{n[:3]} {n[3:6]} {n[6:]}"]),
+    "be-nn": (nid.is_valid_be_nn, nid.make_be_nn, nid.BeNnDetector, "",
+              [lambda n: n, lambda n: f"{n[:2]}.{n[2:4]}.{n[4:6]}-{n[6:9]}.{n[9:]}",
+               lambda n: f"{n[:6]} {n[6:9]} {n[9:]}"]),
+    "se-personnummer": (nid.is_valid_se_personnummer, nid.make_se_personnummer, nid.SePersonnummerDetector, "",
+                        [lambda n: f"{n[:6]}-{n[6:]}", _se_long]),
+    "dk-cpr": (nid.is_valid_dk_cpr, nid.make_dk_cpr, nid.DkCprDetector, "CPR-nr. ",
+               [lambda n: n, lambda n: f"{n[:6]}-{n[6:]}"]),
+    "no-fodselsnummer": (nid.is_valid_no_fodselsnummer, nid.make_no_fodselsnummer, nid.NoFodselsnummerDetector, "",
+                         [lambda n: n, lambda n: f"{n[:6]} {n[6:]}"]),
+    "es-dni": (nid.is_valid_es_dni, nid.make_es_dni, nid.EsDniDetector, "",
+               [lambda n: n, lambda n: f"{n[:8]}-{n[8]}"]),
+    "es-nie": (nid.is_valid_es_nie, nid.make_es_nie, nid.EsNieDetector, "",
+               [lambda n: n, lambda n: f"{n[0]}-{n[1:8]}-{n[8]}"]),
+    "it-codicefiscale": (nid.is_valid_it_codicefiscale, nid.make_it_codicefiscale, nid.ItCodiceFiscaleDetector, "",
+                         [lambda n: n]),
+    "br-cpf": (nid.is_valid_br_cpf, nid.make_br_cpf, nid.BrCpfDetector, "",
+               [lambda n: n, lambda n: f"{n[:3]}.{n[3:6]}.{n[6:9]}-{n[9:]}"]),
+    "cn-ric": (nid.is_valid_cn_ric, nid.make_cn_ric, nid.CnRicDetector, "", [lambda n: n]),
+    "fi-hetu": (nid.is_valid_fi_hetu, nid.make_fi_hetu, nid.FiHetuDetector, "", [lambda n: n]),
+}
+
+
+def test_every_detector_of_the_module_runs_by_default() -> None:
+    kinds = {d.kind for d in default_detectors()}
+    assert set(SCHEMES) | set(NEW_KINDS) <= kinds
+    assert {d.kind for d in nid.DETECTORS} == set(SCHEMES) | set(NEW_KINDS)
+
+
+@pytest.mark.parametrize(
+    "validator, number, valid",
+    [  # published examples (stdnum's documentation, the issuers' specimens) and near misses
+        (nid.is_valid_de_idnr, "36574261809", True),
+        (nid.is_valid_de_idnr, "36574261890", False),
+        (nid.is_valid_de_idnr, "36554266806", False),  # two digits repeated
+        (nid.is_valid_nl_bsn, "111222333", True),
+        (nid.is_valid_nl_bsn, "111252333", False),
+        (nid.is_valid_be_nn, "85073003328", True),
+        (nid.is_valid_be_nn, "85073003327", False),
+        (nid.is_valid_be_nn, "85133003328", False),  # month 13
+        (nid.is_valid_se_personnummer, "8803200016", True),
+        (nid.is_valid_se_personnummer, "198803200016", True),
+        (nid.is_valid_se_personnummer, "8803200015", False),
+        (nid.is_valid_se_personnummer, "8802300016", False),  # 30 February
+        (nid.is_valid_dk_cpr, "2110625629", True),
+        (nid.is_valid_dk_cpr, "5110625629", False),  # day 51
+        (nid.is_valid_no_fodselsnummer, "15108695088", True),
+        (nid.is_valid_no_fodselsnummer, "15108695077", False),
+        (nid.is_valid_es_dni, "54362315K", True),
+        (nid.is_valid_es_dni, "54362315k", True),
+        (nid.is_valid_es_dni, "54362315Z", False),
+        (nid.is_valid_es_nie, "X2482300W", True),
+        (nid.is_valid_es_nie, "X2482300A", False),
+        (nid.is_valid_it_codicefiscale, "RCCMNL83S18D969H", True),
+        (nid.is_valid_it_codicefiscale, "RCCMNL83S18D969A", False),
+        (nid.is_valid_it_codicefiscale, "00743110157", False),  # a company's code
+        (nid.is_valid_br_cpf, "39053344705", True),
+        (nid.is_valid_br_cpf, "39053344704", False),
+        (nid.is_valid_cn_ric, "360426199101010071", True),
+        (nid.is_valid_cn_ric, "360426199101010072", False),
+        (nid.is_valid_cn_ric, "110000199101010072", False),  # a province, not a county (stdnum raises there)
+        (nid.is_valid_fi_hetu, "131052-308T", True),
+        (nid.is_valid_fi_hetu, "131052-308U", False),
+        (nid.is_valid_fi_hetu, "131052-001J", False),  # individual numbers start at 002
+        (nid.is_valid_nl_bsn, "１１１２２２３３３", False),  # full-width digits are not compact
+    ],
+)
+def test_known_numbers_of_the_new_kinds(validator: Callable[[str], bool], number: str, valid: bool) -> None:
+    assert validator(number) is valid
+
+
+@pytest.mark.parametrize("kind", list(NEW_KINDS))
+@settings(max_examples=40, deadline=None)
+@given(rng=st.randoms(use_true_random=False), data=st.data())
+def test_new_kinds_are_found_in_their_usual_layouts(kind: str, rng: random.Random, data) -> None:
+    validator, make, detector, cue, layouts = NEW_KINDS[kind]
+    number = make(rng)
+    assert validator(number)
+    shown = data.draw(st.sampled_from(layouts))(number)
+    text = f"Patient {cue}{shown}, CT chest."
+    assert [(text[f.start : f.end], f.kind) for f in detector().find(text)] == [(shown, kind)]
+    cleaned, _ = scrub(text, default_detectors())
+    assert shown not in cleaned and cleaned.endswith(", CT chest.")
+
+
+# The schemes whose check catches every change of one digit (and of the check letter).
+SINGLE_ERROR_PROOF = ["de-idnr", "nl-bsn", "se-personnummer", "no-fodselsnummer", "es-dni", "es-nie",
+                      "cn-ric", "fi-hetu"]
+
+
+@pytest.mark.parametrize("kind", SINGLE_ERROR_PROOF)
+def test_new_kinds_reject_every_single_digit_error(kind: str) -> None:
+    validator, make, detector, cue, layouts = NEW_KINDS[kind]
+    rng = random.Random(kind)
+    for _ in range(10):
+        number = make(rng)
+        for position, char in enumerate(number):
+            if not char.isdigit():
+                continue
+            for digit in "0123456789".replace(char, ""):
+                wrong = number[:position] + digit + number[position + 1 :]
+                assert not validator(wrong), (number, wrong)
+                assert not list(detector().find(f"Patient {cue}{layouts[0](wrong)}, CT chest.")), wrong
+
+
+@pytest.mark.parametrize(
+    "detector, cue, number",
+    [(nid.NlBsnDetector, "BSN", "111222333"), (nid.DkCprDetector, "CPR", "2110625629"),
+     (nid.DkCprDetector, "CPR", "211062-5629"), (nid.SePersonnummerDetector, "personnummer", "8803200016")],
+)
+def test_weak_kinds_need_their_cue(detector, cue: str, number: str) -> None:
+    assert found(detector(), f"ref {number} end") == []
+    assert found(detector(), f"{cue}: {number}") == [number]
+    assert found(detector(), f"{cue.upper()} no. {number}") == [number]
+
+
+def test_hetu_and_personnummer_keep_their_century_sign() -> None:
+    assert found(nid.FiHetuDetector(), "HETU 131052-308T ja 010105A123P") == ["131052-308T", "010105A123P"]
+    assert found(nid.SePersonnummerDetector(), "pnr 121212+1212, 19121212-1212") == ["121212+1212", "19121212-1212"]
+
+
+# Text of the kind DICOM headers carry, with digit runs that identify no one.
+DICOM_TEXT = [
+    "SOP 1.2.840.10008.5.1.4.1.1.2 series 1.2.826.0.1.3680043.2.1125.1.34918616334",
+    "1.3.12.2.1107.5.1.4.73470.30000024013107124595300000012",
+    "acquired 20240131 at 083015.123456; 20240131083015.000000+0100",
+    "CT chest with contrast, 5 mm slices, follow-up in 3 months; DLP 1234.5 mGy*cm",
+    "Matrix 512x512, FOV 350 mm, kVp 120, mAs 250, CTDIvol 12.34 mGy",
+    "Software 10.2.3 build 20230915-1432, VE11C-SP01",
+    "T1W_SE_TRA 256x256 3mm, TR 500 TE 15, NEX 2",
+    "Table 20240131093015 height 1234567 um",
+    "range 12000000000-12999999999",
+    "lot X1234567 exp 2026-01-31, ref ABCDEF12G34H567",
+]
+
+
+@pytest.mark.parametrize("text", DICOM_TEXT)
+def test_no_national_id_in_dicom_text(text: str) -> None:
+    for detector in nid.DETECTORS:
+        assert list(detector().find(text)) == [], (detector.kind, text)

@@ -139,7 +139,11 @@ def is_valid_aadhaar(digits: str) -> bool:
 def make_aadhaar(rng: random.Random) -> str:
     """A random valid Aadhaar number, 12 digits without separators."""
     payload = rng.choice("23456789") + _random_digits(rng, 10)
-    return payload + verhoeff.calc_check_digit(payload)
+    number = payload + verhoeff.calc_check_digit(payload)
+    if number == number[::-1]:  # never issued: change the last payload digit (one in a million)
+        payload = payload[:-1] + str((int(payload[-1]) + 1) % 10)
+        number = payload + verhoeff.calc_check_digit(payload)
+    return number
 
 
 # --- South Africa identity number ----------------------------------------------------
@@ -248,12 +252,13 @@ def is_valid_de_idnr(digits: str) -> bool:
 
 def make_de_idnr(rng: random.Random) -> str:
     """A random valid Steuer-ID, 11 digits without separators."""
-    while True:
-        digits = rng.sample("0123456789", 9)
-        digits.insert(rng.randrange(10), rng.choice(digits))
-        payload = "".join(digits)
-        if payload[0] != "0":
-            return payload + mod_11_10.calc_check_digit(payload)
+    digits = rng.sample("0123456789", 9)
+    digits.insert(rng.randrange(10), rng.choice(digits))
+    if digits[0] == "0":  # the first digit is never 0: swap it with the first that is not
+        other = next(i for i, d in enumerate(digits) if d != "0")
+        digits[0], digits[other] = digits[other], digits[0]
+    payload = "".join(digits)
+    return payload + mod_11_10.calc_check_digit(payload)
 
 
 # --- Dutch citizen service number (BSN) -----------------------------------------------------
@@ -346,12 +351,15 @@ def is_valid_no_fodselsnummer(digits: str) -> bool:
 
 def make_no_fodselsnummer(rng: random.Random) -> str:
     """A random valid fødselsnummer, 11 digits without separators (born 1920-1999)."""
-    while True:
-        payload = f"{_random_birth_date(rng):%d%m%y}{rng.randint(0, 499):03d}"
+    born, start = _random_birth_date(rng), rng.randint(0, 499)
+    # Some individual numbers have no valid check digit ("10"): take the next that has.
+    for individual in (start + i for i in range(500)):
+        payload = f"{born:%d%m%y}{individual % 500:03d}"
         first = no_fodselsnummer.calc_check_digit1(payload)
         second = no_fodselsnummer.calc_check_digit2(payload + first)
-        if len(first) == 1 and len(second) == 1:  # "10" means no valid digit
+        if len(first) == 1 and len(second) == 1:
             return payload + first + second
+    raise AssertionError("unreachable: most individual numbers have check digits")
 
 
 # --- Spanish DNI and NIE ----------------------------------------------------------------------
@@ -424,12 +432,9 @@ def is_valid_br_cpf(digits: str) -> bool:
 
 def make_br_cpf(rng: random.Random) -> str:
     """A random valid CPF, 11 digits without separators."""
-    while True:
-        payload = _random_digits(rng, 9)
-        # stdnum's check-digit function is private: take the one pair its public rule accepts.
-        for check in range(100):
-            if br_cpf.is_valid(f"{payload}{check:02d}"):
-                return f"{payload}{check:02d}"
+    payload = rng.choice("123456789") + _random_digits(rng, 8)  # 000000000 has no valid CPF
+    # stdnum's check-digit function is private: take the one pair its public rule accepts.
+    return next(f"{payload}{check:02d}" for check in range(100) if br_cpf.is_valid(f"{payload}{check:02d}"))
 
 
 # --- Chinese resident identity card number -----------------------------------------------------
