@@ -76,3 +76,42 @@ def test_too_few_or_too_many_digits() -> None:
     assert found("ext 12-34") == []
     assert found("+1 23 45") == []
     assert found("+44 1234 5678 9012 3456") == []
+
+
+@pytest.mark.parametrize(
+    "number",
+    [  # national numbers of more countries, valid in their plans, found without a cue
+        "0511 5550123",  # Germany
+        "91 555 02 00",  # Spain (no trunk 0)
+        "22 33 44 55",  # Norway
+        "(212) 555-0123",  # North America
+        "98765 43210",  # an Indian mobile
+        "138 0013 8000",  # a Chinese mobile
+        "010-12345678",  # Beijing
+        "(11) 3456-7890",  # São Paulo
+        "06 12 34 56 78",  # a French mobile
+    ],
+)
+def test_valid_national_numbers_of_more_countries(number: str) -> None:
+    assert found(f"Patient reachable at {number} after 6 pm.") == [number]
+
+
+@pytest.mark.parametrize(
+    "number",
+    [  # not valid in any plan the detector knows; found only after a cue
+        "+1 555 010 9999",  # NANP exchanges never start with 0
+        "555-0199",  # no area code
+        "02079460958",  # unbroken
+        "1234 5678",  # two groups of an eight-digit plan
+    ],
+)
+def test_invalid_or_ambiguous_numbers_need_a_cue(number: str) -> None:
+    assert found(f"ref {number} end") == []
+    for cue in ("Tel", "Tel.:", "phone", "Fax no.", "call", "called", "T:", "Mobile #"):
+        assert found(f"{cue} {number} end") == [number], cue
+
+
+def test_numbers_valid_only_without_their_trunk_prefix_are_left() -> None:
+    # phonenumbers alone would call these British or German numbers (trunk 0 left out).
+    assert found("ID 4711 0815 42") == []
+    assert found("ratio 1234.5678") == []

@@ -8,7 +8,7 @@ from .address import AddressDetector
 from .base import Detector, Finding
 from .dates import DateDetector
 from .email import EmailDetector
-from .national_id import DETECTORS as NATIONAL_ID_DETECTORS
+from .national_id import NationalIdDetector
 from .person_names import PersonNameDetector
 from .phone import PhoneDetector
 
@@ -24,7 +24,7 @@ def default_detectors() -> list[Detector]:
     return [
         PhoneDetector(),
         EmailDetector(),
-        *(detector() for detector in NATIONAL_ID_DETECTORS),
+        NationalIdDetector(),  # every kind of national_id.DETECTORS
         DateDetector(),
         PersonNameDetector(),
         AddressDetector(),
