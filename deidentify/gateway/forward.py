@@ -200,6 +200,7 @@ class Forwarder:
             log.warning("forwarding: the destination %s; %d instance(s) stay queued", how, len(self.queued()))
             return False
         acknowledged = 0
+        lost = True  # until the loop ends normally: then the association is released, else aborted
         try:
             accepted = {(cx.abstract_syntax, cx.transfer_syntax[0]) for cx in assoc.accepted_contexts}
             for path, pair in chosen:
@@ -210,7 +211,7 @@ class Forwarder:
                     continue
                 size = path.stat().st_size
                 status = assoc.send_c_store(path)
-                if not status or "Status" not in status:  # no answer: the association is gone
+                if not status or "Status" not in status:  # no answer: the connection is gone
                     break
                 code = int(status.Status)
                 if _is_acknowledged(code):
@@ -223,8 +224,12 @@ class Forwarder:
                     self._refused(path, code)
                 if not assoc.is_established:
                     break
+            else:
+                lost = False
         finally:
-            if assoc.is_established:
+            if lost:
+                assoc.abort()  # a release would wait for an answer that is not coming
+            elif assoc.is_established:
                 assoc.release()
         if acknowledged:
             self._backoff = 0.0

@@ -126,9 +126,13 @@ class StoreSCP:
             self._server.shutdown()
 
     def wait_idle(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the associations in progress to end; True when none is left."""
+        """Wait up to ``timeout`` seconds for the associations in progress to end; True when none is left.
+
+        Connections not yet associated (a TLS handshake that failed, a caller that
+        never sent its request) hold nothing acknowledged: they are not waited for.
+        """
         deadline = time.monotonic() + timeout
-        while self._ae.active_associations:
+        while any(assoc.is_established for assoc in self._ae.active_associations):
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)

@@ -162,8 +162,7 @@ class Gateway:
         self.scp.stop_accepting()
         if not self.scp.wait_idle(drain):
             log.warning("associations still open after %g s were aborted", drain)
-            self.scp.abort_all()
-            self.scp.wait_idle(5.0)
+        self.scp.abort_all()  # and connections that never associated
         self._stop.set()
         threads[0].join()  # the intake, after the batch in hand
         self.intake.drain()
