@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                     "layout) or send it on to --forward by C-STORE, retrying until the destination acknowledges\n"
                     "it. SIGTERM stops listening, finishes what is in hand and exits 0; a restart resumes.",
         epilog="exit status: 0 stopped by SIGTERM or Ctrl-C; 2 bad arguments, profile, key or settings file,\n"
-               "  the port or state folder in use, or the pipeline's storage failed; 130 a second Ctrl-C")
+               "  the port or state folder in use, or the pipeline's storage failed")
     _add_arguments(cmd)
     return cmd
 
@@ -136,10 +136,6 @@ def main(args: argparse.Namespace) -> int:
         result = serve(settings, profile, key, ready=ready, **limit_options(args))
     except (ProfileError, KeyFileError, RunError, ConfigError, SecurityError, DestinationError) as exc:
         return refuse(exc, "serve")
-    except KeyboardInterrupt:  # a second Ctrl-C
-        print("deidentify serve: interrupted; the spool and the queue are resumed at the next start",
-              file=sys.stderr)
-        return 130
     if not args.quiet:
         print(result.run.summary)
         print(f"received {result.received}, refused {result.refused}, forwarded {result.forwarded}; "

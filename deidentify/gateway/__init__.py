@@ -12,7 +12,7 @@ pynetdicom is imported only here: ``pip install 'deidentify[network]'``.
 from .config import ConfigError, GatewaySettings, toml_arguments
 from .forward import Destination, DestinationError, Forwarder
 from .security import AllowList, SecurityError, client_context, server_context
-from .service import Gateway, ServeResult, StopOnSignals, serve
+from .service import Gateway, ServeResult, serve
 from .spool import Spool, SpoolFull
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "ServeResult",
     "Spool",
     "SpoolFull",
-    "StopOnSignals",
     "client_context",
     "serve",
     "server_context",

@@ -11,7 +11,7 @@ Threads: pynetdicom's (one per association) store into the spool; the intake
 thread feeds the spool to the Runner (whose workers are processes, started
 before any thread so they are forked from a single-threaded process); with
 ``--forward`` the forwarder thread empties the outbound folder.  The main thread
-waits for SIGTERM or SIGINT, then: the listening socket is closed, associations
+waits for SIGTERM or SIGINT (each time: stop gracefully), then: the listening socket is closed, associations
 in progress get ``drain_seconds`` to finish (then are aborted: what they had not
 been told was stored stays with the sender), the spool is de-identified to the
 last instance, the forwarder gets ``drain_seconds`` more to send what is queued,
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any
 
 from ..batch import RunError, Runner, RunResult
 from ..batch.paths import inside
+from ..batch.signals import StopRunOnSignals
 from ..limits import Limits
 from ..profile import Profile
 from .config import GatewaySettings
@@ -121,7 +121,8 @@ class Gateway:
         """Stop listening and drain; safe from any thread and from a signal handler."""
         self._stop.set()
 
-    def on_signal(self, signum: int, frame: Any = None) -> None:
+    def request_stop(self, signum: int) -> None:
+        """What SIGTERM and SIGINT call (from the signal handler: it only sets a flag)."""
         self.stopped_by_signal = True
         self._stop.set()
 
@@ -184,33 +185,10 @@ class Gateway:
         return result
 
 
-class StopOnSignals:
-    """SIGTERM and SIGINT stop the gateway gracefully; a second SIGINT aborts (KeyboardInterrupt)."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        self.previous: dict[int, Any] = {}
-
-    def __enter__(self) -> StopOnSignals:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                self.previous[signum] = signal.signal(signum, self._handler)
-        return self
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        self.gateway.on_signal(signum, frame)
-        if signum == signal.SIGINT:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, previous in self.previous.items():
-            signal.signal(signum, previous)
-
-
 def serve(settings: GatewaySettings, profile: Profile, key: bytes, *, ready: Any = None,
           **options: Any) -> ServeResult:
     """Run a gateway until SIGTERM or SIGINT; ``ready(port)`` is called once it listens."""
     gateway = Gateway(settings, profile, key, **options)
-    with StopOnSignals(gateway):
+    with StopRunOnSignals(gateway):
         return gateway.serve(ready)
 
