@@ -290,11 +290,11 @@ def build_jobs(args, work: Path, manifest: dict) -> list[Job]:
                    kw.pop("files", None) or count_files(src), kw.pop("nbytes", None) or folder_bytes(src), **kw)
 
     def deidentify(corpus_name: str, tool: str, label: str, src: Path, workers: int = 1,
-                   profile: str = "basic") -> Job:
+                   profile: str = "basic", extra: tuple[str, ...] = ()) -> Job:
         state = outs / f"{corpus_name}-{tool}.state"
         return job(corpus_name, tool, label, lambda s, o: [
             str(PROJECT_BIN / "deidentify"), "run", str(s), str(o), "--profile", profile, "--key-file", str(key),
-            "--workers", str(workers), "--quiet", "--state", str(state)], src, state=state, ok_codes=(0, 1))
+            "--workers", str(workers), "--quiet", "--state", str(state), *extra], src, state=state, ok_codes=(0, 1))
 
     def peers(corpus_name: str, src: Path, everyone: bool) -> list[Job]:
         found = [
@@ -346,6 +346,9 @@ def build_jobs(args, work: Path, manifest: dict) -> list[Job]:
             jobs += peers(name, src, everyone=True)
             jobs.append(deidentify(name, "deidentify-w1", "deidentify --workers 1", src, 1))
             jobs.append(deidentify(name, "deidentify-w2", "deidentify --workers 2", src, 2))
+            # Issue 16: the same run on a Dask LocalCluster of 2 processes (its start-up included).
+            jobs.append(deidentify(name, "deidentify-dask-local-w2", "deidentify --executor dask-local --workers 2",
+                                   src, 2, extra=("--executor", "dask-local")))
             if name == "small":
                 tenth = max(1, n // 10)
                 jobs.append(deidentify(name, "deidentify-w1-one", "deidentify --workers 1, one file (start-up cost)",
@@ -777,6 +780,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds after which one run is killed and reported as failed")
     parser.add_argument("--cold", action="store_true", default=env_default("BENCH_COLD", "") not in ("", "0"))
     parser.add_argument("--corpora", default=env_default("BENCH_CORPORA", "small,ct,us,j2k,us1024"))
+    parser.add_argument("--tools", default=env_default("BENCH_TOOLS", ""),
+                        help="only these rows, by tool name (e.g. deidentify-w2,deidentify-dask-local-w2); "
+                             "write the report elsewhere (--md, --png) when leaving rows out")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the report and chart from bench/.work/results.json without running anything")
     parser.add_argument("--md", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -804,6 +810,8 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         manifest = corpus.build(work, args.scale)
         jobs = build_jobs(args, work, manifest)
+        if args.tools:
+            jobs = [j for j in jobs if j.tool in args.tools.split(",")]
         notes = run_all(jobs, args.rounds, args.cold, work, args.timeout)
         if args.cold and not notes["dropped"]:
             print("bench: could not drop the page cache (not root?): the runs were warm", file=sys.stderr)

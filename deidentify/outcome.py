@@ -14,6 +14,10 @@ from .sinks import OutputName
 
 _UID_TEXT = re.compile(r"[0-9.]+")
 
+CODE_ITEM_CLEANED = "code-item-cleaned"
+"""A name in :attr:`Outcome.counts`: code items whose text was not the standard's and went through
+the clean step (the header walk counts them, the report's ``codes_cleaned`` column sums them)."""
+
 
 class Status(str, Enum):
     """What became of one input, as the report, the log and the quarantine say it.

@@ -2,18 +2,18 @@
 
 A :class:`RuleBook` compiles a profile once per process into per-tag lookups, so
 the per-file path costs one dict look-up per element.  A :class:`Plan` adds what
-belongs to one dataset: its patient's keyed context and, when the profile cleans
-free text, detectors that know the dataset's own identifying values (collected
-before any value changes).
+belongs to one dataset: its patient's keyed context and the detectors that know
+the dataset's own identifying values (collected from the values as read, the
+first time a value is cleaned: a file whose text nothing cleans never builds them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from pydicom.datadict import dictionary_VR, get_entry
 from pydicom.dataset import Dataset
@@ -193,8 +193,6 @@ class RuleBook:
             for i in profile.content_items:
                 self.content_items.setdefault((i.scheme.upper(), i.concept), {})[i.value_type.upper()] = i
         self._cache: dict[tuple[int, str, str | None], Step] = {}
-        active = [r for r in profile.rules if r.when is None or r.when in profile.options]
-        self.uses_clean = any(self.code(r) in ("C", "clean") and _may_clean_text(r) for r in active)
         self.from_tags = {PATIENT_ID} | {
             parse_selector(str(r.args["from"])).tag  # type: ignore[union-attr]
             for r in profile.rules
@@ -307,22 +305,6 @@ def _example_tag(selector: Any) -> int | None:
     return None
 
 
-def _may_clean_text(rule: Rule) -> bool:
-    """Whether a C rule can reach free text (and so needs the text detectors).
-
-    C on a private element removes it; on a date, an age or a UID it shifts, caps
-    or remaps; only text is scrubbed by the detectors.
-    """
-    sel = rule.selector
-    if isinstance(sel, PrivateSelector) or (isinstance(sel, ClassSelector) and sel.name == "private"):
-        return rule.action == "clean"
-    if isinstance(sel, VRSelector):
-        return sel.vr in TEXT_VRS or rule.action == "clean"
-    if isinstance(sel, TagSelector) and _in_dictionary(sel.tag) and rule.action != "clean":
-        return dictionary_VR(sel.tag)[:2] in TEXT_VRS or dictionary_VR(sel.tag) == "SQ"
-    return True
-
-
 def _in_dictionary(tag: int) -> bool:
     try:
         get_entry(tag)  # knows repeating groups (50xx, 60xx) too
@@ -342,6 +324,41 @@ def element_vr(tag: int, raw_vr: str | None) -> str:
         return "UN" if (tag >> 16) & 1 else ""
 
 
+class Detectors(Sequence[Detector]):
+    """A dataset's detectors, built on first use.
+
+    Every profile may clean text (a local code's meaning, whatever the profile's
+    rules), but most files have none to clean: those never read their dataset for
+    its own values.
+    """
+
+    def __init__(self, build: Callable[[], list[Detector]]) -> None:
+        self._build: Callable[[], list[Detector]] | None = build
+        self._found: list[Detector] = []
+
+    @property
+    def built(self) -> bool:
+        return self._build is None
+
+    def _all(self) -> list[Detector]:
+        if self._build is not None:
+            self._found, self._build = self._build(), None
+        return self._found
+
+    @overload
+    def __getitem__(self, index: int) -> Detector: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Detector]: ...
+    def __getitem__(self, index: int | slice) -> Detector | Sequence[Detector]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[Detector]:
+        return iter(self._all())
+
+
 ItemPath = tuple[tuple[int, int], ...]
 """Where an element is: (sequence tag, item index) for each sequence above it."""
 
@@ -352,6 +369,8 @@ class Context(str, Enum):
     RULES = "rules"
     CONTENT_ITEM = "an SR content item's row of Table E.3.4-1 (clean-structured-content)"
     DUMMIED = "text inside a sequence the profile dummies (D): replaced, whatever rule names it"
+    CODE_ITEM = "a code item's text that is not the standard's (a local scheme's, or a public code's meaning " \
+                "other than PS3.16's): cleaned where the rules keep it"
     CREATOR = "a private creator: kept exactly when its block keeps an element"
     STRUCTURE = "a group length or file meta element: never part of an output dataset"
 
@@ -393,12 +412,10 @@ def plan_for(key: str, originals: dict[int, str], rules: RuleBook, keyring: Keyr
              dataset: Callable[[], Dataset], trace: Tracer | None = None) -> Plan:
     """A plan from the values keyed actions derive from (the patient key and ``from:`` originals).
 
-    ``dataset`` gives the file's dataset, read only when the profile cleans free text: the
-    detectors then know the file's own identifying values.
+    ``dataset`` gives the file's dataset, read only when a value is cleaned: the detectors
+    then know the file's own identifying values.
     """
-    detectors: list[Detector] = []
-    if rules.uses_clean:
-        detectors = [OwnValuesDetector.from_dataset(dataset()), *default_detectors()]
+    detectors = Detectors(lambda: [OwnValuesDetector.from_dataset(dataset()), *default_detectors()])
     low, high = rules.profile.settings.date_shift_days
     patient = PatientContext(key=key, day_offset=keyring.day_offset(key, low, high), originals=originals)
     return Plan(rules, keyring, patient, detectors, trace)

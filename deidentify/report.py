@@ -23,7 +23,7 @@ from typing import IO
 
 from . import vocabulary
 from .errors import DeidentifyError
-from .outcome import Outcome, Status
+from .outcome import CODE_ITEM_CLEANED, Outcome, Status
 
 #: How the header's steps, and what was dropped from native pixel data, are summed up in the report.
 COUNT_COLUMNS = {
@@ -33,6 +33,7 @@ COUNT_COLUMNS = {
     "replaced": ("uid", "pseudonym", "replace", "regex", "year-only", "age-cap"),
     "shifted": ("shift",),
     "cleaned": ("clean",),
+    "codes_cleaned": (CODE_ITEM_CLEANED,),  # code items (counted once each) whose text was cleaned
     "kept": ("keep", "K"),
     "pixel_trailing_dropped": ("pixel-trailing-dropped",),
     "pixel_high_bits_cleared": ("pixel-high-bits-cleared",),

@@ -23,15 +23,18 @@ from . import __version__
 from .errors import DeidentifyError
 from .outcome import Status
 from .report import COLUMNS, SCREENED_COLUMNS, Tally, summary
+from .state import read_manifest
 
 #: Rows of the per-file table at most; past that the page says how many are left out.
 MAX_TABLE_ROWS = 5000
-# Keyed by text: report frames read back from CSV hold statuses as plain strings.
-_COLOURS: dict[str, str] = {Status.WRITTEN: "#3a7d44", Status.WITHHELD: "#c0392b", Status.NOT_DICOM: "#7f8c8d",
+#: The colour of each status on the pages (the report's and the review's).  Keyed by text: report
+#: frames read back from CSV hold statuses as plain strings.
+STATUS_COLOURS: dict[str, str] = {Status.WRITTEN: "#3a7d44", Status.WITHHELD: "#c0392b", Status.NOT_DICOM: "#7f8c8d",
                             Status.ERROR: "#8e44ad", Status.FILTERED: "#5d6d7e"}
 _OTHER_COLOUR = "#95a5a6"
 _INTEGER_COLUMNS = [c for c in COLUMNS if c not in ("file_id", "status", "reason", "output", "modality", "sop_class",
-                                                    "transfer_syntax_in", "transfer_syntax_out", "seconds")]
+                                                    "transfer_syntax_in", "transfer_syntax_out", "masked_by",
+                                                    "seconds")]
 
 
 class ReportMissing(DeidentifyError, FileNotFoundError):
@@ -39,10 +42,20 @@ class ReportMissing(DeidentifyError, FileNotFoundError):
 
 
 def read_report(state: Path) -> pd.DataFrame:
-    """The report of the state folder ``state`` (``report.parquet``, else ``report.csv``)."""
+    """The report of the state folder ``state`` (``report.parquet``, else ``report.csv``).
+
+    While a run or a watcher is still writing the folder (its manifest is newer than
+    the report, or there is no report yet), the rows come from the manifest: every
+    input finished so far.  ``frame.attrs["live"]`` says so.
+    """
     parquet, csv = state / "report.parquet", state / "report.csv"
+    manifest = state / "manifest.jsonl"
     frame = None
-    if parquet.is_file():
+    live = manifest.is_file() and (not csv.is_file() or manifest.stat().st_mtime_ns > csv.stat().st_mtime_ns)
+    if live:
+        rows = [seen.row for seen in read_manifest(manifest).values()]
+        frame = pd.DataFrame(rows, columns=list(COLUMNS), dtype=object) if rows else None
+    if frame is None and parquet.is_file():
         try:
             frame = pd.read_parquet(parquet)
         except (OSError, ValueError, ImportError):  # ImportError: written where pyarrow is, read where it is not
@@ -63,6 +76,7 @@ def read_report(state: Path) -> pd.DataFrame:
     # A report written by an older version may hold whatever the input held in these columns.
     for column, terms in SCREENED_COLUMNS.items():
         frame[column] = frame[column].map(terms)
+    frame.attrs["live"] = live
     return frame
 
 
@@ -136,7 +150,7 @@ def _status_section(frame: pd.DataFrame) -> list[str]:
     if rows:
         out.append(_bar_chart("Files by status", [r[0] for r in rows],
                               [(None, [int(c) for c in counts["files"]], None)],
-                              colours=[_COLOURS.get(s, _OTHER_COLOUR) for s in counts.index]))
+                              colours=[STATUS_COLOURS.get(s, _OTHER_COLOUR) for s in counts.index]))
     return out
 
 
@@ -150,7 +164,8 @@ def _modality_section(frame: pd.DataFrame) -> list[str]:
     table = table.reindex(columns=statuses, fill_value=0)
     rows = [[str(m), *(_int(table.at[m, s]) for s in statuses), _int(table.loc[m].sum())] for m in table.index]
     out.append(_table(["modality", *statuses, "total"], rows, numeric=set(range(1, len(statuses) + 2))))
-    series = [(s, [int(table.at[m, s]) for m in table.index], _COLOURS.get(s, _OTHER_COLOUR)) for s in statuses]
+    series = [(s, [int(table.at[m, s]) for m in table.index], STATUS_COLOURS.get(s, _OTHER_COLOUR))
+              for s in statuses]
     out.append(_bar_chart("Files by modality and status", list(table.index), series))
     return out
 
@@ -167,7 +182,7 @@ def _reason_section(frame: pd.DataFrame) -> list[str]:
     by_reason = held.assign(reason=held["reason"].where(held["reason"] != "", "(none given)"))
     by_reason = by_reason.groupby("reason").size().sort_values(ascending=False, kind="stable")
     out.append(_bar_chart("Files not written, by reason", list(by_reason.index),
-                          [(None, [int(v) for v in by_reason], _COLOURS[Status.WITHHELD])]))
+                          [(None, [int(v) for v in by_reason], STATUS_COLOURS[Status.WITHHELD])]))
     return out
 
 
@@ -207,8 +222,8 @@ def _file_section(frame: pd.DataFrame, max_rows: int) -> list[str]:
 
 
 def _status_order(statuses: Sequence[str]) -> list[str]:
-    known = [str(s) for s in _COLOURS if s in statuses]
-    return known + sorted(s for s in statuses if s not in _COLOURS)
+    known = [str(s) for s in STATUS_COLOURS if s in statuses]
+    return known + sorted(s for s in statuses if s not in STATUS_COLOURS)
 
 
 def _cell(column: str, value: Any) -> str:

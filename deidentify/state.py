@@ -14,6 +14,7 @@ import csv
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import stat
 from collections.abc import Iterable, Iterator
@@ -55,6 +56,21 @@ class Seen:
     size: int
     mtime_ns: int
     row: dict[str, Any]
+
+
+def read_manifest(path: Path) -> dict[str, Seen]:
+    """The manifest at ``path`` by path id (the last line of an input wins); read-only, no lock needed."""
+    seen: dict[str, Seen] = {}
+    if not path.exists():
+        return seen
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                entry = json.loads(line)
+                seen[entry["path_id"]] = Seen(entry["size"], entry["mtime_ns"], entry["row"])
+            except (ValueError, KeyError, TypeError):
+                continue
+    return seen
 
 
 class StateFolder:
@@ -129,17 +145,7 @@ class StateFolder:
     # --- manifest -------------------------------------------------------------------------
     def load_manifest(self) -> dict[str, Seen]:
         """Finished inputs by path id; a line cut short by a kill is ignored (that input is redone)."""
-        seen: dict[str, Seen] = {}
-        if not self.manifest_path.exists():
-            return seen
-        with open(self.manifest_path, encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    entry = json.loads(line)
-                    seen[entry["path_id"]] = Seen(entry["size"], entry["mtime_ns"], entry["row"])
-                except (ValueError, KeyError, TypeError):
-                    continue
-        return seen
+        return read_manifest(self.manifest_path)
 
     def record(self, path_id: str, size: int, mtime_ns: int, row: dict[str, Any]) -> None:
         """Append one finished input; a whole line per write, so a kill cuts at most the last one."""
@@ -160,7 +166,7 @@ class StateFolder:
         self.quarantine.mkdir(exist_ok=True, mode=0o700)
         copy = self.quarantine / f"{file_id}.bin"
         if data is not None and not copy.exists():
-            temp = copy.with_suffix(f".{os.getpid()}.partial")
+            temp = copy.with_suffix(f".{_unique()}.partial")
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as out:
                 if isinstance(data, Path):
@@ -169,10 +175,15 @@ class StateFolder:
                     out.write(data)
             os.replace(temp, copy)
         note = self.quarantine / f"{file_id}.reason.txt"
-        temp_note = note.with_suffix(f".{os.getpid()}.partial")
+        temp_note = note.with_suffix(f".{_unique()}.partial")
         temp_note.write_text(f"{status}: {reason}\n")
         os.replace(temp_note, note)
         return f"quarantine/{copy.name}"
+
+
+def _unique() -> str:
+    """A temporary name's part no other writer has: pids repeat across the hosts of a Dask cluster."""
+    return f"{os.getpid()}.{secrets.token_hex(4)}"
 
 
 def _copy_regular(path: Path, out: IO[bytes]) -> None:

@@ -60,6 +60,7 @@ from typing import Any
 
 from .arrival import WAITING, not_whole
 from .batch import DEFAULT_MAX_SECONDS, RunError, Runner, RunResult, check_paths, default_state, path_id_of
+from .batch.logfile import LogSettings
 from .batch.paths import inside
 from .batch.worker import UnreadableInput, read_input
 from .limits import Limits
@@ -179,7 +180,8 @@ class Watcher:
                  settle: float = DEFAULT_SETTLE, interval: float = DEFAULT_INTERVAL,
                  processed: Path | None = None, poll: bool = False, progress: str = "none",
                  linkage: bool = False, rescan: float = RESCAN_SECONDS, limits: Limits = Limits(),
-                 memory_limit: int | None = None, max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
+                 memory_limit: int | None = None, max_seconds: float = DEFAULT_MAX_SECONDS,
+                 log_settings: LogSettings = LogSettings()) -> None:
         if settle < 0:
             raise RunError("--settle must not be negative")
         if interval <= 0:
@@ -200,7 +202,8 @@ class Watcher:
         self._lock.acquire()
         try:
             self.runner = Runner(dst, profile, key, self.state, workers=1, progress=progress, linkage=linkage,
-                                 remember=True, limits=limits, memory_limit=memory_limit, max_seconds=max_seconds)
+                                 remember=True, limits=limits, memory_limit=memory_limit, max_seconds=max_seconds,
+                                 log_settings=log_settings)
         except BaseException:
             self._lock.release()
             raise
@@ -556,6 +559,11 @@ class _LatestRows:
 
     def discard(self) -> None:
         self.writer.discard()
+
+    @property
+    def note(self) -> str:
+        """What the writer says of its Parquet copy (see :attr:`ReportWriter.note`)."""
+        return self.writer.note
 
 
 def watch(inbox: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None, *,

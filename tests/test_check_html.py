@@ -30,13 +30,14 @@ def _chromium() -> str:
     pytest.skip("chromium is not installed (apt-get install chromium)")
 
 
-def screenshot(page: Path, png: Path, profile_dir: Path) -> None:
-    """Render ``page`` with headless Chromium into ``png`` (no network, a throwaway profile)."""
+def screenshot(page: Path, png: Path, profile_dir: Path, size: tuple[int, int] = (WIDTH, HEIGHT)) -> None:
+    """Render ``page`` with headless Chromium into ``png`` (no network, a throwaway profile), ``size`` pixels."""
     subprocess.run(
         [
             _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={profile_dir}", f"--screenshot={png}", f"--window-size={WIDTH},{HEIGHT}",
+            f"--user-data-dir={profile_dir}", f"--screenshot={png}", f"--window-size={size[0]},{size[1]}",
+            "--hide-scrollbars",
             page.resolve().as_uri(),
         ],
         capture_output=True, timeout=180, check=False,

@@ -11,17 +11,19 @@ import csv
 import re
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pydicom
 import pytest
 
-from deidentify.gateway import AllowList, ConfigError, Destination, DestinationError, SecurityError, toml_arguments
+from deidentify.gateway import AllowList, Destination, DestinationError, SecurityError
 from gateway_peers import (
     SAMPLE,
     SENDER,
     Serve,
+    env,
     issue,
     make_ca,
     need,
@@ -171,22 +173,20 @@ def test_a_full_spool_refuses_with_a_status_and_the_node_stays_up(tmp_path: Path
 
 def test_settings_file(tmp_path: Path, key: Path) -> None:
     need("echoscu")
-    config = tmp_path / "gateway.toml"
-    config.write_text(f'dst = "{tmp_path / "dst"}"\nallow = ["{SENDER}@127.0.0.1"]\nmax_associations = 2\n'
+    config = tmp_path / "deidentify.toml"
+    config.write_text(f'[serve]\ndst = "{tmp_path / "dst"}"\nallow = ["{SENDER}@127.0.0.1"]\nmax-associations = 2\n'
                       "verify = false\n")
-    serve = Serve(tmp_path, key, "--config", str(config))
+    serve = Serve(tmp_path, key, "--config", str(config), "--allow", "OTHER@127.0.0.1")
     try:
-        echo = subprocess.run(["echoscu", "-aet", SENDER, "-aec", "DEID_GW", "127.0.0.1", str(serve.port)],
-                              capture_output=True, timeout=30)
+        echoes = [subprocess.run(["echoscu", "-aet", caller, "-aec", "DEID_GW", "127.0.0.1", str(serve.port)],
+                                 capture_output=True, timeout=30).returncode for caller in (SENDER, "OTHER", "THIRD")]
     finally:
         assert serve.stop() == 0
-    assert echo.returncode == 0
-    config.write_text('dst = "x"\nfoward = "A@b:1"\n')
-    with pytest.raises(ConfigError, match="foward"):
-        toml_arguments(config, ["dst", "forward"])
-    config.write_text('dst = "x"\nallow = ["A@h", "B@h"]\nverify = true\nlinkage = false\n')
-    assert toml_arguments(config, ["dst", "allow", "verify", "linkage"], flags=["verify", "linkage"]) == [
-        "--dst", "x", "--allow", "A@h", "--allow", "B@h", "--verify"]
+    assert echoes[:2] == [0, 0] and echoes[2] != 0  # the file's allow-list, and the command line's added to it
+    config.write_text('[serve]\ndst = "x"\nfoward = "A@b:1"\n')
+    wrong = subprocess.run([sys.executable, "-m", "deidentify", "serve", "--config", str(config)],
+                           capture_output=True, text=True, env=env(), timeout=60)
+    assert wrong.returncode == 2 and "foward" in wrong.stderr
 
 
 def test_settings_are_checked() -> None:

@@ -10,7 +10,7 @@ from pydicom.valuerep import validate_value
 
 from deidentify.actions import ACTIONS, ElementContext
 from deidentify.keys import Keyring
-from deidentify.plan import PATIENT_ID, RuleBook, element_vr, make_plan, step_for_code
+from deidentify.plan import PATIENT_ID, Detectors, RuleBook, element_vr, make_plan, plan_for, step_for_code
 from deidentify.profile import Profile, Rule, Settings, load_profile, parse_selector
 from deidentify.profile.model import CODES
 
@@ -329,16 +329,19 @@ def test_research_steps(research: RuleBook, tag: int, vr: str, name: str) -> Non
     assert research.step(tag, vr).name == name
 
 
-def test_detectors_are_built_only_when_a_rule_cleans(basic: RuleBook, research: RuleBook) -> None:
-    assert basic.uses_clean is False
-    assert research.uses_clean is True
+def test_detectors_are_built_only_when_a_value_is_cleaned(basic: RuleBook, research: RuleBook) -> None:
     ds = Dataset()
     ds.PatientID = "MRN-123456"
     ds.PatientName = "Doe^Jane"
     keyring = Keyring(bytes(range(32)))
-    assert make_plan(ds, basic, keyring).detectors == []
+    reads = []
+    for rules in (basic, research):  # basic cleans too: a local code's meaning
+        detectors = plan_for("MRN-123456", {}, rules, keyring, lambda: reads.append(1) or ds).detectors
+        assert isinstance(detectors, Detectors) and not detectors.built and reads == []
+        assert any(f.kind == "name" for d in detectors for f in d.find("seen by Jane Doe"))
+        assert detectors.built and reads == [1]
+        reads.clear()
     plan = make_plan(ds, research, keyring)
-    assert plan.detectors
     low, high = research.profile.settings.date_shift_days
     assert low <= plan.patient.day_offset <= high
     assert plan.patient.key == "MRN-123456"

@@ -4,11 +4,14 @@
 feed paths to (the walk of SRC is the source stage's, :func:`deidentify.source.walk`).
 The modules, by what they do: ``paths`` (the layouts refused), ``pool`` (the
 supervised worker processes), ``worker`` (one file's work in a worker),
+``executors`` (where that work runs: the pool, or a Dask cluster),
 ``verify`` (``--verify``'s check of each output), ``runner`` (outputs committed
 in walk order, report and state), ``signals``, ``progress`` and ``malloc``.
 """
 
 from .errors import RunError, RunStopped
+from .executors import KINDS as EXECUTORS
+from .executors import ExecutorSpec
 from .paths import check_paths, default_state
 from .pool import default_workers
 from .progress import progress_mode
@@ -17,6 +20,8 @@ from .worker import path_id_of
 
 __all__ = [
     "DEFAULT_MAX_SECONDS",
+    "EXECUTORS",
+    "ExecutorSpec",
     "RunError",
     "RunResult",
     "RunStopped",

@@ -33,12 +33,14 @@ from ..sinks import FolderSink, Sink, SinkConflict, SinkLocked
 from ..source import WalkProblem, quiet_pydicom, walk
 from ..state import Linkage, RunIdentity, Seen, StateFolder, StateLocked
 from .errors import RunError, RunStopped
+from .executors import Executor, ExecutorSpec, open_executor
+from .logfile import LogFile, LogSettings
 from .malloc import reuse_large_buffers
 from .paths import check_paths, default_state, inside
-from .pool import WorkerPool, WorkerSetup, memory_limit_per_worker
+from .pool import WorkerSetup, memory_limit_per_worker
 from .progress import Progress
 from .signals import StopRunOnSignals
-from .worker import Done, failed, init_worker, path_id_of, storage_reason, work
+from .worker import Done, failed, init_worker, path_id_of, storage_reason, task_bytes, work
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,7 +94,8 @@ class Runner:
                  preview_dir: Path | None = None, total: int | None = None, remember: bool = False,
                  restart: bool = False, retry_withheld: bool = False,
                  limits: Limits = Limits(), memory_limit: int | None = None,
-                 max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
+                 max_seconds: float = DEFAULT_MAX_SECONDS, executor: ExecutorSpec = ExecutorSpec(),
+                 log_settings: LogSettings = LogSettings()) -> None:
         self.folder = StateFolder(state)
         dst = payload_folder(dst)  # DST/data once DST is a signed release (a bag)
         self.sink = FolderSink(dst)
@@ -126,14 +129,18 @@ class Runner:
         self.stop_signal: int | None = None
         self._pool_options = (limits, memory_limit_per_worker(workers) if memory_limit is None
                               else memory_limit, max_seconds)
-        self._pool: WorkerPool[tuple[Path, str], Done] | None = None
-        self._handler = _LogFile(self.folder.log_path)
-        self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.executor = executor
+        self._pool: Executor[tuple[Path, str], Done] | None = None
+        self._handler = LogFile(self.folder.log_path, log_settings)
         log.addHandler(self._handler)
-        log.setLevel(logging.INFO)
+        log.setLevel(min(logging.INFO, self._handler.level))
         self._quiet = quiet_pydicom()
         self._quiet.__enter__()
-        log.info("run started: profile %s, %d worker(s)", profile.name, workers)
+        if executor.kind == "dask":
+            log.info("run started: profile %s, on %s", profile.name, executor.label)
+        else:
+            log.info("run started: profile %s, %d worker(s)%s", profile.name, workers,
+                     "" if executor.kind == "local" else f" ({executor.label})")
         self.identity_gaps = RuleBook(profile).identity_gaps
         if self.identity_gaps:
             log.warning(gaps_line(profile.name, self.identity_gaps))
@@ -173,15 +180,17 @@ class Runner:
         if self.stop_signal is not None:
             raise RunStopped(f"stopped by {signal.Signals(self.stop_signal).name}", self.stop_signal)
 
-    def _workers(self) -> WorkerPool[tuple[Path, str], Done]:
+    def _workers(self) -> Executor[tuple[Path, str], Done]:
         if self._pool is None:
             limits, memory_limit, max_seconds = self._pool_options
             setup = WorkerSetup(init_worker, (self.profile, self.key, self.folder.path, self.dst, self.linkage,
                                               self.verify, self.preview_dir, limits), work, failed)
             locks = [fd for fd in (self.folder.lock_fd, self.sink.lock_fd) if fd is not None]
             reuse_large_buffers()  # forked workers inherit it; spawned ones set it in init_worker
-            self._pool = WorkerPool(self.workers, setup, memory_limit=memory_limit, max_seconds=max_seconds,
-                                    close_fds=locks, stop=lambda: self.stop_signal is not None)
+            self._pool = open_executor(self.executor, self.workers, setup, memory_limit=memory_limit,
+                                       max_seconds=max_seconds, close_fds=locks,
+                                       stop=lambda: self.stop_signal is not None, weigh=task_bytes,
+                                       scratch=self.folder.path)
         return self._pool
 
     def _unfinished(self, paths: Iterator[Path | WalkProblem]) -> Iterator[tuple[Path, str]]:
@@ -214,7 +223,8 @@ class Runner:
         path_id = path_id_of(problem.path, self.keyring)
         entry = row(Outcome(path_id, Status.ERROR, problem.reason), "", 0.0)
         entry["bytes"] = 0
-        log.warning("file %s error: %s", path_id, problem.reason)
+        log.warning("file %s error: %s", path_id, problem.reason,
+                    extra={"file_id": path_id, "status": str(Status.ERROR), "reason": problem.reason})
         self.report.add(entry)
         self.meter.update(entry)
 
@@ -249,8 +259,12 @@ class Runner:
                 self.crosswalk.add("date_offset", [(outcome.date_offset[0], str(outcome.date_offset[1]))])
         entry = row(outcome, output, done.seconds)
         entry["bytes"] = max(done.size, 0)
-        if outcome.status != Status.WRITTEN:  # written files are in the report; the log says what went wrong
-            log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason)
+        fields = {"file_id": outcome.file_id, "status": str(outcome.status), "seconds": round(done.seconds, 3)}
+        if outcome.status == Status.WRITTEN:
+            log.info("file %s written in %.2f s", outcome.file_id, done.seconds, extra=fields)
+        else:
+            log.warning("file %s %s: %s", outcome.file_id, outcome.status, outcome.reason,
+                        extra={**fields, "reason": outcome.reason})
         self.folder.record(done.path_id, done.size, done.mtime_ns, entry)
         if self.remember or done.path_id in self.seen:
             self.seen[done.path_id] = Seen(done.size, done.mtime_ns, entry)
@@ -303,26 +317,20 @@ class Runner:
         self.folder.unlock()
 
 
-class _LogFile(logging.FileHandler):
-    """run.log; a line that cannot be written (full disk) is dropped without a traceback on stderr:
-    the run itself stops on its next write to the same storage and says why."""
-
-    def handleError(self, record: logging.LogRecord) -> None:
-        pass
-
-
 def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None = None, *,
         workers: int = 1, progress: str = "none", linkage: bool = False, verify: bool = False,
         preview_dir: Path | None = None, restart: bool = False, retry_withheld: bool = False,
         limits: Limits = Limits(), memory_limit: int | None = None,
-        max_seconds: float = DEFAULT_MAX_SECONDS) -> RunResult:
+        max_seconds: float = DEFAULT_MAX_SECONDS, executor: ExecutorSpec = ExecutorSpec(),
+        log_settings: LogSettings = LogSettings()) -> RunResult:
     """De-identify every file under ``src`` into ``dst``.
 
     ``progress`` is ``bar`` (tqdm), ``log`` (a line every few seconds on stderr) or
     ``none``.  Inputs finished by an earlier run on the same state folder, and not
     changed since, are not redone.  SIGINT and SIGTERM (when called from the main
     thread) stop the run after the files in hand: the report is written and the
-    result's exit status says which signal stopped it.
+    result's exit status says which signal stopped it.  ``executor`` says where the files are
+    de-identified (the local pool by default, or a Dask cluster: :mod:`deidentify.batch.executors`).
     """
     state_path = state or default_state(dst)
     check_paths(src, dst, state_path)
@@ -341,7 +349,7 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
     runner = Runner(dst, profile, key, state_path, workers=workers, progress=progress, linkage=linkage,
                     verify=verify, preview_dir=preview_dir, total=total, restart=restart,
                     retry_withheld=retry_withheld, limits=limits, memory_limit=memory_limit,
-                    max_seconds=max_seconds)
+                    max_seconds=max_seconds, executor=executor, log_settings=log_settings)
     with StopRunOnSignals(runner):
         try:
             runner.process(walk(src, avoid))

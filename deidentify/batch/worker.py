@@ -8,6 +8,7 @@ the :class:`~deidentify.batch.pool.WorkerSetup` of a run.
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import time
 from dataclasses import dataclass
@@ -56,7 +57,10 @@ def init_worker(profile: Profile, key: bytes, state: Path, dst: Path, linkage: b
     reuse_large_buffers()
     tools_for(profile)  # compiled before forking, so every worker starts with the pixel rules
     _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), sink=FolderSink(dst),
-                   linkage=linkage, verify=verify, preview_dir=preview_dir, limits=limits)
+                   linkage=linkage, verify=verify, preview_dir=preview_dir, limits=limits,
+                   # In staging names beside the pid: processes on two hosts of a cluster may share a pid,
+                   # and a retried input must never write into the temporary file of an earlier attempt.
+                   tag=secrets.token_hex(4))
 
 
 def path_id_of(path: Path, keyring: Keyring) -> str:
@@ -89,7 +93,7 @@ def work(task: tuple[Path, str]) -> Done:
         if outcome.status == Status.WRITTEN:
             assert outcome.name is not None and outcome.data is not None
             # The output goes to its folder here; only its name travels back to be committed in order.
-            done.staged = _worker["sink"].stage(outcome.name, outcome.data, path_id)
+            done.staged = _worker["sink"].stage(outcome.name, outcome.data, f"{path_id}.{_worker['tag']}")
             outcome.data = None
         elif outcome.status != Status.FILTERED:  # left out on purpose: nothing to hold for review
             done.quarantined = _worker["state"].hold(outcome.file_id, outcome.status, outcome.reason, data)
@@ -103,6 +107,14 @@ def failed(task: tuple[Path, str], reason: str) -> Done:
     """The outcome of an input whose worker died (or was stopped) while it held it."""
     path, path_id = task
     return Done(path_id, *_version(path), Outcome(path_id, Status.ERROR, reason), 0.0, path=path)
+
+
+def task_bytes(task: tuple[Path, str]) -> int:
+    """An input's size, for cutting the work list into tasks by bytes (0 when it cannot be looked at)."""
+    try:
+        return task[0].stat().st_size
+    except OSError:
+        return 0
 
 
 def _version(path: Path) -> tuple[int, int]:

@@ -26,6 +26,7 @@ COMMANDS = {
     "check": "prove that a folder holds nothing identifying and is valid DICOM",
     "preview": "draw what pixel cleaning masks in one file: the original outlined, beside the result",
     "explain": "list what each element of one file becomes, and the rule that decides it",
+    "review": "write one HTML page to review a run: masked images, files not written and what would fix them",
     "keygen": "make a key pair for signing releases",
     "sign": "make a finished DST a signed release (a BagIt bag with a detached signature)",
     "verify-release": "check a signed release: every file present, unchanged, nothing added",
@@ -38,7 +39,20 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command ``argv`` names (default: the process's arguments); returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = _parser(argv).parse_args(argv)
+        parser = _parser(argv)
+        args = parser.parse_args(argv)
+        from .config import CONFIGURABLE, ConfigError, config_defaults, config_path
+
+        if args.command in CONFIGURABLE:
+            path = config_path(args)
+            if path is not None:
+                command = _subparsers(parser)[args.command]
+                try:
+                    command.set_defaults(**config_defaults(command, args.command, path))
+                except ConfigError as exc:
+                    print(f"deidentify {args.command}: {exc}", file=sys.stderr)
+                    return 2
+                args = parser.parse_args(argv)  # the command line over the file
         status: int = _command(args.command).main(args)
         return status
     except KeyboardInterrupt:  # before a command took over its signals: nothing was written
@@ -66,7 +80,14 @@ EXAMPLES = {
     "verify-release": ["deidentify verify-release received/ --public-key release.pub"],
     "package": ["deidentify package shareable --zip release.zip"],
     "completion": ["deidentify completion bash > ~/.local/share/bash-completion/completions/deidentify"],
+    "review": ["deidentify review shareable.state -o review.html",
+               "deidentify review shareable.state --src studies --key-file ~/project.key -o private-review.html"],
 }
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
 
 
 def full_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ from ..checker.findings import Severity
 from ..checker.render import terminal, write
 from ..profile import ProfileError
 from . import COMMANDS
+from .config import add_config_argument
 from .options import add_profile_arguments, profile_of, refuse
 
 
@@ -36,6 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="the source DIR was made from: find its names, IDs, dates, addresses, "
                              "phones and UIDs anywhere in DIR, and count only DICOM errors it did not have")
     add_profile_arguments(parser, "the profile DIR should obey (with the options it was run with)")
+    add_config_argument(parser)
     parser.add_argument("--html", type=Path, metavar="FILE", help="write an HTML report (with thumbnails)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the findings as JSON")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write the findings as CSV")

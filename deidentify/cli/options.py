@@ -8,7 +8,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from ..batch import DEFAULT_MAX_SECONDS
+from ..batch import DEFAULT_MAX_SECONDS, EXECUTORS, ExecutorSpec, RunError
+from ..batch.executors.base import CHUNK_BYTES, CHUNK_FILES
+from ..batch.logfile import FORMATS, LEVELS, LogSettings
 from ..keys import KEY_ENV, default_key_path, load_or_create_key
 from ..limits import Limits
 from ..profile import Profile, builtin_names, load_profile
@@ -38,6 +40,20 @@ def add_profile_and_key_arguments(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--allow-open-key", action="store_true",
                      help="use a key file that the group or others may read (refused by default)")
     cmd.add_argument("--state", type=Path, help="state folder (default: DST.state beside DST)")
+
+
+def add_logging_arguments(cmd: argparse.ArgumentParser) -> None:
+    """--log-level and --log-format, for run.log (``run`` and ``watch``)."""
+    cmd.add_argument("--log-level", choices=LEVELS, default="info",
+                     help="run.log's least level: info lists every input (keyed id, status, seconds), warning "
+                          "only those not written (default: %(default)s)")
+    cmd.add_argument("--log-format", choices=FORMATS, default="text",
+                     help="run.log as text lines or as JSON lines for a log collector (default: %(default)s)")
+
+
+def log_settings(args: argparse.Namespace) -> LogSettings:
+    """The parsed --log-level and --log-format."""
+    return LogSettings(args.log_level, args.log_format)
 
 
 def add_linkage_argument(cmd: argparse.ArgumentParser) -> None:
@@ -114,3 +130,25 @@ def _size(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError("a size must be more than 0")
     return value
+
+
+def add_executor_arguments(cmd: argparse.ArgumentParser) -> None:
+    """--executor and --scheduler: where the files are de-identified."""
+    cmd.add_argument("--executor", choices=EXECUTORS, default="local",
+                     help="local: this machine's worker pool (default); dask: the Dask cluster at --scheduler "
+                          "(SRC, DST and the state folder on storage every worker sees at the same paths); "
+                          "dask-local: a Dask LocalCluster of --workers processes on loopback")
+    cmd.add_argument("--scheduler", metavar="ADDRESS",
+                     help="the Dask scheduler for --executor dask, e.g. tcp://10.0.0.5:8786 (use tls:// "
+                          "between hosts: the run's key travels to the workers)")
+    cmd.add_argument("--task-size", type=_size, default=CHUNK_BYTES, metavar="SIZE",
+                     help=f"Dask only: input bytes per Dask task (default: 64M; at most {CHUNK_FILES} files a task)")
+
+
+def executor_of(args: argparse.Namespace) -> ExecutorSpec:
+    """The parsed executor; raises RunError for a --scheduler without --executor dask or the reverse."""
+    if args.executor == "dask" and not args.scheduler:
+        raise RunError("--executor dask needs --scheduler ADDRESS (or --executor dask-local)")
+    if args.scheduler and args.executor != "dask":
+        raise RunError("--scheduler is for --executor dask")
+    return ExecutorSpec(args.executor, args.scheduler or "", chunk_bytes=args.task_size)

@@ -35,6 +35,9 @@ def main(args: argparse.Namespace) -> int:
         write_html(frame, target, signer=signer(args.state))
     except OSError as exc:
         return refuse(f"cannot write the HTML page: {exc.strerror or exc}")
+    if frame.attrs.get("live"):
+        print("live: a run or watcher is still writing this state folder (or stopped before its report); "
+              "these are the inputs finished so far")
     print(report_summary(frame))
     print(f"HTML report: {target}")
     return 0

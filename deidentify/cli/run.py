@@ -10,11 +10,16 @@ from ..batch import RunError, default_workers, progress_mode, run
 from ..keys import KeyFileError
 from ..profile import ProfileError
 from . import COMMANDS
+from .config import add_config_argument
 from .options import (
+    add_executor_arguments,
     add_limit_arguments,
     add_linkage_argument,
+    add_logging_arguments,
     add_profile_and_key_arguments,
+    executor_of,
     limit_options,
+    log_settings,
     profile_and_key,
     refuse,
 )
@@ -26,8 +31,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     cmd.add_argument("src", type=Path, metavar="SRC", help="the folder of studies to de-identify (never changed)")
     cmd.add_argument("dst", type=Path, metavar="DST", help="where de-identified files go (created if missing)")
     add_profile_and_key_arguments(cmd)
+    add_config_argument(cmd)
     cmd.add_argument("--workers", type=int, default=default_workers(),
-                     help="worker processes (default: every core, here %(default)s)")
+                     help="worker processes (default: every core, here %(default)s); with --executor dask "
+                          "the cluster's workers do the work")
+    add_executor_arguments(cmd)
     add_linkage_argument(cmd)
     cmd.add_argument("--verify", action="store_true",
                      help="check each output against its input (as `check` does); withhold any with findings")
@@ -40,6 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     cmd.add_argument("--retry-withheld", action="store_true",
                      help="redo inputs an earlier run withheld or failed (e.g. once a missing tool is installed)")
     add_limit_arguments(cmd)
+    add_logging_arguments(cmd)
     cmd.add_argument("--sign", type=Path, metavar="PRIVATE_KEY",
                      help="once the run has finished writing, make DST a signed release (a BagIt bag, outputs "
                           "under DST/data/) covering every file DST holds; the key comes from 'deidentify keygen'")
@@ -62,10 +71,11 @@ def main(args: argparse.Namespace) -> int:
         profile, key = profile_and_key(args)
         if args.workers < 1:
             raise RunError("--workers must be at least 1")
+        executor = executor_of(args)
         result = run(args.src, args.dst, profile, key, args.state, workers=args.workers,
                      progress=progress_mode(args.quiet), linkage=args.linkage, verify=args.verify,
                      preview_dir=args.preview_dir, restart=args.restart, retry_withheld=args.retry_withheld,
-                     **limit_options(args))
+                     executor=executor, log_settings=log_settings(args), **limit_options(args))
     except (ProfileError, KeyFileError, RunError) as exc:
         return refuse(exc)
     if not args.quiet:

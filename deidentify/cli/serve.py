@@ -11,6 +11,7 @@ from ..batch import RunError, default_state
 from ..keys import KeyFileError
 from ..profile import ProfileError
 from . import COMMANDS
+from .config import add_config_argument
 from .options import (
     _size,
     add_limit_arguments,
@@ -37,9 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _add_arguments(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--config", type=Path, metavar="FILE",
-                     help="read settings from a TOML file; its keys are these long option names (ae-title, allow, "
-                          "tls-cert...); the command line wins")
+    add_config_argument(cmd)
     cmd.add_argument("--ae-title", default="DEIDENTIFY", metavar="AE", help="our AE title (default: %(default)s)")
     cmd.add_argument("--port", type=int, default=11112, help="port to listen on (default: %(default)s)")
     cmd.add_argument("--bind", default="0.0.0.0", metavar="ADDRESS",
@@ -79,44 +78,14 @@ def _add_arguments(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--quiet", action="store_true", help="no start and stop lines")
 
 
-def _with_settings_file(args: argparse.Namespace) -> argparse.Namespace:
-    """``args`` with what the settings file gives for every option the command line left at its default."""
-    from ..gateway import toml_arguments
-
-    parser = argparse.ArgumentParser(prog="deidentify serve")
-    _add_arguments(parser)
-    names, flags = [], []
-    for action in parser._actions:
-        for option in action.option_strings:
-            if option.startswith("--"):
-                names.append(option[2:])
-                if isinstance(action, argparse._StoreTrueAction):
-                    flags.append(option[2:])
-    from_file = parser.parse_args(toml_arguments(args.config, names, flags))
-    merged = vars(args).copy()
-    for action in parser._actions:
-        dest = action.dest
-        if dest == "help" or dest not in merged:
-            continue
-        if isinstance(action, argparse._AppendAction):
-            merged[dest] = [*getattr(from_file, dest), *merged[dest]]
-        elif merged[dest] == action.default:
-            merged[dest] = getattr(from_file, dest)
-    if merged["dst"] is not None and merged["forward"] is not None:
-        parser.error("--dst and --forward exclude each other (between the settings file and the command line)")
-    return argparse.Namespace(**merged)
-
-
 def main(args: argparse.Namespace) -> int:
     """The ``serve`` command; its exit statuses are in the parser's epilog."""
     try:
-        from ..gateway import ConfigError, GatewaySettings, SecurityError, serve
+        from ..gateway import GatewaySettings, SecurityError, serve
         from ..gateway.forward import DestinationError
     except ImportError as exc:  # pynetdicom is an extra
         return refuse(f"serve needs pynetdicom: pip install 'deidentify[network]' ({exc})")
     try:
-        if args.config is not None:
-            args = _with_settings_file(args)
         if args.dst is None and args.forward is None:
             raise RunError("give --dst DIR (file the instances) or --forward AE@HOST:PORT (send them on)")
         state = args.state or (default_state(args.dst) if args.dst is not None else None)
@@ -134,7 +103,7 @@ def main(args: argparse.Namespace) -> int:
         profile, key = profile_and_key(args)
         ready = None if args.quiet else _say_ready(settings)
         result = serve(settings, profile, key, ready=ready, **limit_options(args))
-    except (ProfileError, KeyFileError, RunError, ConfigError, SecurityError, DestinationError) as exc:
+    except (ProfileError, KeyFileError, RunError, SecurityError, DestinationError) as exc:
         return refuse(exc, "serve")
     if not args.quiet:
         print(result.run.summary)

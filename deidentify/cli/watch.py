@@ -11,11 +11,14 @@ from ..keys import KeyFileError
 from ..profile import ProfileError
 from ..watch import DEFAULT_INTERVAL, DEFAULT_SETTLE, StopOnSignals, Watcher
 from . import COMMANDS
+from .config import add_config_argument
 from .options import (
     add_limit_arguments,
     add_linkage_argument,
+    add_logging_arguments,
     add_profile_and_key_arguments,
     limit_options,
+    log_settings,
     profile_and_key,
     refuse,
 )
@@ -38,6 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     cmd.add_argument("inbox", type=Path, metavar="INBOX", help="the folder files arrive in (moved out once done)")
     cmd.add_argument("dst", type=Path, metavar="DST", help="where de-identified files go")
     add_profile_and_key_arguments(cmd)
+    add_config_argument(cmd)
     cmd.add_argument("--once", action="store_true", help="process the settled files that are there, then exit")
     cmd.add_argument("--settle", type=float, default=DEFAULT_SETTLE, metavar="SECONDS",
                      help="a file is read only after its size and time stayed unchanged this long "
@@ -52,6 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                           "DICOM or not whole stay in INBOX (default: leave every original)")
     add_linkage_argument(cmd)
     add_limit_arguments(cmd)
+    add_logging_arguments(cmd)
     cmd.add_argument("--quiet", action="store_true", help="no progress and no summary")
     return cmd
 
@@ -72,7 +77,7 @@ def _watch(args: argparse.Namespace, signals: StopOnSignals) -> int:
         watcher = signals.attach(Watcher(args.inbox, args.dst, profile, key, args.state, settle=args.settle,
                                          interval=args.interval, processed=args.processed, poll=args.poll,
                                          progress=progress_mode(args.quiet), linkage=args.linkage,
-                                         **limit_options(args)))
+                                         log_settings=log_settings(args), **limit_options(args)))
     except (ProfileError, KeyFileError, RunError) as exc:
         return refuse(exc)
     if not args.quiet and not args.once:

@@ -5,11 +5,11 @@ One module per part: ``scp`` (the C-STORE and C-ECHO service provider), ``spool`
 (the durable inbound spool), ``intake`` (the spool fed to the same Runner as
 ``run`` and ``watch``), ``forward`` (the outbound queue and the C-STORE SCU with
 retries), ``security`` (the allow-list and the TLS contexts), ``config`` (the
-settings and their TOML file) and ``service`` (the whole, its threads, SIGTERM).
+settings) and ``service`` (the whole, its threads, SIGTERM).
 pynetdicom is imported only here: ``pip install 'deidentify[network]'``.
 """
 
-from .config import ConfigError, GatewaySettings, toml_arguments
+from .config import GatewaySettings
 from .forward import Destination, DestinationError, Forwarder
 from .security import AllowList, SecurityError, client_context, server_context
 from .service import Gateway, ServeResult, serve
@@ -17,7 +17,6 @@ from .spool import Spool, SpoolFull
 
 __all__ = [
     "AllowList",
-    "ConfigError",
     "Destination",
     "DestinationError",
     "Forwarder",
@@ -30,5 +29,4 @@ __all__ = [
     "client_context",
     "serve",
     "server_context",
-    "toml_arguments",
 ]

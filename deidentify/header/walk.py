@@ -5,7 +5,9 @@ This is the only traversal of a header.  It reads through an
 leaves :class:`~.sources.base.Written` pieces: kept elements as the source
 read them (their encoding cannot change, pixel data that needs no masking
 stays byte-identical), new values for what an action changed, and the items
-of sequences it went into.
+of sequences it went into.  In a dataset holding a code item, the code's text
+that is not the standard's (:mod:`.codes`) is cleaned wherever the profile
+would keep it; datasets without one pay a few look-ups, not a step per element.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any
 from pydicom.dataelem import DataElement
 
 from ..actions import ACTIONS, REMOVE, ElementContext
+from ..outcome import CODE_ITEM_CLEANED
 from ..plan import CONTENT_SEQUENCE, Context, ItemPath, Plan, Step, StepKind, element_vr
+from .codes import CODING_SCHEME_DESIGNATOR, NOTHING, code_text, is_public_scheme
 from .sources.base import Constant, ElementSource, HeaderError, Items, NewValue, Piece, Written
 
 #: Where each SR value type keeps its value (PS3.3 C.17.3).
@@ -39,16 +43,14 @@ _DUMMY_TEXT_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR
 _RECURSE_AS_IS = frozenset({"keep", "K", "C", "clean"})
 # ...except the codes of public coding schemes, which name concepts, not people.
 _CODE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080104, 0x00080119, 0x00080120})
-CODING_SCHEME_DESIGNATOR = 0x00080102
-PUBLIC_SCHEMES = frozenset({
-    "DCM", "SCT", "SRT", "LN", "UCUM", "FMA", "RADLEX", "NCIT", "UMLS", "I10", "ICD10", "I9C",
-    "NCDR", "ACR", "MDC", "UBERON", "NEU", "BARI", "ITIS_TSN", "MA", "PUBCHEM_CID", "RXNORM",
-})
 #: Actions whose result does not depend on the value: the raw source need not decode it.
 VALUE_FREE = frozenset({ACTIONS["remove"], ACTIONS["empty"], ACTIONS["dummy"]})
 
 _DUMMY = Step(StepKind.APPLY, ACTIONS["dummy"], "dummy")
+# A code item's text that is not the standard's (:mod:`.codes`), wherever the profile keeps it.
+_CLEAN_CODE = Step(StepKind.APPLY, ACTIONS["clean"], "clean", origin="code item")
 _NO_OVERRIDES: Mapping[int, Step] = {}
+_RECURSE_PRIVATE = Step(StepKind.RECURSE, name="keep")
 
 
 def clean_header(source: ElementSource, plan: Plan) -> tuple[Written, Counter[str]]:
@@ -68,11 +70,14 @@ def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: M
     trace = plan.trace
     step_of = rules.step
     public_code = dummy and _is_public_code(source)
+    code_tags = code_text(source)
+    special = dummy or bool(overrides) or bool(code_tags)
     out: list[tuple[int, Piece]] = []
     creators: dict[int, Any] = {}
     kept_blocks: set[int] = set()
     blocks: dict[int, str | None] = {}
     names: list[str] = []  # the steps taken, counted once at the end
+    cleaned_code = False
     for tag, read_vr, handle in source.entries():
         group, number = tag >> 16, tag & 0xFFFF
         if number == 0 or group == 0x0002 or group == 0x0004:
@@ -96,13 +101,18 @@ def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: M
                     blocks[block] = source.creator(block, group in rules.private_groups)
                 creator = blocks[block]
         vr = read_vr if read_vr and read_vr != "UN" else element_vr(tag, read_vr)
-        step = decide(tag, vr, creator, plan, overrides, dummy, public_code) if dummy or overrides \
+        step = decide(tag, vr, creator, plan, overrides, dummy, public_code, code_tags) if special \
             else step_of(tag, vr, creator)
+        kind = step.kind
+        if private and vr == "UN" and kind is StepKind.KEEP and source.is_sequence(handle):
+            # A kept private sequence read without its VR (implicit VR, UN): its items get the
+            # profile too, or a code item or a name inside would be copied unseen.
+            step, kind = _RECURSE_PRIVATE, StepKind.RECURSE
         names.append(step.name)
         if trace is not None:
             trace(path, tag, vr, creator, step, Context.CONTENT_ITEM if overrides.get(tag) is step
-                  else Context.DUMMIED if step is _DUMMY else Context.RULES)
-        kind = step.kind
+                  else Context.DUMMIED if step is _DUMMY else Context.CODE_ITEM if step is _CLEAN_CODE
+                  else Context.RULES)
         if kind is StepKind.KEEP:
             out.append((tag, source.kept(handle)))
         elif kind is StepKind.REMOVE:
@@ -110,6 +120,9 @@ def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: M
         elif kind is StepKind.RECURSE:
             inner = dummy or dummies_inside(step)
             out.append((tag, Items(_clean_items(source.items(handle), tag, plan, counts, inner, path))))
+        elif step is _CLEAN_CODE:
+            out.append((tag, _clean_code(source, handle, vr, plan)))
+            cleaned_code = True
         else:
             piece = _apply(source, tag, read_vr, vr, handle, step, plan)
             if piece is None:
@@ -118,6 +131,8 @@ def _clean(source: ElementSource, plan: Plan, counts: Counter[str], overrides: M
         if private and creator is not None:
             kept_blocks.add((group << 16) | (number >> 8))
     counts.update(names)
+    if cleaned_code:
+        counts[CODE_ITEM_CLEANED] += 1
     kept_creators = False
     for tag, handle in creators.items():
         # A private creator is kept exactly when its block still holds an element.
@@ -140,6 +155,15 @@ def _apply(source: ElementSource, tag: int, read_vr: str, vr: str, handle: Any, 
     return _new(act(step, value, write_vr, plan), write_vr)
 
 
+def _clean_code(source: ElementSource, handle: Any, vr: str, plan: Plan) -> Piece:
+    """A code item's text cleaned; as read, to the byte, when nothing in it identifies anyone."""
+    write_vr, value = source.read(handle, vr)
+    cleaned = act(_CLEAN_CODE, value, write_vr, plan)
+    if cleaned == value or (isinstance(value, str) and cleaned == value.rstrip(" \0")):
+        return source.kept(handle)
+    return NewValue(write_vr, cleaned)
+
+
 def _new(value: Any, vr: str) -> NewValue | None:
     return None if value is REMOVE else NewValue(vr, value)
 
@@ -156,12 +180,15 @@ def _first(pair: tuple[int, Any]) -> int:
 
 
 def decide(tag: int, vr: str, creator: str | None, plan: Plan, overrides: Mapping[int, Step], dummy: bool,
-           public_code: bool) -> Step:
-    """The step for one element, in a sequence the profile wants dummied or not."""
+           public_code: bool, code_tags: frozenset[int] = NOTHING) -> Step:
+    """The step for one element, in a sequence the profile wants dummied or not, of a dataset
+    whose ``code_tags`` (:func:`.codes.code_text`) are cleaned wherever the profile keeps them."""
     step = overrides.get(tag) or plan.rules.step(tag, vr, creator)
-    if dummy and step.kind is StepKind.KEEP and vr in _DUMMY_TEXT_VRS and not (public_code and tag in _CODE_TAGS):
+    if step.kind is not StepKind.KEEP:
+        return step
+    if dummy and vr in _DUMMY_TEXT_VRS and not (public_code and tag in _CODE_TAGS):
         return _DUMMY
-    return step
+    return _CLEAN_CODE if tag in code_tags else step
 
 
 def dummies_inside(step: Step) -> bool:
@@ -189,12 +216,6 @@ def _is_public_code(item: ElementSource) -> bool:
     except HeaderError:
         return False
     return scheme is not None and is_public_scheme(scheme)
-
-
-def is_public_scheme(scheme: str) -> bool:
-    """Whether ``scheme`` is a public coding scheme, whose codes name concepts, not people."""
-    scheme = scheme.strip().upper()
-    return scheme in PUBLIC_SCHEMES or scheme.startswith(("SCT", "LN", "DCM"))
 
 
 def _clean_items(items: Sequence[ElementSource], tag: int, plan: Plan, counts: Counter[str],

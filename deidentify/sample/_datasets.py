@@ -74,12 +74,19 @@ def _tm(moment: datetime) -> str:
     return f"{moment:%H%M%S}"
 
 
-def _code(value: str, scheme: str, meaning: str) -> Dataset:
+def _code(value: str, scheme: str, meaning: str, version: str = "") -> Dataset:
     item = Dataset()
     item.CodeValue = value
     item.CodingSchemeDesignator = scheme
+    if version:
+        item.CodingSchemeVersion = version
     item.CodeMeaning = meaning
     return item
+
+
+def _local_scheme(inst: Instance, suffix: str = "") -> str:
+    """A site's own coding scheme: PS3.16 leaves designators starting with ``99`` to private use."""
+    return f"99{inst.patient.hospital.issuer}{suffix}"
 
 
 def _content_item(value_type: str, concept: Dataset, relationship: str = "", **values: object) -> Dataset:
@@ -231,7 +238,31 @@ def _request_attributes(inst: Instance) -> Dataset:
         _content_item("TEXT", _code("121106", "DCM", "Comment"), TextValue=f"Call {p.phone} the day before."),
     ]
     item.ScheduledProtocolCodeSequence = [protocol]
+    # A RIS's local procedure code, typed with the name of whoever ordered it.
+    referrer = inst.plant(f"{p.referring.prefix} {p.referring.family}", "name", "RequestedProcedureCodeSequence",
+                          site=True)
+    item.RequestedProcedureCodeSequence = [
+        _code(f"{recipe.modality}{recipe.body_part[:4]}R", _local_scheme(inst),
+              f"{recipe.description} ordered by {referrer}")
+    ]
     return item
+
+
+def _local_codes(ds: Dataset, inst: Instance) -> None:
+    """Procedure and protocol codes of the site's own schemes, with the text people type into them."""
+    study, series, p = inst.study, inst.series, inst.patient
+    # An order-entry scheme whose code is the accession number and whose meaning names the patient.
+    code = inst.plant(f"{study.accession}-{series.modality}", "id", "ProcedureCodeSequence")
+    patient = inst.plant(f"{p.name.family}, {p.name.given}", "name", "ProcedureCodeSequence")
+    ds.ProcedureCodeSequence = [_code(code, _local_scheme(inst, "ORD"), f"{study.recipe.description} for {patient}")]
+    # A protocol the operator set up: named, and versioned, after them.
+    operator = inst.plant(f"{p.operator.family}, {p.operator.given}", "name", "PerformedProtocolCodeSequence",
+                          site=True)
+    version = inst.plant(p.operator.family, "name", "CodingSchemeVersion", site=True)
+    ds.PerformedProtocolCodeSequence = [
+        _code(f"{series.modality}{series.number:02d}", _local_scheme(inst, "PRT"),
+              f"{series.recipe.description} ({operator})", version)
+    ]
 
 
 def _general_series(ds: Dataset, inst: Instance) -> None:
@@ -249,6 +280,7 @@ def _general_series(ds: Dataset, inst: Instance) -> None:
     ds.PerformedProcedureStepStartTime = _tm(study.start)
     ds.PerformedProcedureStepDescription = study.recipe.description
     ds.RequestAttributesSequence = [_request_attributes(inst)]
+    _local_codes(ds, inst)
     if series.recipe.legacy:
         ds.RequestedProcedureComments = (
             f"{p.name.natural} ({p.patient_id}) is claustrophobic; call {p.phone} or write to {p.email}."
@@ -359,6 +391,16 @@ def _private_acme(ds: Dataset, inst: Instance) -> None:
     block.add_new(0x10, "UN", raw + b" " * (len(raw) % 2))
 
 
+def _private_philips(ds: Dataset, inst: Instance) -> None:
+    """A sequence of Table E.3.10-1's safe private attributes, holding a site's code item:
+    retain-safe-private keeps the sequence, and so the code's text, which names the patient."""
+    p = inst.patient
+    block = ds.private_block(0x2001, "Philips Imaging DD 001", create=True)
+    mrn = inst.plant(f"MRN {p.patient_id}", "id", "Philips Imaging DD 001")
+    item = _code("EE1", _local_scheme(inst), f"Edge enhancement preset for {mrn}")
+    block.add_new(0x6B, "SQ", [item])  # Edge Enhancement Sequence
+
+
 def _overlay(ds: Dataset, inst: Instance) -> None:
     """Overlay plane 6000 with the patient ID drawn into its bitmap."""
     p = inst.patient
@@ -401,6 +443,7 @@ def _ct(inst: Instance) -> Dataset:
         _overlay(ds, inst)
     _private_gems(ds, inst)
     _private_acme(ds, inst)
+    _private_philips(ds, inst)
     return ds
 
 
@@ -494,9 +537,13 @@ def _sr_content(inst: Instance) -> list[Dataset]:
         _content_item("TEXT", _code("121071", "DCM", "Finding"), contains, TextValue=finding),
         _content_item("IMAGE", _code("121180", "DCM", "Key Images"), contains, ReferencedSOPSequence=[key_image]),
     ]
+    # A concept of the site's own report template, named after the radiologist who added it.
+    reader = inst.plant(f"{p.reading.prefix} {p.reading.family}", "name", "ConceptNameCodeSequence", site=True)
+    second_reading = _code("RPT2R", _local_scheme(inst, "RPT"), f"Second reading ({reader})")
     impressions = [
         _content_item("TEXT", _code("121073", "DCM", "Impression"), contains, TextValue=impression),
         _content_item("DATE", _code("111060", "DCM", "Study Date"), contains, Date=_da(study.start)),
+        _content_item("TEXT", second_reading, contains, TextValue="Concur."),
     ]
     return [
         observer,

@@ -115,6 +115,10 @@ class ElementSource(Protocol):
     def sequence(self, tag: int) -> Sequence[ElementSource] | None:
         """The items of sequence ``tag``; None when absent."""
 
+    def is_sequence(self, handle: Any) -> bool:
+        """Whether an element read without its VR (implicit VR, or UN) is a sequence, whose items
+        the walk must go into rather than copy."""
+
     def value_free(self, handle: Any) -> bool:
         """Whether an action that never reads the value may skip decoding it (it would decode)."""
 

@@ -80,6 +80,12 @@ class DatasetSource:
         except Exception as exc:
             raise HeaderError(f"element {_label(tag)} cannot be decoded") from exc
 
+    def is_sequence(self, handle: RawDataElement | DataElement) -> bool:
+        try:  # pydicom reads a private sequence by its creator's dictionary, or a UN of undefined length
+            return _decoded(self._ds, handle.tag).VR == "SQ"
+        except HeaderError:
+            return False  # copied as read; an action that must read it reports it
+
     def value_free(self, handle: RawDataElement | DataElement) -> bool:
         return False  # decoded like any other, so an undecodable value is reported
 

@@ -100,6 +100,11 @@ class RawSource:
         element = self._index.get(tag)
         return None if element is None else self.items(element)
 
+    def is_sequence(self, handle: RawElement) -> bool:
+        if handle.vr == "UN" and handle.undefined:
+            raise Declined  # a sequence hidden behind UN: pydicom knows how to read it
+        return False  # explicit VR: a sequence says SQ
+
     def value_free(self, handle: RawElement) -> bool:
         # A VR other than the dictionary's may hide a value pydicom cannot decode, which the
         # dataset source reports as an error: those are decoded like any other.
