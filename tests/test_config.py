@@ -101,7 +101,7 @@ def test_the_command_line_wins_over_the_file(config: Path, tmp_path: Path) -> No
     ('[run]\nworkers = "many"\n', "[run] workers: invalid literal"),
     ('[run]\nlog-format = "xml"\n', "[run] log-format: 'xml' is not one of text, json"),
     ('[run]\nquiet = "yes"\n', "[run] quiet: true or false"),
-    ('[serve]\nport = 104\n', "unknown table(s) serve"),
+    ('[preview]\nframe = 3\n', "unknown table(s) preview"),  # serve has one now (issue 14)
     ("[run\n", "not valid TOML"),
 ])
 def test_a_bad_config_is_refused_naming_the_file_and_key(tmp_path: Path, text: str, fragment: str,

@@ -21,6 +21,7 @@ COMMANDS = {
     "run": "de-identify every file under SRC into DST",
     "sample": "write synthetic studies full of planted (fake) PHI",
     "watch": "de-identify files as they arrive in INBOX, into DST",
+    "serve": "a DICOM node: receive studies by C-STORE, de-identify them, file them or forward them",
     "report": "print a state folder's summary again and write it as an HTML page",
     "check": "prove that a folder holds nothing identifying and is valid DICOM",
     "preview": "draw what pixel cleaning masks in one file: the original outlined, beside the result",
@@ -66,6 +67,8 @@ EXAMPLES = {
             "deidentify run studies shareable --profile trial.yaml --lookup subjects.csv --verify"],
     "sample": ["deidentify sample sample_studies --patients 8"],
     "watch": ["deidentify watch /srv/inbox /srv/shareable --processed /srv/done"],
+    "serve": ["deidentify serve --ae-title DEID_GW --allow CT1@10.1.4.21 --forward RESEARCH@10.2.0.15:104 "
+              "--state /var/lib/deid-gw"],
     "report": ["deidentify report shareable.state --html report.html"],
     "check": ["deidentify check shareable --against studies --html check.html",
               "deidentify check shareable --fail-on high --accept reviewed.yaml"],

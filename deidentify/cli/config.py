@@ -34,7 +34,7 @@ else:  # pragma: no cover (3.10)
 
 CONFIG_ENV = "DEIDENTIFY_CONFIG"
 #: Commands that take --config (those a service runs).
-CONFIGURABLE = ("run", "watch", "check")
+CONFIGURABLE = ("run", "watch", "check", "serve")
 
 
 class ConfigError(DeidentifyError, ValueError):
