@@ -95,3 +95,20 @@ def test_validity_notes_fail_a_check_only_when_asked(tmp_path: Path) -> None:
     findings = json.loads((tmp_path / "f.json").read_text())["findings"]
     assert findings and {f["scanner"] for f in findings} == {"validity"}
     assert main([*args, "--fail-on", "low", "--fail-on-validity"]) == 1
+
+
+def test_run_verify_honours_the_accept_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(SERIES / "001_THORAX_5mm", tmp_path / "src")
+    base = ["run", str(tmp_path / "src"), "--key-file", str(tmp_path / "key"), "--new-key", "--quiet", "--verify",
+            *DEVICE]
+    assert main([*base[:1], base[1], str(tmp_path / "held"), *base[2:]]) == 1  # kept device identity: withheld
+    accept = _write(tmp_path / "accept.yaml", """\
+accept:
+  - {element: StationName, detector: source-device, reason: kept on purpose}
+  - {element: DeviceSerialNumber, detector: source-device, reason: kept on purpose}
+  - {element: DeviceUID, detector: original-uid, reason: kept on purpose}
+""")
+    assert main([*base[:1], base[1], str(tmp_path / "ok"), *base[2:], "--accept", str(accept)]) == 0
+    assert any((tmp_path / "ok").rglob("*.dcm"))
+    assert main([*base[:1], base[1], str(tmp_path / "x"), *base[2:6], "--accept", str(accept)]) == 2  # no --verify
+    assert "give --verify too" in capsys.readouterr().err

@@ -95,7 +95,7 @@ class Runner:
                  restart: bool = False, retry_withheld: bool = False,
                  limits: Limits = Limits(), memory_limit: int | None = None,
                  max_seconds: float = DEFAULT_MAX_SECONDS, executor: ExecutorSpec = ExecutorSpec(),
-                 log_settings: LogSettings = LogSettings()) -> None:
+                 log_settings: LogSettings = LogSettings(), accept: Any = None) -> None:
         self.folder = StateFolder(state)
         dst = payload_folder(dst)  # DST/data once DST is a signed release (a bag)
         self.sink = FolderSink(dst)
@@ -112,6 +112,7 @@ class Runner:
             self.folder.unlock()
             raise
         self.profile, self.key, self.workers, self.linkage, self.verify = profile, key, workers, linkage, verify
+        self.accept = accept
         self.preview_dir = preview_dir
         self.retry_withheld = retry_withheld
         self.not_retried = 0
@@ -184,7 +185,7 @@ class Runner:
         if self._pool is None:
             limits, memory_limit, max_seconds = self._pool_options
             setup = WorkerSetup(init_worker, (self.profile, self.key, self.folder.path, self.dst, self.linkage,
-                                              self.verify, self.preview_dir, limits), work, failed)
+                                              self.verify, self.preview_dir, limits, self.accept), work, failed)
             locks = [fd for fd in (self.folder.lock_fd, self.sink.lock_fd) if fd is not None]
             reuse_large_buffers()  # forked workers inherit it; spawned ones set it in init_worker
             self._pool = open_executor(self.executor, self.workers, setup, memory_limit=memory_limit,
@@ -322,7 +323,7 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
         preview_dir: Path | None = None, restart: bool = False, retry_withheld: bool = False,
         limits: Limits = Limits(), memory_limit: int | None = None,
         max_seconds: float = DEFAULT_MAX_SECONDS, executor: ExecutorSpec = ExecutorSpec(),
-        log_settings: LogSettings = LogSettings()) -> RunResult:
+        log_settings: LogSettings = LogSettings(), accept: Any = None) -> RunResult:
     """De-identify every file under ``src`` into ``dst``.
 
     ``progress`` is ``bar`` (tqdm), ``log`` (a line every few seconds on stderr) or
@@ -349,7 +350,7 @@ def run(src: Path, dst: Path, profile: Profile, key: bytes, state: Path | None =
     runner = Runner(dst, profile, key, state_path, workers=workers, progress=progress, linkage=linkage,
                     verify=verify, preview_dir=preview_dir, total=total, restart=restart,
                     retry_withheld=retry_withheld, limits=limits, memory_limit=memory_limit,
-                    max_seconds=max_seconds, executor=executor, log_settings=log_settings)
+                    max_seconds=max_seconds, executor=executor, log_settings=log_settings, accept=accept)
     with StopRunOnSignals(runner):
         try:
             runner.process(walk(src, avoid))

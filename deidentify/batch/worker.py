@@ -51,13 +51,13 @@ class Done:
 
 
 def init_worker(profile: Profile, key: bytes, state: Path, dst: Path, linkage: bool, verify: bool = False,
-                preview_dir: Path | None = None, limits: Limits = Limits()) -> None:
-    """Set up a worker process for :func:`work`."""
+                preview_dir: Path | None = None, limits: Limits = Limits(), accept: Any = None) -> None:
+    """Set up a worker process for :func:`work`; ``accept``: the site's accept-list for ``verify``."""
     silence_pydicom()
     reuse_large_buffers()
     tools_for(profile)  # compiled before forking, so every worker starts with the pixel rules
     _worker.update(rules=RuleBook(profile), keyring=Keyring(key), state=StateFolder(state), sink=FolderSink(dst),
-                   linkage=linkage, verify=verify, preview_dir=preview_dir, limits=limits,
+                   linkage=linkage, verify=verify, preview_dir=preview_dir, limits=limits, accept=accept,
                    # In staging names beside the pid: processes on two hosts of a cluster may share a pid,
                    # and a retried input must never write into the temporary file of an earlier attempt.
                    tag=secrets.token_hex(4))
@@ -135,7 +135,7 @@ def storage_reason(exc: OSError) -> str:
 def _deidentify(data: bytes) -> Outcome:
     outcome = deidentify_bytes(data, _worker["rules"], _worker["keyring"], _worker["linkage"], _worker["limits"])
     if _worker["verify"] and outcome.status == Status.WRITTEN:
-        withhold_unverified(outcome, data, _worker["rules"])
+        withhold_unverified(outcome, data, _worker["rules"], _worker["accept"])
     if _worker["preview_dir"] is not None and outcome.status == Status.WRITTEN:
         _preview(outcome, data, _worker["preview_dir"])
     return outcome

@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 from ..batch import RunError, default_workers, progress_mode, run
-from ..keys import KeyFileError
-from ..profile import ProfileError
+from ..errors import DeidentifyError
 from . import COMMANDS
 from .config import add_config_argument
 from .options import (
@@ -39,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_linkage_argument(cmd)
     cmd.add_argument("--verify", action="store_true",
                      help="check each output against its input (as `check` does); withhold any with findings")
+    cmd.add_argument("--accept", type=Path, metavar="FILE",
+                     help="with --verify: the site's accept-list (as check takes it); findings it accepts "
+                          "withhold nothing")
     cmd.add_argument("--preview-dir", type=Path, metavar="DIR",
                      help="write one before/after picture per series whose pixels were cleaned "
                           "(they show the original image: keep DIR with the originals)")
@@ -72,11 +74,18 @@ def main(args: argparse.Namespace) -> int:
         if args.workers < 1:
             raise RunError("--workers must be at least 1")
         executor = executor_of(args)
+        if args.accept is not None and not args.verify:
+            raise RunError("--accept is the accept-list of --verify's check: give --verify too")
+        accept = None
+        if args.accept is not None:
+            from ..checker.accept import AcceptList  # the checker loads only when asked for
+
+            accept = AcceptList.load(args.accept)
         result = run(args.src, args.dst, profile, key, args.state, workers=args.workers,
                      progress=progress_mode(args.quiet), linkage=args.linkage, verify=args.verify,
                      preview_dir=args.preview_dir, restart=args.restart, retry_withheld=args.retry_withheld,
-                     executor=executor, log_settings=log_settings(args), **limit_options(args))
-    except (ProfileError, KeyFileError, RunError) as exc:
+                     executor=executor, log_settings=log_settings(args), accept=accept, **limit_options(args))
+    except DeidentifyError as exc:  # a bad profile, key, accept-list or folder: nothing was done
         return refuse(exc)
     if not args.quiet:
         print(result.summary)
