@@ -307,9 +307,6 @@ LABEL Unknown ACME model
   contains Manufacturer ACME
   + notequals ManufacturerModelName Model 1
   + notcontains ManufacturerModelName Model 2
-
-%header
-REMOVE PatientName
 """
 
 
@@ -386,7 +383,11 @@ def test_a_user_recipe_loads_through_the_profile(tmp_path: Path) -> None:
             "  contains Manufacturer ACME\n  ctpcoordinates 0,0,10\n",
             ["bad.deid", "deid cannot read this recipe", "Coordinates are expected to have length of 4"],
         ),
-        ("FORMAT dicom\n%header\nREMOVE PatientName\n", ["bad.deid", "no %filter section"]),
+        ("FORMAT dicom\n# no sections yet\n", ["bad.deid", "no %filter section"]),
+        (
+            "FORMAT dicom\n%header\nREMOVE PatientName\n%filter graylist\nLABEL X\n  contains Modality US\n",
+            ["bad.deid", "has a %header section (1 actions)", "deidentify profiles import"],
+        ),
     ],
 )
 def test_bad_user_recipes_name_the_recipe_line_and_label(tmp_path: Path, recipe: str, fragments: list[str]) -> None:

@@ -21,7 +21,10 @@ alike -- and turns each label into a :class:`RegionRule`:
   group (``graylist``) -- its coordinates, or a flag when it has none.
 
 Every label that matches an image applies (as deid's cleaner applies the
-coordinates of all matching labels).  deid reports problems by printing and
+coordinates of all matching labels).  A recipe of one's own with a ``%header``
+section is refused: its header actions cannot be honoured here, and
+``deidentify profiles import`` turns it into a profile (the recipes deid ships
+are read for their device list only).  deid reports problems by printing and
 exiting; here every one -- a bad line it would skip, an unknown field -- is a
 :class:`RuleError` naming the recipe, the line and the label.
 """
@@ -29,7 +32,9 @@ exiting; here every one -- a bad line it would skip, an unknown field -- is a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from .conditions import ALWAYS, All, AnyOf, Check, Condition, Not, parse_element
 from .model import Rect, RegionRule, RuleError, RuleGroup
@@ -37,6 +42,7 @@ from .model import Rect, RegionRule, RuleError, RuleGroup
 _ULTRASOUND_REGIONS = "from:sequenceofultrasoundregions"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _LABEL_PREFIX = re.compile(r"^label\s*", re.IGNORECASE)
+T = TypeVar("T")
 _CLEAN_GROUPS = frozenset({"whitelist"})
 _FLAG_GROUPS = frozenset({"blacklist"})
 
@@ -61,9 +67,9 @@ def builtin_recipe_path(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _parse_with_deid(path: Path) -> tuple[dict, list[str]]:
-    """deid's parse of ``path`` and the warnings it gave, quietly; RuleError when it gives up."""
-    from deid.config import DeidRecipe
+def run_deid_quietly(call: Callable[[], T]) -> tuple[T, list[str]]:
+    """Run ``call`` (into deid's parser) with deid's logger silenced: its result and the
+    warnings deid gave; ``ValueError`` with deid's own words when it gives up or raises."""
     from deid.logger import bot
     from deid.logger.message import QUIET
 
@@ -71,17 +77,28 @@ def _parse_with_deid(path: Path) -> tuple[dict, list[str]]:
     bot.level = QUIET
     try:
         try:
-            recipe = DeidRecipe(deid=str(path), base=False)
+            found = call()
         except SystemExit:
             messages = _messages(bot.history[start:])
             problem = next((m for m in reversed(messages) if m.startswith("ERROR")), messages[-1] if messages else "")
-            raise RuleError(f"{path}: deid cannot read this recipe: {_strip_level(problem) or 'it gave up'}") from None
+            raise ValueError(_strip_level(problem) or "it gave up") from None
         except Exception as exc:  # deid's parser raises bare errors on some malformed lines
-            raise RuleError(f"{path}: deid cannot read this recipe: {type(exc).__name__}: {exc}") from None
+            raise ValueError(f"{type(exc).__name__}: {exc}") from None
         warnings = [_strip_level(m) for m in _messages(bot.history[start:]) if m.startswith("WARNING")]
     finally:
         bot.level = level
         del bot.history[start:]
+    return found, warnings
+
+
+def _parse_with_deid(path: Path) -> tuple[dict, list[str]]:
+    """deid's parse of ``path`` and the warnings it gave, quietly; RuleError when it gives up."""
+    from deid.config import DeidRecipe
+
+    try:
+        recipe, warnings = run_deid_quietly(lambda: DeidRecipe(deid=str(path), base=False))
+    except ValueError as exc:
+        raise RuleError(f"{path}: deid cannot read this recipe: {exc}") from None
     if recipe.deid is None:
         raise RuleError(f"{path}: deid cannot read this recipe")
     return recipe.deid, warnings
@@ -129,6 +146,14 @@ def load_deid_recipe(path: Path, written: str) -> RuleGroup:
         culprit = warnings[0]
         line = _line_of(text, culprit)
         raise RuleError(f"{path}:{line}: deid skips this line: {culprit}")
+    if config.get("header") and not shipped:
+        # A pixels source is read for its %filter sections only: its header actions would be
+        # silently ignored, and the user believes they applied.
+        raise RuleError(
+            f"{path}: this recipe has a %header section ({len(config['header'])} actions), which a pixels "
+            f"source cannot honour; turn it into a profile with `deidentify profiles import {path} "
+            "--from deid -o profile.yaml` (its %filter sections become that profile's pixels source)"
+        )
     filters = config.get("filter") or {}
     if not filters:
         raise RuleError(f"{path}: no %filter section, so no region rules")
