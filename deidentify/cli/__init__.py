@@ -32,6 +32,7 @@ COMMANDS = {
     "verify-release": "check a signed release: every file present, unchanged, nothing added",
     "package": "write a signed release as one zip file, signature inside",
     "completion": "print a shell completion script (bash, zsh, tcsh)",
+    "profiles": "work on profiles: import a deid recipe or a CTP DicomAnonymizer script",
 }
 
 
@@ -82,6 +83,8 @@ EXAMPLES = {
     "completion": ["deidentify completion bash > ~/.local/share/bash-completion/completions/deidentify"],
     "review": ["deidentify review shareable.state -o review.html",
                "deidentify review shareable.state --src studies --key-file ~/project.key -o private-review.html"],
+    "profiles": ["deidentify profiles import deid.dicom --from deid -o trial.yaml",
+                 "deidentify profiles import anonymizer.script --from ctp -o trial.yaml --lookup LookupTable.properties"],
 }
 
 

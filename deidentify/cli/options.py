@@ -13,7 +13,7 @@ from ..batch.executors.base import CHUNK_BYTES, CHUNK_FILES
 from ..batch.logfile import FORMATS, LEVELS, LogSettings
 from ..keys import KEY_ENV, default_key_path, load_or_create_key
 from ..limits import Limits
-from ..profile import Profile, builtin_names, load_profile
+from ..profile import Profile, ProfileError, builtin_names, load_profile
 
 #: Bad arguments, profile or key, or a folder in use: nothing was done.
 EXIT_USAGE = 2
@@ -63,7 +63,19 @@ def add_linkage_argument(cmd: argparse.ArgumentParser) -> None:
 
 
 def profile_of(args: argparse.Namespace) -> Profile:
-    """The profile named by --profile, with the --option extras; raises ProfileError."""
+    """The profile named by --profile, with the --option extras; raises ProfileError.
+
+    A deid recipe or a CTP script given as the profile is refused with the command that turns it
+    into one: read as it is, most of what it says would not be honoured."""
+    from ..profile.importers import sniff
+
+    path = Path(args.profile)
+    kind = sniff(path) if path.suffix not in (".yaml", ".yml") and path.is_file() else None
+    if kind is not None:
+        what = "a deid recipe" if kind == "deid" else "a CTP DicomAnonymizer script"
+        raise ProfileError(f"{path} is {what}, not a profile: turn it into one with `deidentify profiles import "
+                           f"{path} --from {kind} -o profile.yaml`, read the report of what it could not translate, "
+                           "and run with --profile profile.yaml")
     return load_profile(args.profile, options=tuple(args.option), lookup=getattr(args, "lookup", None))
 
 
