@@ -40,7 +40,7 @@ from pydicom.datadict import keyword_for_tag
 
 from ...pixels.rules.conditions import parse_condition, parse_element
 from ..selectors import normalise_creator
-from .model import BASE, ImportFailed, ImportOptions, ImportResult, RuleSpec, Status
+from .model import BASE, ImportFailed, ImportOptions, ImportResult, RuleSpec, Status, read_text
 from .precedence import settle
 
 _STAMPED = {0x00120062: "PatientIdentityRemoved", 0x00120063: "DeidentificationMethod",
@@ -110,10 +110,7 @@ def _nodes(text: str, path: Path) -> list[_Node]:
 
 def read(path: Path, options: ImportOptions) -> ImportResult:
     """Import the CTP DicomAnonymizer script at ``path``; ``ImportFailed`` when it is not one."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailed(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    text = read_text(path)
     result = ImportResult("ctp", str(path), options.base)
     source_lines = text.splitlines()
     nodes = _nodes(text, path)
@@ -529,10 +526,7 @@ def _tag_of(selector: str) -> int | None:
 
 def read_properties(path: Path) -> dict[str, dict[str, str]]:
     """CTP's lookup table (a Java properties file of ``keyType/key = value``) by key type; values never printed."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailed(f"{path}: cannot read the lookup table: {getattr(exc, 'strerror', None) or exc}") from None
+    lines = read_text(path, " the lookup table").splitlines()
     table: dict[str, dict[str, str]] = {}
     pending = ""
     for raw in lines:

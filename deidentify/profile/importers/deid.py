@@ -44,7 +44,7 @@ from ...pixels.rules import RuleError, load_deid_recipe
 from ...pixels.rules.conditions import parse_element
 from ...pixels.rules.deid_recipe import deid_data_dir, run_deid_quietly
 from ..selectors import VRS, PrivateSelector, parse_selector
-from .model import BASE, ImportFailed, ImportOptions, ImportResult, RuleSpec, Status
+from .model import BASE, ImportFailed, ImportOptions, ImportResult, RuleSpec, Status, read_text
 from .precedence import settle
 
 #: deid's precedence: a higher rank wins when several lines reach one element.
@@ -85,10 +85,7 @@ def protected_fields() -> frozenset[str]:
 
 def read(path: Path, options: ImportOptions) -> ImportResult:
     """Import the deid recipe at ``path``; ``ImportFailed`` when it is not one."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailed(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    text = read_text(path)
     result = ImportResult("deid", str(path), options.base)
     raw_lines = text.splitlines()
     first = next((line.strip() for line in raw_lines if line.strip() and not line.strip().startswith("#")), "")

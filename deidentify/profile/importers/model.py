@@ -101,3 +101,11 @@ class ImportOptions:
     base: str = "basic"
     lookup: Path | None = None
     lookup_key: str = "PatientID"
+
+
+def read_text(path: Path, what: str = "") -> str:
+    """The UTF-8 text of a file an import reads; ``ImportFailed`` saying why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFailed(f"{path}: cannot read{what}: {getattr(exc, 'strerror', None) or exc}") from None
