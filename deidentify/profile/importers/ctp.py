@@ -232,10 +232,8 @@ def _element(written: str) -> tuple[str, int | None] | str:
         tag, _ = parse_element(text)
     except ValueError:
         return f"{text!r} is neither a tag (ggggeeee), a private element (gggg[Block]ee) nor a keyword"
-    if (tag >> 16) % 2:
-        return (f"{text}: a private element by its tag alone; its block is assigned per file, so name it "
-                "by its block (gggg[Block]ee)")
-    return keyword_for_tag(tag) or f"({tag >> 16:04x},{tag & 0xFFFF:04x})", tag
+    written = keyword_for_tag(tag) or f"({tag >> 16:04x},{tag & 0xFFFF:04x})"
+    return written, (None if (tag >> 16) % 2 else tag)  # a private tag: matched by its number, as CTP does
 
 
 def parse_script(script: str) -> list[_Call | str]:
