@@ -84,7 +84,7 @@ EXAMPLES = {
     "review": ["deidentify review shareable.state -o review.html",
                "deidentify review shareable.state --src studies --key-file ~/project.key -o private-review.html"],
     "profiles": ["deidentify profiles import deid.dicom --from deid -o trial.yaml",
-                 "deidentify profiles import anonymizer.script --from ctp -o trial.yaml --lookup LookupTable.properties"],
+                 "deidentify profiles import anonymizer.script --from ctp -o trial.yaml --lookup lookup.properties"],
 }
 
 

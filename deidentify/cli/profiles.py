@@ -16,7 +16,8 @@ SUBCOMMANDS = {"import": "turn a deid recipe or a CTP DicomAnonymizer script int
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``profiles`` command and its sub-commands to ``deidentify``'s sub-commands."""
     cmd = subparsers.add_parser("profiles", help=COMMANDS["profiles"], description=COMMANDS["profiles"])
-    subs = cmd.add_subparsers(dest="profiles_command", required=True)
+    subs = cmd.add_subparsers(dest="profiles_command", required=True, metavar="SUBCOMMAND",
+                              help="import: " + SUBCOMMANDS["import"])
     imp = subs.add_parser(
         "import", help=SUBCOMMANDS["import"],
         description="Translate FILE into a profile (YAML). Every line of FILE is reported: translated (its rule's "

@@ -40,7 +40,7 @@ from pydicom.datadict import keyword_for_tag
 
 from ...pixels.rules.conditions import parse_condition, parse_element
 from ..selectors import normalise_creator
-from .model import BASE, ImportFailed, ImportOptions, ImportResult, RuleSpec, Status, read_text
+from .model import BASE, STAMP_SAYS, ImportFailed, ImportOptions, ImportResult, RuleSpec, Status, read_text
 from .precedence import settle
 
 _STAMPED = {0x00120062: "PatientIdentityRemoved", 0x00120063: "DeidentificationMethod",
@@ -306,7 +306,7 @@ def _translate(script: str, tag: int | None, selector: str, params: dict[str, st
             return f"the stamp always writes {_STAMPED[tag]}; it cannot be removed"
         exact = tag == 0x00120062 and script.replace("@always()", "").strip().upper() == "YES"
         return _Translation(None, status=Status.TRANSLATED if exact else Status.APPROXIMATED,
-                            detail="already done by the stamp" + ("" if exact else
+                            detail="already done by the stamp" + (STAMP_SAYS if exact else
                                                                   " (with its own text and method codes)"))
     try:
         items = parse_script(script)

@@ -44,7 +44,7 @@ from ...pixels.rules import RuleError, load_deid_recipe
 from ...pixels.rules.conditions import parse_element
 from ...pixels.rules.deid_recipe import deid_data_dir, run_deid_quietly
 from ..selectors import VRS, PrivateSelector, parse_selector
-from .model import BASE, ImportFailed, ImportOptions, ImportResult, RuleSpec, Status, read_text
+from .model import BASE, STAMP_SAYS, ImportFailed, ImportOptions, ImportResult, RuleSpec, Status, read_text
 from .precedence import settle
 
 #: deid's precedence: a higher rank wins when several lines reach one element.
@@ -215,11 +215,12 @@ def _header_line(number: int, line: str, groups: dict, table: _LookupTable | Non
         if len(tags) == 1 and tags[0] in _STAMPED:
             keyword = _STAMPED[tags[0]]
             if keyword == "PatientIdentityRemoved" and value.upper() != "YES":
-                fail(f"the stamp always writes PatientIdentityRemoved YES, not {value!r}")
+                fail(f"the stamp decides PatientIdentityRemoved (YES, or NO where the profile keeps what the "
+                     f"Basic Profile removes), not the recipe's {value!r}")
                 return None
             same = keyword == "PatientIdentityRemoved"
             result.report(number, line, Status.TRANSLATED if same else Status.APPROXIMATED,
-                          "already done by the stamp" + ("" if same else
+                          "already done by the stamp" + (STAMP_SAYS if same else
                                                          " (its text names deidentify and the profile)"))
             return None
         fail("ADD writes the element even where the file has none; no action here adds a missing element "

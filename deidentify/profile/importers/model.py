@@ -59,6 +59,9 @@ class RuleSpec:
         return {"select": self.select, "action": self.action, **self.args, **({"note": self.note} if self.note else {})}
 
 
+#: How the stamp decides PatientIdentityRemoved (said where a source sets it).
+STAMP_SAYS = " (YES; NO, truthfully, where the profile keeps what the Basic Profile removes)"
+
 #: What an element should get when no source line names it: the base profile's treatment.
 BASE = "base"
 
