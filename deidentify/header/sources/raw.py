@@ -72,6 +72,10 @@ class RawSource:
         return normalise_creator(str(value)) if value else None
 
     def kept(self, handle: RawElement) -> Piece:
+        if handle.vr == "UN" and not (handle.tag >> 16) & 1 and _dictionary_vr(handle.tag) not in ("", "UN"):
+            # pydicom reads (and writes) a public element sent as UN in its dictionary VR; copied
+            # here it would stay UN, and the two sources would write different bytes.
+            raise Declined
         return self._buf[handle.start:handle.end]
 
     def read(self, handle: RawElement, vr: str) -> tuple[str, Any]:
