@@ -100,7 +100,7 @@ def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = 
         if code in ("keep", "clean") and sq:
             return Step(StepKind.RECURSE, name=code, origin=origin)
         if code == "keep":
-            return _KEEP
+            return Step(StepKind.KEEP, name="keep", origin=origin)
         if code == "remove":
             return Step(StepKind.REMOVE, name="remove", origin=origin)
         return _apply(code, rule)
@@ -108,7 +108,8 @@ def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = 
         # A private element is "clean" only when a safe-private rule names it.
         return Step(StepKind.REMOVE, name="remove", origin=origin)
     if code == "K":
-        return Step(StepKind.RECURSE, name="keep", origin=origin) if sq else _KEEP
+        return Step(StepKind.RECURSE, name="keep", origin=origin) if sq else Step(StepKind.KEEP, name="keep",
+                                                                                   origin=origin)
     if sq:
         # Only Z empties a sequence.  For every other code, keeping the items and
         # applying the profile inside them is valid wherever the sequence is Type 1,
@@ -128,7 +129,8 @@ def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = 
             return _apply("clean", rule)
         # Only text, dates and ages can be cleaned; a time of day is not identifying, and
         # anything else (binary blobs, values of tags newer than the dictionary) goes.
-        return _KEEP if vr == "TM" else Step(StepKind.REMOVE, name="remove", origin=origin)
+        kind = StepKind.KEEP if vr == "TM" else StepKind.REMOVE
+        return Step(kind, name=kind.value, origin=origin)
     if code == "X/Z/U*":
         return _apply("empty", rule)
     return _apply("dummy", rule)  # D, Z/D, X/D, X/Z/D

@@ -137,3 +137,19 @@ def test_profile_differences_are_the_steps_a_run_would_take() -> None:
     assert found["StudyDate"].first.startswith("empty") and found["StudyDate"].second.startswith("shift")
     assert "PatientName" not in found  # both pseudonymise it
     assert profile_differences(basic, basic) == []
+
+
+def test_profiles_diff_lists_what_two_profiles_do_differently(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    ours = tmp_path / "ours.yaml"
+    ours.write_text("name: ours\nextends: basic\nrules:\n  - {select: AccessionNumber, action: keep}\n"
+                    '  - {select: \'(0019,"ACME 1.0",10)\', action: keep}\n', encoding="utf-8")
+    assert main(["profiles", "diff", "basic", str(ours), "--json"]) == 1
+    found = {d["element"]: d for d in json.loads(capsys.readouterr().out)}
+    assert set(found) == {"AccessionNumber", '(0019,"ACME 1.0",10)'}
+    assert found["AccessionNumber"]["first"].startswith("empty (_ps3.15-e1-1.yaml:")
+    assert found["AccessionNumber"]["second"] == "keep (ours.yaml:4)"
+    assert main(["profiles", "diff", "research", "research"]) == 0
+    assert "0 element(s) treated differently" in capsys.readouterr().out
+    assert main(["profiles", "diff", "basic", "reserach"]) == 2
+    assert "did you mean 'research'?" in capsys.readouterr().err

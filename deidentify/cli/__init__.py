@@ -32,7 +32,7 @@ COMMANDS = {
     "verify-release": "check a signed release: every file present, unchanged, nothing added",
     "package": "write a signed release as one zip file, signature inside",
     "completion": "print a shell completion script (bash, zsh, tcsh)",
-    "profiles": "work on profiles: import a deid recipe or a CTP DicomAnonymizer script",
+    "profiles": "work on profiles: import a deid recipe or a CTP DicomAnonymizer script, diff two profiles",
 }
 
 
@@ -84,7 +84,8 @@ EXAMPLES = {
     "review": ["deidentify review shareable.state -o review.html",
                "deidentify review shareable.state --src studies --key-file ~/project.key -o private-review.html"],
     "profiles": ["deidentify profiles import deid.dicom --from deid -o trial.yaml",
-                 "deidentify profiles import anonymizer.script --from ctp -o trial.yaml --lookup lookup.properties"],
+                 "deidentify profiles import anonymizer.script --from ctp -o trial.yaml --lookup lookup.properties",
+                 "deidentify profiles diff basic trial.yaml"],
 }
 
 

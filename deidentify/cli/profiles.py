@@ -1,5 +1,6 @@
 """``deidentify profiles ...``: work on profiles.  ``profiles import`` turns a deid recipe or a CTP
-DicomAnonymizer script into a profile, with a report of what became of every source line."""
+DicomAnonymizer script into a profile, with a report of what became of every source line;
+``profiles diff`` lists the elements two profiles treat differently."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ from . import COMMANDS
 from .options import refuse
 
 #: The sub-commands of ``profiles``, each handled by ``_<name>`` here.
-SUBCOMMANDS = {"import": "turn a deid recipe or a CTP DicomAnonymizer script into a profile"}
+SUBCOMMANDS = {"import": "turn a deid recipe or a CTP DicomAnonymizer script into a profile",
+               "diff": "list the elements two profiles treat differently, and the rules that decide them"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``profiles`` command and its sub-commands to ``deidentify``'s sub-commands."""
     cmd = subparsers.add_parser("profiles", help=COMMANDS["profiles"], description=COMMANDS["profiles"])
     subs = cmd.add_subparsers(dest="profiles_command", required=True, metavar="SUBCOMMAND",
-                              help="import: " + SUBCOMMANDS["import"])
+                              help="; ".join(f"{name}: {text}" for name, text in SUBCOMMANDS.items()))
     imp = subs.add_parser(
         "import", help=SUBCOMMANDS["import"],
         description="Translate FILE into a profile (YAML). Every line of FILE is reported: translated (its rule's "
@@ -39,12 +41,45 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     imp.add_argument("--lookup-key", default="PatientID", metavar="KEYWORD",
                      help="deid: the element whose value is looked up in --lookup's table (default: PatientID)")
     imp.add_argument("--force", action="store_true", help="overwrite the output profile if it exists")
+    diff = subs.add_parser(
+        "diff", help=SUBCOMMANDS["diff"],
+        description="Ask both compiled profiles what they do to every element of the DICOM dictionary, the "
+                    "private elements either names, and one private and one unknown element for the class "
+                    "rules (as a run asks them), and list where the answers differ. Exit status 0 when they "
+                    "agree everywhere, 1 when they differ, 2 when a profile cannot be loaded.")
+    diff.add_argument("first", metavar="A", help="a built-in profile name or a profile file")
+    diff.add_argument("second", metavar="B", help="the other profile")
+    diff.add_argument("--option", action="append", default=[], metavar="NAME",
+                      help="add a PS3.15 Annex E option to both profiles (repeatable)")
+    diff.add_argument("--json", action="store_true", help="one JSON list instead of a table")
     return cmd
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the chosen ``profiles`` sub-command."""
-    return _import(args)
+    return _diff(args) if args.profiles_command == "diff" else _import(args)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from ..explain import profile_differences
+    from ..profile import ProfileError, load_profile
+
+    try:
+        first, second = (load_profile(ref, options=tuple(args.option)) for ref in (args.first, args.second))
+    except ProfileError as exc:
+        return refuse(exc, "profiles diff")
+    found = profile_differences(first, second)
+    if args.json:
+        print(json.dumps([asdict(d) for d in found], indent=1))
+    else:
+        width = max((len(d.element) for d in found), default=0)
+        for d in found:
+            print(f"{d.element:<{width}} {d.tag}  {first.name}: {d.first}  |  {second.name}: {d.second}")
+        print(f"{len(found)} element(s) treated differently by {first.name} and {second.name}")
+    return 1 if found else 0
 
 
 def _import(args: argparse.Namespace) -> int:
