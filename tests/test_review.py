@@ -308,7 +308,7 @@ def _unavailable(command: str) -> str:
     ("error", "cannot be de-identified (KeyError)", "unexpected failure"),
     ("error", "element (0010,0010) cannot be decoded", "damaged or non-conformant file"),
     ("error", "pixel data is encapsulated but the transfer syntax is native", "damaged or non-conformant file"),
-    ("not DICOM", "DICOMDIR is a file-set index, not an instance", "not DICOM"),
+    ("not DICOM", "DICOMDIR is a file-set index, not an instance", "not a DICOM instance"),
     ("filtered", "accepted by no filter ('CT only')", "left out by the profile's filter"),
 ])
 def test_reasons_the_pipeline_gives_have_advice(status: str, reason: str, family: str) -> None:
@@ -325,7 +325,8 @@ def test_the_reason_of_a_missing_tesseract_has_advice(tmp_path: Path) -> None:
 def test_fallback_is_for_reasons_no_family_knows() -> None:
     assert advice_for("error", "something no version of deidentify says") == FALLBACK
     assert all(advice.action and advice.family for advice in families())
-    assert not any(advice.needed for advice in families() if advice.family in ("not DICOM", "not a regular file"))
+    assert not any(advice.needed for advice in families()
+                   if advice.family in ("not a DICOM instance", "not a regular file"))
 
 
 # --- in a browser ------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import DeidentifyError
 from ..keys import Keyring
+from ..outcome import Status
 from ..release.layout import payload_folder
 from ..report_html import read_report
 from ..state import StateFolder
@@ -56,7 +57,7 @@ def build(state: Path, *, dst: Path | None = None, src: Path | None = None, key:
         if not src.exists():
             raise ReviewError(f"SRC {src} does not exist")
         review.sources = source_paths(src, key, state)
-        wanted = set(report["file_id"][report["status"] != "written"]) | set(
+        wanted = set(report["file_id"][report["status"] != Status.WRITTEN]) | set(
             report["file_id"][report["masked_regions"] > 0])
         missing = len(wanted - set(review.sources))
         if missing:

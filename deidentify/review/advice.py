@@ -66,7 +66,8 @@ def _bound(pattern: str, what: str, option: str, note: str = "") -> _Family:
 
 _FAMILIES: tuple[_Family, ...] = (
     # --- nothing to do ---------------------------------------------------------------------------------
-    _family(r"", "not DICOM", "Nothing to do: it is not a DICOM instance (an empty file, another kind of file, "
+    _family(r"", "not a DICOM instance",
+            "Nothing to do: it is not a DICOM instance (an empty file, another kind of file, "
             "or a DICOMDIR index), and a release holds only DICOM instances.",
             statuses=(Status.NOT_DICOM,), needed=False),
     _family(r"", "left out by the profile's filter",
