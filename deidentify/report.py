@@ -155,7 +155,8 @@ class ReportWriter:
         self.note = ""
         """Set by :meth:`close` when the Parquet copy could not be written (the summary says so)."""
 
-    def add(self, entry: Mapping[str, object]) -> None:
+    def add(self, entry: Mapping[str, object], path_id: str = "") -> None:
+        """Append ``entry`` (``path_id``, the input's keyed path, is for reports that keep one row per path)."""
         entry = screened(entry)
         self._writer.writerow(entry)
         self.tally.add(entry)

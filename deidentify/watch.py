@@ -34,7 +34,8 @@ file replaced in the inbox is an input that changed: its earlier output is
 removed and the new content de-identified, as ``run`` does; senders that reuse
 file names want ``processed``.
 
-SIGTERM and SIGINT stop the watcher after the file in hand: the report is
+Settled files are de-identified side by side by ``workers`` processes, in batches
+of as many files.  SIGTERM and SIGINT stop the watcher after the files in hand: the report is
 written, the locks released, and the command exits 0, whatever the outcomes of
 the files (a withheld file is a normal outcome for a service).  A second SIGINT
 aborts at once, without a report.
@@ -180,12 +181,15 @@ class Watcher:
                  settle: float = DEFAULT_SETTLE, interval: float = DEFAULT_INTERVAL,
                  processed: Path | None = None, poll: bool = False, progress: str = "none",
                  linkage: bool = False, rescan: float = RESCAN_SECONDS, limits: Limits = Limits(),
-                 memory_limit: int | None = None, max_seconds: float = DEFAULT_MAX_SECONDS,
+                 memory_limit: int | None = None, max_seconds: float = DEFAULT_MAX_SECONDS, workers: int = 1,
                  log_settings: LogSettings = LogSettings()) -> None:
         if settle < 0:
             raise RunError("--settle must not be negative")
         if interval <= 0:
             raise RunError("--interval must be more than 0")
+        if workers < 1:
+            raise RunError("--workers must be at least 1")
+        self.workers = workers
         # Absolute, so a path's keyed id (and so the resume) does not depend on the working folder.
         self.inbox = inbox.absolute()
         self.dst = dst
@@ -201,7 +205,7 @@ class Watcher:
         self._lock = InboxLock(self.inbox)
         self._lock.acquire()
         try:
-            self.runner = Runner(dst, profile, key, self.state, workers=1, progress=progress, linkage=linkage,
+            self.runner = Runner(dst, profile, key, self.state, workers=workers, progress=progress, linkage=linkage,
                                  remember=True, limits=limits, memory_limit=memory_limit, max_seconds=max_seconds,
                                  log_settings=log_settings)
         except BaseException:
@@ -249,13 +253,9 @@ class Watcher:
             first = {path: sig for path in self._scan() if (sig := _signature(path)) is not None and sig[0] > 0}
             if first:
                 self._sleep(self.settle)
-            for path, sig in first.items():
-                if self._stopping:
-                    break
-                if _signature(path) == sig:
-                    self._handle(path, sig)
-                else:
-                    self.left_changing += 1
+            unchanged = [(path, sig) for path, sig in first.items() if _signature(path) == sig]
+            self.left_changing += len(first) - len(unchanged)
+            self._handle_all(unchanged)
         except BaseException:
             self._abort()
             raise
@@ -290,10 +290,9 @@ class Watcher:
                     self._note(path, now)
                 next_rescan = now + rescan_every
             self._drain_touched(now)
-            for path, sig in self._settled(time.monotonic()):
-                if self._stopping:
-                    return
-                self._handle(path, sig)
+            self._handle_all(self._settled(time.monotonic()))
+            if self._stopping:
+                return
             timeout = min(self.interval, max(next_rescan - time.monotonic(), 0.0))
             if self._pending:
                 soonest = min(seen.since for seen in self._pending.values()) + self.settle
@@ -395,21 +394,43 @@ class Watcher:
                 ready.append((path, sig))
         return sorted(ready, key=lambda item: item[0].parts)
 
-    # --- one file ---------------------------------------------------------------------------
-    def _handle(self, path: Path, sig: Signature) -> None:
-        """De-identify one settled file if it is whole, then move it to ``processed`` if asked and final."""
-        path_id = path_id_of(path, self.runner.keyring)
-        if self.processed is not None:
-            self._forget_earlier_name(path_id, sig)
-        self._rows.path_id = path_id
-        waiting = None
-        if not self._finished_before(path_id, sig):
-            waiting = _waiting(path, self.runner.keyring.file_id, self.limits)
-        if waiting is None:
-            self.runner.process([path])
-        else:
-            outcome, read_as = waiting
-            self.runner.report_unread(path, *read_as, outcome)
+    # --- settled files ----------------------------------------------------------------------
+    def _handle_all(self, settled: Iterable[tuple[Path, Signature]]) -> None:
+        """Handle settled files in batches of as many as there are workers, stopping between batches."""
+        batch: list[tuple[Path, Signature]] = []
+        for item in settled:
+            if self._stopping:
+                break
+            batch.append(item)
+            if len(batch) >= self.workers:
+                self._handle(batch)
+                batch = []
+        if batch and not self._stopping:
+            self._handle(batch)
+
+    def _handle(self, batch: list[tuple[Path, Signature]]) -> None:
+        """De-identify settled files that are whole (side by side), then move each to ``processed`` if
+        asked and final."""
+        whole = []
+        for path, sig in batch:
+            path_id = path_id_of(path, self.runner.keyring)
+            if self.processed is not None:
+                self._forget_earlier_name(path_id, sig)
+            waiting = None
+            if not self._finished_before(path_id, sig):
+                waiting = _waiting(path, self.runner.keyring.file_id, self.limits)
+            if waiting is None:
+                whole.append(path)
+            else:
+                outcome, read_as = waiting
+                self.runner.report_unread(path, *read_as, outcome)
+        if whole:
+            self.runner.process(whole)
+        for path, sig in batch:
+            self._after(path, sig, path_id_of(path, self.runner.keyring))
+
+    def _after(self, path: Path, sig: Signature, path_id: str) -> None:
+        """What follows a file's outcome: it is looked at again if it changed, else moved if asked."""
         self._fed.add(path_id)
         self._pending.pop(path, None)
         self.waiting.discard(path)
@@ -545,11 +566,10 @@ class _LatestRows:
 
     def __init__(self, writer: ReportWriter) -> None:
         self.writer = writer
-        self.path_id = ""  # the input the Runner is reporting now (the watcher feeds one at a time)
         self._rows: dict[str, Mapping[str, object]] = {}
 
-    def add(self, entry: Mapping[str, object]) -> None:
-        self._rows[self.path_id] = entry
+    def add(self, entry: Mapping[str, object], path_id: str = "") -> None:
+        self._rows[path_id] = entry
 
     def forget(self, path_id: str) -> None:
         self._rows.pop(path_id, None)

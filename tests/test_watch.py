@@ -7,6 +7,7 @@ Waits have timeouts; nothing asserts how long something took.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ import pytest
 
 from deidentify.arrival import NO_PIXELS, WAITING
 from deidentify.batch import RunResult, run
+from deidentify.cli import main as cli_main
 from deidentify.cli.watch import add_parser
 from deidentify.cli.watch import main as watch_main
 from deidentify.keys import Keyring
@@ -577,3 +579,19 @@ def test_watch_takes_runs_bounds_on_one_inputs_work(tmp_path: Path) -> None:
     report = read_report(tmp_path / "dst.state")
     assert len(report) == 2  # the other file is read, and judged as ever
     assert report[report.status == "error"].reason.tolist() == ["over the limit: a file larger than 20480 bytes"]
+
+
+def test_workers_de_identify_settled_files_side_by_side_with_the_bytes_of_run(tmp_path: Path) -> None:
+    series = Path(__file__).resolve().parent.parent / "sample_synthetic" / "studies" / "KOEHLER_LIESELOTTE_19830307"
+    inbox = tmp_path / "inbox"
+    shutil.copytree(series / "CT_20230514_ACC2257221", inbox)
+    key = tmp_path / "key"
+    assert cli_main(["run", str(inbox), str(tmp_path / "ran"), "--key-file", str(key), "--new-key", "--quiet"]) == 0
+    assert cli_main(["watch", str(inbox), str(tmp_path / "watched"), "--key-file", str(key), "--once",
+                     "--settle", "0", "--workers", "2", "--quiet"]) == 0
+    tree = {str(p.relative_to(tmp_path / "ran")): p.read_bytes() for p in (tmp_path / "ran").rglob("*.dcm")}
+    assert tree and tree == {str(p.relative_to(tmp_path / "watched")): p.read_bytes()
+                             for p in (tmp_path / "watched").rglob("*.dcm")}
+    with open(tmp_path / "watched.state" / "report.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(tree) and {r["status"] for r in rows} == {"written"}  # one row per input

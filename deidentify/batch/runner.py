@@ -211,7 +211,7 @@ class Runner:
                 failed = entry.row.get("status") not in (Status.WRITTEN, Status.FILTERED)
                 if unchanged and not (failed and self.retry_withheld):
                     self.not_retried += failed
-                    self.report.add(entry.row)
+                    self.report.add(entry.row, path_id)
                     self.meter.update(entry.row)
                     continue
                 # Changed since (or retried): its earlier output must not linger beside the new one.
@@ -226,7 +226,7 @@ class Runner:
         entry["bytes"] = 0
         log.warning("file %s error: %s", path_id, problem.reason,
                     extra={"file_id": path_id, "status": str(Status.ERROR), "reason": problem.reason})
-        self.report.add(entry)
+        self.report.add(entry, path_id)
         self.meter.update(entry)
 
     def report_unread(self, path: Path, size: int, mtime_ns: int, outcome: Outcome) -> None:
@@ -269,7 +269,7 @@ class Runner:
         self.folder.record(done.path_id, done.size, done.mtime_ns, entry)
         if self.remember or done.path_id in self.seen:
             self.seen[done.path_id] = Seen(done.size, done.mtime_ns, entry)
-        self.report.add(entry)
+        self.report.add(entry, done.path_id)
         self.meter.update(entry)
 
     def finish(self, before: Iterable[dict[str, Any]] = (), stopped: RunStopped | None = None) -> RunResult:

@@ -43,6 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_profile_and_key_arguments(cmd)
     add_config_argument(cmd)
     cmd.add_argument("--once", action="store_true", help="process the settled files that are there, then exit")
+    cmd.add_argument("--workers", type=int, default=1,
+                     help="worker processes de-identifying settled files side by side (default: %(default)s)")
     cmd.add_argument("--settle", type=float, default=DEFAULT_SETTLE, metavar="SECONDS",
                      help="a file is read only after its size and time stayed unchanged this long "
                           "(default: %(default)s)")
@@ -76,6 +78,7 @@ def _watch(args: argparse.Namespace, signals: StopOnSignals) -> int:
         profile, key = profile_and_key(args)
         watcher = signals.attach(Watcher(args.inbox, args.dst, profile, key, args.state, settle=args.settle,
                                          interval=args.interval, processed=args.processed, poll=args.poll,
+                                         workers=args.workers,
                                          progress=progress_mode(args.quiet), linkage=args.linkage,
                                          log_settings=log_settings(args), **limit_options(args)))
     except (ProfileError, KeyFileError, RunError) as exc:
