@@ -21,7 +21,7 @@ from .keys import Keyring
 from .limits import Limits
 from .outcome import Status
 from .pipeline import deidentify_bytes
-from .plan import Context, ItemPath, Match, RuleBook, Step, StepKind
+from .plan import Context, ItemPath, Match, RuleBook, Step, StepKind, dictionary_elements
 from .profile import PrivateSelector, Profile, Rule
 from .source import SourceError, parse_source
 
@@ -208,12 +208,9 @@ def profile_differences(first: Profile, second: Profile) -> list[Difference]:
     private element either profile names, and one private and one unknown
     public element for the class rules.
     """
-    from pydicom.datadict import DicomDictionary
-
     books = RuleBook(first), RuleBook(second)
     elements: list[tuple[int, str, str | None, str]] = [
-        (tag, entry[0][:2], None, entry[4] or "") for tag, entry in sorted(DicomDictionary.items())
-        if entry[0] and tag >> 16 not in (0x0000, 0x0002, 0x0004)
+        (tag, vr, None, keyword) for tag, vr, keyword, _ in dictionary_elements()
     ]
     private = sorted({(r.selector.group, r.selector.creator, r.selector.offset)
                       for book in books for r in book.profile.rules if isinstance(r.selector, PrivateSelector)})

@@ -298,6 +298,16 @@ class RuleBook:
         return step_for_code(code, vr)
 
 
+def dictionary_elements() -> Iterator[tuple[int, str, str, str]]:
+    """(tag, VR, keyword, name) of every public element of pydicom's dictionary an instance can hold
+    (no file meta, directory, command, item or group-length elements), in tag order."""
+    from pydicom.datadict import DicomDictionary
+
+    for tag, (vr, _vm, name, _retired, keyword) in sorted(DicomDictionary.items()):
+        if keyword and vr and tag >> 16 not in (0x0000, 0x0002, 0x0004, 0xFFFE) and tag & 0xFFFF:
+            yield tag, vr[:2], keyword, name
+
+
 def _example_tag(selector: Any) -> int | None:
     """A tag ``selector`` names (the first of a wildcard's), or None for a class of elements."""
     if isinstance(selector, TagSelector):

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pydicom.datadict import DicomDictionary
-
-from ...plan import RuleBook, Step, step_for_code
+from ...plan import RuleBook, Step, dictionary_elements, step_for_code
 from ..load import load_profile
 from ..model import Profile, Rule, Settings
 from ..selectors import parse_selector
@@ -50,10 +48,7 @@ def settle(result: ImportResult, intent: Intent) -> int:
     book = RuleBook(replace(base, rules=base.rules + tuple(_rule(r) for r in rules)))
     base_book = RuleBook(base)
     added: list[RuleSpec] = []
-    for tag, (vr, _vm, name, _retired, keyword) in sorted(DicomDictionary.items()):
-        if not keyword or tag >> 16 in (0x0002, 0xFFFE) or tag & 0xFFFF == 0:
-            continue  # file meta and group lengths are never copied; items are not elements
-        vr = vr[:2]
+    for tag, vr, keyword, name in dictionary_elements():
         meant = intent(tag, keyword, name, vr)
         have = book.step(tag, vr)
         if meant == BASE:
@@ -76,10 +71,7 @@ def _same(a: Step, b: Step) -> bool:
 
 
 def _rule(spec: RuleSpec) -> Rule:
-    """The spec as the loader would build it.  A lookup is compared as a replacement by its
-    column (until the loader knows lookups, the engine has no such action to ask about)."""
-    action, args = spec.action, dict(spec.args)
-    if action == "lookup":
-        action, args = "replace", {"value": f"lookup:{args.get('column')}"}
-    return Rule(selector=parse_selector(spec.select), action=action, origin=f"import:{spec.line}", args=args,
-                name=spec.select)
+    """The spec as the loader would build it (a lookup's table is bound only when a profile loads:
+    the step, which is all that is asked here, does not need it)."""
+    return Rule(selector=parse_selector(spec.select), action=spec.action, origin=f"import:{spec.line}",
+                args=dict(spec.args), name=spec.select)
