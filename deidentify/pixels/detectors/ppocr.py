@@ -144,7 +144,8 @@ class _Models:
         # CTC: index 0 is the blank; the model's last class is the space.
         self.alphabet = ["", *characters.read_text(encoding="utf-8").splitlines(), " "]
         classes = self.recognition.get_outputs()[0].shape[-1]
-        if isinstance(classes, int) and classes != len(self.alphabet):  # a character list that is not this model's would mislabel every box
+        # A character list that is not this model's would mislabel every box.
+        if isinstance(classes, int) and classes != len(self.alphabet):
             raise DetectorUnavailable(
                 f"text detector unavailable: the character list has {len(self.alphabet) - 2} characters, "
                 f"the recognition model {classes} classes"
