@@ -271,3 +271,15 @@ def test_the_input_dataset_is_never_changed(encoding: str) -> None:
     outcome, _ = run_pixels(source, RegionDecision(boxes=TEXT))
     assert outcome.status == "cleaned"
     assert {elem.tag: elem.value for elem in source} == before
+
+
+def test_a_frame_read_exactly_as_the_one_before_it_is_not_read_again() -> None:
+    source = synthetic("explicit", "MONOCHROME2", 8, frames=4)
+    frames = decoded(source)
+    # A paused cine: frame 1 repeats frame 0 and frame 3 repeats frame 2; frame 2 differs.
+    source.PixelData = np.stack([frames[0], frames[0], frames[2], frames[2]]).astype(np.uint8).tobytes()
+    detector = FixedBoxes(TEXT[0])
+    outcome, _ = run_pixels(source, RegionDecision(), detector, CleanSettings(padding=0))
+    assert len(detector.seen) == 2
+    assert not np.array_equal(detector.seen[0], detector.seen[1])
+    assert outcome.boxes == ((TEXT[0],),) * 4

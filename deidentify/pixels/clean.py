@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
@@ -145,11 +146,19 @@ def _regions(
     if detector is None:
         return (rules,) * layout.frames
     regions = []
+    # A frame read exactly as the one before it (a cine paused, a series of copies) holds the
+    # same text, and the detectors are deterministic: what was found is reused, not re-read.
+    previous: list[tuple[np.ndarray, list[Box]]] = []
     for frame in decode_frames(source_ds, layout):
+        current = []
         try:
-            found = merge_boxes([box for gray in readings(frame, source_ds) for box in detector.find(gray, own_values)])
+            for index, gray in enumerate(readings(frame, source_ds)):
+                same = index < len(previous) and np.array_equal(previous[index][0], gray)
+                current.append((gray, previous[index][1] if same else detector.find(gray, own_values)))
         except Exception as exc:  # any failure of the OCR engine leaves the text unread
             raise PixelError(f"OCR failed: {type(exc).__name__}") from exc
+        previous = current
+        found = merge_boxes([box for _, boxes in current for box in boxes])
         regions.append(frame_regions(rules, found, padding, layout.columns, layout.rows))
     return tuple(regions)
 
