@@ -26,7 +26,7 @@ from .own_values import _fold_char
 
 # Transliterations that ASCII-only systems write instead of the letter (Müller -> MUELLER,
 # Åse -> AASE, Østby -> OESTBY); folding alone would give "muller", "ase", "ostby".
-_TRANSLITERATIONS = {"ä": "ae", "ö": "oe", "ü": "ue", "å": "aa", "ø": "oe", "æ": "ae", "ß": "ss"}
+_TRANSLITERATED = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "å": "aa", "ø": "oe", "æ": "ae", "ß": "ss"})
 # Japanese long vowels are written ō, ou, oh or o (Tarō, Tarou, Taroh, Taro).
 _LONG_VOWELS = re.compile(r"(?<=[^aeiou])(?:ou|oh|oo)(?=[^aeiou]|$)|uu")
 _LATIN_WORD = re.compile(r"[a-z]{3,}")
@@ -34,15 +34,26 @@ _PARTS = re.compile(r"['’-]")
 _CAMEL_WORD = re.compile(r"[A-Z][a-z]{2,}|[a-z]{3,}")
 
 
+class _Folds(dict[int, str]):
+    """Each character's folded form, worked out the first time it is met (``str.translate``'s table)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code))
+        return folded
+
+
+_FOLDS = _Folds()
+
+
 def fold(word: str) -> str:
     """Case, compatibility forms and diacritics erased: ``Müller`` -> ``muller``."""
-    return "".join(_fold_char(c) for c in word)
+    return word.translate(_FOLDS)
 
 
 def variants(word: str) -> set[str]:
     """The folded spellings under which ``word`` may be written or looked up."""
     lower = word.casefold()
-    found = {fold(word), fold("".join(_TRANSLITERATIONS.get(c, c) for c in lower))}
+    found = {fold(word), fold(lower.translate(_TRANSLITERATED))}
     found |= {_LONG_VOWELS.sub(lambda m: m.group()[0], v) for v in found}
     return found
 
