@@ -119,6 +119,16 @@ def test_of_all_labelled_boxes_the_detector_masks_nearly_all(cleaned: dict[Path,
     assert sum(results) / len(results) >= RECALL, f"{sum(results)} of {len(results)} labelled boxes masked"
 
 
+def test_every_labelled_line_of_three_characters_or_more_is_masked_on_every_frame(cleaned: dict[Path, Any]) -> None:
+    # What is left unmasked is lone glyphs and two-character labels: letters in probe and
+    # orientation icons, a faint "B", ALOKA's "Y", an "X2" set at 45 degrees.
+    _require_corpora()
+    missed = [(path.name, label["text"]) for path, entry in POSITIVE
+              for label, hit in _covered(path, entry, cleaned[path][2], cleaned[path][0])
+              if not hit and len(label["text"].replace(" ", "")) >= 3]
+    assert not missed
+
+
 @pytest.mark.parametrize("path, entry", POSITIVE, ids=[path.name for path, _ in POSITIVE])
 def test_every_identifying_box_is_masked_and_no_labelled_word_can_be_read(
     path: Path, entry: dict[str, Any], cleaned: dict[Path, Any]
