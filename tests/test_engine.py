@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydicom.dataelem import RawDataElement
 
@@ -297,6 +297,8 @@ _SEEDS = [PYDICOM_FILES / "CT_small.dcm", PYDICOM_FILES / "MR_small.dcm", PYDICO
     edits=st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)), max_size=8),
     cut=st.integers(min_value=0, max_value=4000),
 )
+# SOPClassUID's VR turned into "AI": the gate read it straight from the dataset and pydicom raised.
+@example(seed=PYDICOM_FILES / "MR_small.dcm", edits=[(294, 65)], cut=0)
 def test_mangled_files_never_crash_and_never_pass_unreadable(seed: Path, edits: list[tuple[int, int]],
                                                            cut: int) -> None:
     data = bytearray(seed.read_bytes())

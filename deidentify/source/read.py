@@ -75,6 +75,13 @@ def parse_source(data: bytes, limits: Limits = Limits()) -> Source:
         raise SourceError(f"not readable as DICOM ({type(exc).__name__})") from exc
 
 
+# What the stages read straight from the dataset to decide a file's fate (the gate, the scan,
+# the verdict) rather than through the header walk, which turns a bad value into an error
+# naming its tag: decoded here, so a mangled one (Hypothesis made SOPClassUID's VR "AI") is
+# this file's error, not an exception out of a later stage.
+_READ_DIRECTLY = ("SOPClassUID", "SOPInstanceUID", "Modality", "BurnedInAnnotation", "ImageType")
+
+
 def _checked(data: bytes, ds: FileDataset) -> Source:
     """``ds`` as a source, or SourceError for what is not an instance that can be de-identified."""
     if len(ds) == 0:
@@ -88,6 +95,11 @@ def _checked(data: bytes, ds: FileDataset) -> Source:
         raise SourceError("DICOMDIR is a file-set index, not an instance", Status.NOT_DICOM)
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
         raise SourceError("no SOP Class UID or SOP Instance UID")
+    for keyword in _READ_DIRECTLY:
+        try:
+            ds.get(keyword)
+        except Exception as exc:  # pydicom's messages may quote bytes of the file
+            raise SourceError(f"{keyword} cannot be read ({type(exc).__name__})") from exc
     missing = missing_pixels_reason(ds)
     if missing is not None:
         raise SourceError(missing)
