@@ -86,6 +86,11 @@ def _apply(name: str, rule: Rule | None = None) -> Step:
     return Step(StepKind.APPLY, ACTIONS[name], name, dict(rule.args) if rule else {}, rule.origin if rule else "")
 
 
+def _plain(kind: StepKind, origin: str) -> Step:
+    """A keep or remove step, named as its kind, carrying its rule's place."""
+    return Step(kind, name=kind.value, origin=origin)
+
+
 def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = False) -> Step:
     """Resolve a PS3.15 code or an action name for an element of ``vr``.
 
@@ -99,17 +104,14 @@ def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = 
     if code in ACTIONS:
         if code in ("keep", "clean") and sq:
             return Step(StepKind.RECURSE, name=code, origin=origin)
-        if code == "keep":
-            return Step(StepKind.KEEP, name="keep", origin=origin)
-        if code == "remove":
-            return Step(StepKind.REMOVE, name="remove", origin=origin)
+        if code in ("keep", "remove"):
+            return _plain(StepKind(code), origin)
         return _apply(code, rule)
     if code == "X" or (private and code == "C"):
         # A private element is "clean" only when a safe-private rule names it.
-        return Step(StepKind.REMOVE, name="remove", origin=origin)
+        return _plain(StepKind.REMOVE, origin)
     if code == "K":
-        return Step(StepKind.RECURSE, name="keep", origin=origin) if sq else Step(StepKind.KEEP, name="keep",
-                                                                                   origin=origin)
+        return Step(StepKind.RECURSE, name="keep", origin=origin) if sq else _plain(StepKind.KEEP, origin)
     if sq:
         # Only Z empties a sequence.  For every other code, keeping the items and
         # applying the profile inside them is valid wherever the sequence is Type 1,
@@ -129,8 +131,7 @@ def step_for_code(code: str, vr: str, rule: Rule | None = None, private: bool = 
             return _apply("clean", rule)
         # Only text, dates and ages can be cleaned; a time of day is not identifying, and
         # anything else (binary blobs, values of tags newer than the dictionary) goes.
-        kind = StepKind.KEEP if vr == "TM" else StepKind.REMOVE
-        return Step(kind, name=kind.value, origin=origin)
+        return _plain(StepKind.KEEP if vr == "TM" else StepKind.REMOVE, origin)
     if code == "X/Z/U*":
         return _apply("empty", rule)
     return _apply("dummy", rule)  # D, Z/D, X/D, X/Z/D

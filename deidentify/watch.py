@@ -412,8 +412,8 @@ class Watcher:
         """De-identify settled files that are whole (side by side), then move each to ``processed`` if
         asked and final."""
         whole = []
-        for path, sig in batch:
-            path_id = path_id_of(path, self.runner.keyring)
+        path_ids = [path_id_of(path, self.runner.keyring) for path, _ in batch]
+        for (path, sig), path_id in zip(batch, path_ids, strict=True):
             if self.processed is not None:
                 self._forget_earlier_name(path_id, sig)
             waiting = None
@@ -426,8 +426,8 @@ class Watcher:
                 self.runner.report_unread(path, *read_as, outcome)
         if whole:
             self.runner.process(whole)
-        for path, sig in batch:
-            self._after(path, sig, path_id_of(path, self.runner.keyring))
+        for (path, sig), path_id in zip(batch, path_ids, strict=True):
+            self._after(path, sig, path_id)
 
     def _after(self, path: Path, sig: Signature, path_id: str) -> None:
         """What follows a file's outcome: it is looked at again if it changed, else moved if asked."""
