@@ -278,8 +278,8 @@ def _unavailable(command: str) -> str:
 
 
 @pytest.mark.parametrize("status, reason, family", [
-    ("withheld", f"{BURNT_IN_NOT_CLEANED} (no text detector: text detector unavailable: onnxruntime is not "
-                 "installed (pip install 'rapidocr>=3.10,<4' onnxruntime))", "no text detector"),
+    ("withheld", f"{BURNT_IN_NOT_CLEANED} (no text detector: text detector unavailable: openvino is not "
+                 "installed (pip install 'rapidocr>=3.10,<4' onnxruntime openvino))", "no text detector"),
     ("withheld", f"{BURNT_IN_NOT_CLEANED} (no text detector)", "no text detector"),
     ("withheld", f"{BURNT_IN_NOT_CLEANED} (no region rule covers it and OCR is off)", "OCR off, no region rule"),
     ("withheld", f"{BURNT_IN_NOT_CLEANED} (the pixel stage failed: ValueError)", "the pixel stage failed"),

@@ -97,7 +97,7 @@ _FAMILIES: tuple[_Family, ...] = (
     # --- burnt-in text ---------------------------------------------------------------------------------
     _family(r"^burnt-in text not cleaned \(no text detector", "no text detector",
             "The image may carry burnt-in text and no text detector could read it on this machine. Install "
-            "the one the reason names (the text detector: pip install 'rapidocr>=3.10,<4' onnxruntime; "
+            "the one the reason names (the text detector: pip install 'rapidocr>=3.10,<4' onnxruntime openvino; "
             "Tesseract: apt-get install tesseract-ocr), then run again: " + RETRY + "."),
     _family(r"^burnt-in text not cleaned \(no region rule covers it and OCR is off\)", "OCR off, no region rule",
             "The profile turns OCR off and no region rule covers this device's images. Look at the image "
