@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -245,3 +246,14 @@ def test_a_long_line_is_read_whole_in_pieces(detector: TextDetector) -> None:
     # The pieces are cut between words, and a date stays one word, as the classes need it.
     assert "".join(read.split()) == "".join(text.split()) and confidence > 0.9
     assert "2023-04-17" in read.split()
+
+
+def test_threads_sharing_a_detector_get_what_each_alone_gets(detector: TextDetector) -> None:
+    # The Python API's callers may share one detector between threads; frames of two sizes
+    # make the threads recompile the detector under each other.
+    small, _ = draw([(12, 10, "CINE 0118")], 14, 255, 0, shape=(240, 320))
+    large, _ = draw([(40, 30, "GAIN 54 DEPTH 16")], 16, 255, 0)
+    expected = [detector.find(small), detector.find(large)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(detector.find, [small, large] * 8))
+    assert results == expected * 8

@@ -37,6 +37,7 @@ import math
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,6 +173,7 @@ class _Models:
         self._detection = str(detection)
         self._shape: tuple[int, ...] = ()
         self._detector: Any = None
+        self._lock = threading.Lock()
         self.pid = os.getpid()
 
     def detect(self, tensor: np.ndarray) -> np.ndarray:
@@ -180,7 +182,13 @@ class _Models:
         The detector is compiled for the tensor's size (0.15 s): with a fixed size
         OpenVINO plans its buffers once, and a worker holds 40 % less for them than
         with a size left open.  A cine's frames, or a device's series, share one size.
+        One thread at a time: an OpenVINO request is not safe to share between threads
+        (the Python API's callers may share a detector; ONNX Runtime's sessions are safe).
         """
+        with self._lock:
+            return self._infer(tensor)
+
+    def _infer(self, tensor: np.ndarray) -> np.ndarray:
         if tensor.shape != self._shape:
             self._detector = None  # the last size's buffers go before the next size's are made
             model = self._core.read_model(self._detection)  # 0.02 s; held, it would cost 25 MB
