@@ -84,12 +84,16 @@ def done(tmp_path_factory: pytest.TempPathFactory) -> Run:
     blank = pydicom.dcmread(us)  # flagged burnt-in, and no text for OCR to find: withheld
     blank.PixelData = np.zeros_like(blank.pixel_array).tobytes()
     blank.BurnedInAnnotation = "YES"
-    blank.SOPInstanceUID = pydicom.uid.generate_uid()
+    blank.SOPInstanceUID = pydicom.uid.generate_uid(entropy_srcs=["review test: blank ultrasound"])
     blank.save_as(r.odd / "blank_us.dcm")
     profile = r.base / "review-test.yaml"
     profile.write_text(PROFILE)
-    status = main(["run", str(r.src), str(r.dst), "--profile", str(profile), "--key-file", str(r.key),
-                   "--new-key", "--quiet"])
+    # A fixed key and inputs: the page shows pseudonymous UIDs, and with a new key each run one
+    # of their ~1,000 six-digit windows held a planted six-digit ID by chance about one run in
+    # twelve (a failure seen once).  Fixed, the page is the same on every run.
+    r.key.write_text(bytes(range(32)).hex() + "\n")
+    r.key.chmod(0o600)
+    status = main(["run", str(r.src), str(r.dst), "--profile", str(profile), "--key-file", str(r.key), "--quiet"])
     assert status == 1
     assert main(["check", str(r.dst), "--json", str(r.base / "check.json"), "--quiet", "--skip", "validity"]) in (0, 1)
     return r
