@@ -116,6 +116,16 @@ def model_files() -> tuple[Path, Path]:
     )
 
 
+# How the detector is compiled.  One thread: the pool gives each worker one core.  32-bit floats
+# on every CPU, so a frame gets the same boxes on any machine (OpenVINO takes bfloat16 where the
+# CPU has it).  No cache of kernels per input size: one size is compiled at a time.
+_COMPILED = {
+    "INFERENCE_NUM_THREADS": 1,
+    "NUM_STREAMS": 1,
+    "PERFORMANCE_HINT": "LATENCY",
+    "INFERENCE_PRECISION_HINT": "f32",
+    "CPU_RUNTIME_CACHE_CAPACITY": 0,
+}
 # Models a forked process found in its parent, kept alive (and unused) for the process's life.
 _INHERITED: list[_Models] = []
 
@@ -193,16 +203,7 @@ class _Models:
             self._detector = None  # the last size's buffers go before the next size's are made
             model = self._core.read_model(self._detection)  # 0.02 s; held, it would cost 25 MB
             model.reshape(list(tensor.shape))
-            # One thread: the pool gives each worker one core.  32-bit floats on every CPU, so a
-            # frame gets the same boxes on any machine (OpenVINO takes bfloat16 where the CPU has it).
-            config = {
-                "INFERENCE_NUM_THREADS": 1,
-                "NUM_STREAMS": 1,
-                "PERFORMANCE_HINT": "LATENCY",
-                "INFERENCE_PRECISION_HINT": "f32",
-                "CPU_RUNTIME_CACHE_CAPACITY": 0,
-            }
-            self._detector = self._core.compile_model(model, "CPU", config).create_infer_request()
+            self._detector = self._core.compile_model(model, "CPU", _COMPILED).create_infer_request()
             self._shape = tensor.shape
         return self._detector.infer({0: tensor})[0]
 
@@ -318,9 +319,9 @@ class TextDetector:
         # so boxes map back by the scale alone.
         padded = np.zeros((math.ceil(height / 32) * 32, math.ceil(width / 32) * 32), np.float32)
         padded[:height, :width] = tile
-        tensor = np.repeat((padded / 127.5 - 1.0)[None, None], 3, axis=1)
+        models = self.models  # a runtime missing is DetectorUnavailable, said as such
         try:
-            probability = self.models.detect(tensor)[0, 0, :height, :width]
+            probability = models.detect(_network_input(padded))[0, 0, :height, :width]
         except Exception as exc:
             raise DetectorError(f"text detector failed: {type(exc).__name__}") from None
         lines = []
@@ -365,9 +366,8 @@ class TextDetector:
             line = cv2.resize(crop, (width, _RECOGNITION_HEIGHT), interpolation=cv2.INTER_LINEAR)
             pieces = []
             for piece, spaced in _pieces(line):
-                tensor = np.repeat((piece.astype(np.float32) / 127.5 - 1.0)[None, None], 3, axis=1)
                 try:
-                    pieces.append((session.run(None, {name: tensor})[0][0], spaced))
+                    pieces.append((session.run(None, {name: _network_input(piece)})[0][0], spaced))
                 except Exception as exc:
                     raise DetectorError(f"text recogniser failed: {type(exc).__name__}") from None
             reading = self._decode(pieces)
@@ -404,6 +404,11 @@ def _cores(probability: np.ndarray, threshold: float) -> list[tuple[int, int, in
         for x, y, w, h, _ in stats[1:count]
         if min(w, h) >= _MIN_SIDE
     ]
+
+
+def _network_input(image: np.ndarray) -> np.ndarray:
+    """A grey image as both networks take it: three equal channels, scaled to -1..1."""
+    return np.repeat((image.astype(np.float32, copy=False) / 127.5 - 1.0)[None, None], 3, axis=1)
 
 
 def _digest(crop: np.ndarray) -> bytes:
