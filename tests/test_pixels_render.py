@@ -53,6 +53,19 @@ def test_ycbcr_is_converted_to_rgb() -> None:
     assert np.abs(shown - [[[255, 255, 255], [255, 0, 0]]]).max() <= 2
 
 
+def test_ycbcr_is_read_as_the_luminance_of_what_is_shown() -> None:
+    # pydicom's JPEG baseline YCbCr ultrasound cine: its Y is read without the round trip to RGB.
+    ds = bundled("examples_ybr_color.dcm")
+    decoded = decode_frame(ds, read_layout(ds, transfer_syntax_of(ds)), 0)
+    assert decoded.format.photometric == "YBR_FULL"
+    gray = to_gray(decoded, ds).astype(int)
+    shown = luminance(to_display(decoded, ds)).astype(int)
+    assert gray.shape == shown.shape
+    # Rounding differs by one at most, and saturated colours, clipped when shown, by a little more.
+    assert np.abs(gray - shown).max() <= 8
+    assert np.mean(np.abs(gray - shown)) < 0.5
+
+
 def test_palette_colour_goes_through_the_image_s_palette() -> None:
     ds = bundled("OBXXXX1A.dcm")
     layout = read_layout(ds, transfer_syntax_of(ds))

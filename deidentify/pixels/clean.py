@@ -149,7 +149,7 @@ def _regions(
     # A frame read exactly as the one before it (a cine paused, a series of copies) holds the
     # same text, and the detectors are deterministic: what was found is reused, not re-read.
     previous: list[tuple[np.ndarray, list[Box]]] = []
-    for frame in decode_frames(source_ds, layout):
+    for frame in decode_frames(source_ds, layout, for_reading=True):
         current = []
         try:
             for index, gray in enumerate(readings(frame, source_ds)):

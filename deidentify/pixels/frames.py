@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from struct import Struct
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_fragmented_frames
 from pydicom.pixels import get_decoder
+from pydicom.uid import JPEGBaseline8Bit, JPEGExtended12Bit
 
 from ..limits import Limits, over, size_text
 from .base import PixelError
@@ -27,6 +29,7 @@ Geometry = tuple[int, int, int]
 _JPEG_SYNTAXES = frozenset("1.2.840.10008.1.2.4." + n for n in ("50", "51", "57", "70", "80", "81"))
 _J2K_SYNTAXES = frozenset("1.2.840.10008.1.2.4." + n for n in ("90", "91", "92", "93", "201", "202", "203"))
 _RLE = "1.2.840.10008.1.2.5"
+_PILLOW_FIRST = frozenset({JPEGBaseline8Bit, JPEGExtended12Bit})
 _BE16, _BE32, _LE32 = Struct(">H"), Struct(">I"), Struct("<I")
 # Start of frame markers of JPEG (SOF0-SOF15 but DHT, JPG and DAC) and JPEG-LS (SOF55).
 _SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7})
@@ -44,8 +47,16 @@ class Frame:
     format: SampleFormat
 
 
-def decode_frames(ds: Dataset, layout: ImageLayout, indices: Sequence[int] | None = None) -> Iterator[Frame]:
+def decode_frames(ds: Dataset, layout: ImageLayout, indices: Sequence[int] | None = None, *,
+                  for_reading: bool = False) -> Iterator[Frame]:
     """Yield the frames ``indices`` (default: all) of ``ds``'s Pixel Data, in order.
+
+    ``for_reading``: the frames are only looked at for text, never written.  8-bit lossy
+    JPEG is then decoded by Pillow's libjpeg-turbo, 2 ms for a 640 x 480 frame against 5
+    for pydicom's first choice (pylibjpeg's libjpeg): a 120-frame cine is read in 0.2 s
+    instead of 0.6.  The two differ by a few levels on a few samples (chroma upsampling),
+    which moves no text; written frames keep pydicom's first choice, so an output shows
+    what a viewer using pydicom shows of its input.
 
     Raises :class:`PixelError` when the data cannot be decoded: no plugin for the
     syntax, a corrupt codestream, fewer frames than Number of Frames.
@@ -54,7 +65,8 @@ def decode_frames(ds: Dataset, layout: ImageLayout, indices: Sequence[int] | Non
     try:
         decoder = get_decoder(layout.transfer_syntax)
         # Without indices pydicom walks the fragments once; with them it seeks every frame anew.
-        arrays = decoder.iter_array(ds, indices=None if indices is None else wanted, raw=True)
+        arrays = decoder.iter_array(ds, indices=None if indices is None else wanted, raw=True,
+                                    **(_reading_plugin(decoder, layout) if for_reading else {}))
     except Exception as exc:  # NotImplementedError for syntaxes without a decoder, and plugin errors
         raise _undecodable(layout, exc) from exc
     for index in wanted:
@@ -65,6 +77,11 @@ def decode_frames(ds: Dataset, layout: ImageLayout, indices: Sequence[int] | Non
         except Exception as exc:
             raise _undecodable(layout, exc) from exc
         yield Frame(index, pixels.reshape(layout.rows, layout.columns, -1), _decoded_format(properties, layout))
+
+
+def _reading_plugin(decoder: Any, layout: ImageLayout) -> dict[str, Any]:
+    eight_bit = layout.transfer_syntax in _PILLOW_FIRST and layout.bits_stored <= 8
+    return {"decoding_plugin": "pillow"} if eight_bit and "pillow" in decoder.available_plugins else {}
 
 
 def check_decodable(ds: Dataset, layout: ImageLayout, limits: Limits = Limits()) -> None:
