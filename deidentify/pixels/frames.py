@@ -29,7 +29,7 @@ Geometry = tuple[int, int, int]
 _JPEG_SYNTAXES = frozenset("1.2.840.10008.1.2.4." + n for n in ("50", "51", "57", "70", "80", "81"))
 _J2K_SYNTAXES = frozenset("1.2.840.10008.1.2.4." + n for n in ("90", "91", "92", "93", "201", "202", "203"))
 _RLE = "1.2.840.10008.1.2.5"
-_PILLOW_FIRST = frozenset({JPEGBaseline8Bit, JPEGExtended12Bit})
+_PILLOW_READS = frozenset({JPEGBaseline8Bit, JPEGExtended12Bit})
 _BE16, _BE32, _LE32 = Struct(">H"), Struct(">I"), Struct("<I")
 # Start of frame markers of JPEG (SOF0-SOF15 but DHT, JPG and DAC) and JPEG-LS (SOF55).
 _SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7})
@@ -65,8 +65,8 @@ def decode_frames(ds: Dataset, layout: ImageLayout, indices: Sequence[int] | Non
     try:
         decoder = get_decoder(layout.transfer_syntax)
         # Without indices pydicom walks the fragments once; with them it seeks every frame anew.
-        arrays = decoder.iter_array(ds, indices=None if indices is None else wanted, raw=True,
-                                    **(_reading_plugin(decoder, layout) if for_reading else {}))
+        plugin = _reading_plugin(decoder, layout) if for_reading else ""  # "": pydicom's first choice
+        arrays = decoder.iter_array(ds, indices=None if indices is None else wanted, raw=True, decoding_plugin=plugin)
     except Exception as exc:  # NotImplementedError for syntaxes without a decoder, and plugin errors
         raise _undecodable(layout, exc) from exc
     for index in wanted:
@@ -79,9 +79,9 @@ def decode_frames(ds: Dataset, layout: ImageLayout, indices: Sequence[int] | Non
         yield Frame(index, pixels.reshape(layout.rows, layout.columns, -1), _decoded_format(properties, layout))
 
 
-def _reading_plugin(decoder: Any, layout: ImageLayout) -> dict[str, Any]:
-    eight_bit = layout.transfer_syntax in _PILLOW_FIRST and layout.bits_stored <= 8
-    return {"decoding_plugin": "pillow"} if eight_bit and "pillow" in decoder.available_plugins else {}
+def _reading_plugin(decoder: Any, layout: ImageLayout) -> str:
+    eight_bit_jpeg = layout.transfer_syntax in _PILLOW_READS and layout.bits_stored <= 8
+    return "pillow" if eight_bit_jpeg and "pillow" in decoder.available_plugins else ""
 
 
 def check_decodable(ds: Dataset, layout: ImageLayout, limits: Limits = Limits()) -> None:
