@@ -18,7 +18,8 @@ Detection is DBNet: the model gives each pixel the probability that it lies in
 a text line's core; the cores above ``threshold`` are text-line candidates, each
 grown back to the full line (DB's "unclip") and scored by the mean probability
 over its box (over its minimum-area rectangle when it is set at an angle, see
-:func:`_cores`).  A candidate scoring at least ``sure`` is masked; one between
+:func:`_cores`; such a line is masked only when sure, as the recogniser reads
+level lines).  A candidate scoring at least ``sure`` is masked; one between
 ``doubt`` and ``sure`` is masked when the recogniser reads two letters or digits
 in it with confidence, or one with more (or, with recognition off, always: fail closed);
 so is a candidate covering more than 2 % of the frame, whatever its score, and it
@@ -334,8 +335,9 @@ class TextDetector:
         except Exception as exc:
             raise DetectorError(f"text detector failed: {type(exc).__name__}") from None
         lines = []
-        for x, y, w, h, score in _cores(probability, self.threshold):
-            if h > min(_MAX_LINE_HEIGHT, height / 4):
+        for x, y, w, h, score, angled in _cores(probability, self.threshold):
+            if h > min(_MAX_LINE_HEIGHT, height / 4) or (angled and score < self.sure):
+                # The recogniser reads level lines: a line at an angle must be sure to be masked.
                 continue
             lines.append((x, y, w, h, score))
             if self.doubt <= score < self.sure:
@@ -345,7 +347,7 @@ class TextDetector:
                 # at a higher probability, its parts are candidates too, as doubtful as the blob.
                 parts = _cores(probability[y : y + h, x : x + w], _SPLIT_THRESHOLD)
                 if len(parts) > 1:
-                    lines.extend((x + px, y + py, pw, ph, score) for px, py, pw, ph, _ in parts)
+                    lines.extend((x + px, y + py, pw, ph, score) for px, py, pw, ph, _, _ in parts)
         return lines
 
     # -- recognition -------------------------------------------------------------------
@@ -402,13 +404,14 @@ class TextDetector:
         return "".join(text), float(np.mean(confidences)) if confidences else 0.0
 
 
-def _cores(probability: np.ndarray, threshold: float) -> list[tuple[int, int, int, int, float]]:
-    """The text-line cores of a probability map: (x, y, width, height, score).
+def _cores(probability: np.ndarray, threshold: float) -> list[tuple[int, int, int, int, float, bool]]:
+    """The text-line cores of a probability map: (x, y, width, height, score, angled).
 
-    The score is the mean probability over the core's box -- or, for a core that fills
-    less than half of its box, over its minimum-area rectangle, as DB scores a line
-    by its polygon: over the box, a line set at an angle (pydicom-data's ultrasound
-    cine: "X2" at 45 degrees) scores as low as the empty corners around it.
+    The score is the mean probability over the core's box; for a core that fills
+    less than half of its box (``angled``: a line at an angle, or no line), over its
+    minimum-area rectangle, as DB scores a line by its polygon: over the box, a line
+    set at an angle (deid-data's ultrasound cine: "X2" at 45 degrees) scores as low
+    as the empty corners around it.
     """
     import cv2
 
@@ -419,13 +422,12 @@ def _cores(probability: np.ndarray, threshold: float) -> list[tuple[int, int, in
         if not index or min(w, h) < _MIN_SIDE:
             continue
         box = probability[y : y + h, x : x + w]
-        if area >= w * h / 2:
-            found.append((int(x), int(y), int(w), int(h), float(box.mean())))
-            continue
-        points = np.argwhere(labels[y : y + h, x : x + w] == index)[:, ::-1].astype(np.float32)
-        corners = cv2.boxPoints(cv2.minAreaRect(points)).round().astype(np.int32)
-        inside = cv2.fillPoly(np.zeros((h, w), np.uint8), [corners], 1).astype(bool)
-        found.append((int(x), int(y), int(w), int(h), float(box[inside].mean())))
+        angled = area < w * h / 2
+        if angled:
+            points = np.argwhere(labels[y : y + h, x : x + w] == index)[:, ::-1].astype(np.float32)
+            corners = cv2.boxPoints(cv2.minAreaRect(points)).round().astype(np.int32)
+            box = box[cv2.fillPoly(np.zeros((h, w), np.uint8), [corners], 1).astype(bool)]
+        found.append((int(x), int(y), int(w), int(h), float(box.mean()), angled))
     return found
 
 
