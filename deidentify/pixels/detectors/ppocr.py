@@ -17,9 +17,8 @@ not used.
 Detection is DBNet: the model gives each pixel the probability that it lies in
 a text line's core; the cores above ``threshold`` are text-line candidates, each
 grown back to the full line (DB's "unclip") and scored by the mean probability
-over its box (over its minimum-area rectangle when it is set at an angle, see
-:func:`_cores`; such a line is masked only when sure, as the recogniser reads
-level lines).  A candidate scoring at least ``sure`` is masked; one between
+over its box (a line set at an angle, by its minimum-area rectangle when that
+makes it sure: :func:`_cores`).  A candidate scoring at least ``sure`` is masked; one between
 ``doubt`` and ``sure`` is masked when the recogniser reads two letters or digits
 in it with confidence, or one with more (or, with recognition off, always: fail closed);
 so is a candidate covering more than 2 % of the frame, whatever its score, and it
@@ -335,10 +334,13 @@ class TextDetector:
         except Exception as exc:
             raise DetectorError(f"text detector failed: {type(exc).__name__}") from None
         lines = []
-        for x, y, w, h, score, angled in _cores(probability, self.threshold):
-            if h > min(_MAX_LINE_HEIGHT, height / 4) or (angled and score < self.sure):
-                # The recogniser reads level lines: a line at an angle must be sure to be masked.
+        for x, y, w, h, score, rectangle in _cores(probability, self.threshold):
+            if h > min(_MAX_LINE_HEIGHT, height / 4):
                 continue
+            # A line at an angle scores low over its box.  Its rectangle's score can make it sure,
+            # never doubtful: the recogniser reads level lines and cannot settle one at an angle
+            # (OBXXXX1A's dotted diagonal caliper, read level, is two letters: '十……十').
+            score = max(score, rectangle) if rectangle >= self.sure else score
             lines.append((x, y, w, h, score))
             if self.doubt <= score < self.sure:
                 # Lines set close together can merge into one doubtful blob that the recogniser
@@ -404,14 +406,13 @@ class TextDetector:
         return "".join(text), float(np.mean(confidences)) if confidences else 0.0
 
 
-def _cores(probability: np.ndarray, threshold: float) -> list[tuple[int, int, int, int, float, bool]]:
-    """The text-line cores of a probability map: (x, y, width, height, score, angled).
+def _cores(probability: np.ndarray, threshold: float) -> list[tuple[int, int, int, int, float, float]]:
+    """The text-line cores of a probability map: (x, y, width, height, score, rectangle score).
 
-    The score is the mean probability over the core's box; for a core that fills
-    less than half of its box (``angled``: a line at an angle, or no line), over its
-    minimum-area rectangle, as DB scores a line by its polygon: over the box, a line
-    set at an angle (deid-data's ultrasound cine: "X2" at 45 degrees) scores as low
-    as the empty corners around it.
+    The score is the mean probability over the core's box; the rectangle score, over its
+    minimum-area rectangle, as DB scores a line by its polygon.  They differ for a core
+    filling less than half of its box: a line set at an angle (deid-data's ultrasound
+    cine: "X2" at 45 degrees), whose box is mostly empty corners -- or a shape that is no line.
     """
     import cv2
 
@@ -422,12 +423,12 @@ def _cores(probability: np.ndarray, threshold: float) -> list[tuple[int, int, in
         if not index or min(w, h) < _MIN_SIDE:
             continue
         box = probability[y : y + h, x : x + w]
-        angled = area < w * h / 2
-        if angled:
+        score = rectangle = float(box.mean())
+        if area < w * h / 2:
             points = np.argwhere(labels[y : y + h, x : x + w] == index)[:, ::-1].astype(np.float32)
             corners = cv2.boxPoints(cv2.minAreaRect(points)).round().astype(np.int32)
-            box = box[cv2.fillPoly(np.zeros((h, w), np.uint8), [corners], 1).astype(bool)]
-        found.append((int(x), int(y), int(w), int(h), float(box.mean()), angled))
+            rectangle = float(box[cv2.fillPoly(np.zeros((h, w), np.uint8), [corners], 1).astype(bool)].mean())
+        found.append((int(x), int(y), int(w), int(h), score, rectangle))
     return found
 
 
