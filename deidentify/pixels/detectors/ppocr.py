@@ -42,7 +42,7 @@ import sys
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -95,6 +95,10 @@ _MOST_THICKNESS = 0.25
 # A line of annotation covers a small part of a frame (about 1 % on the labelled files); a
 # candidate over more than this is a blob of anatomy unless the recogniser reads text in it.
 _LARGE_SHARE = 0.02
+
+
+#: A rotated rectangle as OpenCV gives it: centre (x, y), size (width, height), angle in degrees.
+Rectangle = tuple[tuple[float, float], tuple[float, float], float]
 
 
 def model_files() -> tuple[Path, Path]:
@@ -334,13 +338,16 @@ class TextDetector:
         except Exception as exc:
             raise DetectorError(f"text detector failed: {type(exc).__name__}") from None
         lines = []
-        for x, y, w, h, score, rectangle in _cores(probability, self.threshold):
+        for core in _cores(probability, self.threshold):
+            x, y, w, h, score = core.x, core.y, core.width, core.height, core.score
             if h > min(_MAX_LINE_HEIGHT, height / 4):
                 continue
-            # A line at an angle scores low over its box.  Its rectangle's score can make it sure,
-            # never doubtful: the recogniser reads level lines and cannot settle one at an angle
-            # (OBXXXX1A's dotted diagonal caliper, read level, is two letters: '十……十').
-            score = max(score, rectangle) if rectangle >= self.sure else score
+            # A line at an angle scores low over its box, as the empty corners around it do.  Its
+            # rectangle can make it sure, never doubtful: read as a level box, it says nothing
+            # (a dotted caliper between two crosses reads '十……十', two letters), so it must
+            # also read as text once turned level.
+            if core.turned is not None and core.turned_score >= self.sure and self._reads_level(tile, core.turned):
+                score = core.turned_score
             lines.append((x, y, w, h, score))
             if self.doubt <= score < self.sure:
                 # Lines set close together can merge into one doubtful blob that the recogniser
@@ -349,8 +356,28 @@ class TextDetector:
                 # at a higher probability, its parts are candidates too, as doubtful as the blob.
                 parts = _cores(probability[y : y + h, x : x + w], _SPLIT_THRESHOLD)
                 if len(parts) > 1:
-                    lines.extend((x + px, y + py, pw, ph, score) for px, py, pw, ph, _, _ in parts)
+                    lines.extend((x + part.x, y + part.y, part.width, part.height, score) for part in parts)
         return lines
+
+    def _reads_level(self, image: np.ndarray, rectangle: Rectangle) -> bool:
+        """Whether a line at an angle (its core's minimum-area rectangle in ``image``), grown as
+        DB grows a line and turned level either way, reads as text (recognition off: yes)."""
+        import cv2
+
+        if not self.recognition:
+            return True
+        centre, (width, height), angle = rectangle
+        grow = width * height * _UNCLIP_RATIO / (2 * (width + height))
+        width, height = width + 2 * grow, height + 2 * grow
+        corners = cv2.boxPoints((centre, (width, height), angle)).astype(np.float32)
+        columns, rows = max(1, round(width)), max(1, round(height))
+        level = np.array([[0, rows - 1], [0, 0], [columns - 1, 0], [columns - 1, rows - 1]], np.float32)
+        crop = cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, level), (columns, rows),
+                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        crop = np.rot90(crop) if rows > columns else crop
+        whole = Box(0, 0, crop.shape[1], crop.shape[0], LABEL)
+        return any(_reads_as_text(*self.recognise(np.ascontiguousarray(turned), [whole])[0])
+                   for turned in (crop, np.rot90(crop, 2)))
 
     # -- recognition -------------------------------------------------------------------
 
@@ -406,14 +433,27 @@ class TextDetector:
         return "".join(text), float(np.mean(confidences)) if confidences else 0.0
 
 
-def _cores(probability: np.ndarray, threshold: float) -> list[tuple[int, int, int, int, float, float]]:
-    """The text-line cores of a probability map: (x, y, width, height, score, rectangle score).
+class _Core(NamedTuple):
+    """A text-line core of a probability map, in the map's pixels.
 
-    The score is the mean probability over the core's box; the rectangle score, over its
-    minimum-area rectangle, as DB scores a line by its polygon.  They differ for a core
-    filling less than half of its box: a line set at an angle (deid-data's ultrasound
-    cine: "X2" at 45 degrees), whose box is mostly empty corners -- or a shape that is no line.
+    ``score`` is the mean probability over its box.  A core filling less than half
+    of its box -- a line set at an angle (deid-data's ultrasound cine: "X2" at 45
+    degrees), whose box is mostly empty corners, or a shape that is no line -- has
+    its minimum-area rectangle (``turned``) and the mean over that
+    (``turned_score``), as DB scores a line by its polygon.
     """
+
+    x: int
+    y: int
+    width: int
+    height: int
+    score: float
+    turned: Rectangle | None = None
+    turned_score: float = 0.0
+
+
+def _cores(probability: np.ndarray, threshold: float) -> list[_Core]:
+    """The text-line cores of a probability map."""
     import cv2
 
     cores = cv2.dilate((probability > threshold).astype(np.uint8), np.ones((2, 2), np.uint8))
@@ -423,12 +463,15 @@ def _cores(probability: np.ndarray, threshold: float) -> list[tuple[int, int, in
         if not index or min(w, h) < _MIN_SIDE:
             continue
         box = probability[y : y + h, x : x + w]
-        score = rectangle = float(box.mean())
+        core = _Core(int(x), int(y), int(w), int(h), float(box.mean()))
         if area < w * h / 2:
             points = np.argwhere(labels[y : y + h, x : x + w] == index)[:, ::-1].astype(np.float32)
-            corners = cv2.boxPoints(cv2.minAreaRect(points)).round().astype(np.int32)
-            rectangle = float(box[cv2.fillPoly(np.zeros((h, w), np.uint8), [corners], 1).astype(bool)].mean())
-        found.append((int(x), int(y), int(w), int(h), score, rectangle))
+            (cx, cy), (width, height), angle = cv2.minAreaRect(points)
+            corners = cv2.boxPoints(((cx, cy), (width, height), angle)).round().astype(np.int32)
+            inside = cv2.fillPoly(np.zeros((h, w), np.uint8), [corners], 1).astype(bool)
+            turned = ((cx + x, cy + y), (width, height), angle)  # in the map's pixels
+            core = core._replace(turned=turned, turned_score=float(box[inside].mean()))
+        found.append(core)
     return found
 
 
