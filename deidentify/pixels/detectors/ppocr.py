@@ -17,8 +17,9 @@ not used.
 Detection is DBNet: the model gives each pixel the probability that it lies in
 a text line's core; the cores above ``threshold`` are text-line candidates, each
 grown back to the full line (DB's "unclip") and scored by the mean probability
-over its box (a line set at an angle, by its minimum-area rectangle when that
-makes it sure: :func:`_cores`).  A candidate scoring at least ``sure`` is masked; one between
+over its box (a line set at an angle, over its minimum-area rectangle when that
+makes it sure and the line, turned level, reads as text: :func:`_cores`).  A
+candidate scoring at least ``sure`` is masked; one between
 ``doubt`` and ``sure`` is masked when the recogniser reads two letters or digits
 in it with confidence, or one with more (or, with recognition off, always: fail closed);
 so is a candidate covering more than 2 % of the frame, whatever its score, and it
@@ -98,7 +99,7 @@ _LARGE_SHARE = 0.02
 
 
 #: A rotated rectangle as OpenCV gives it: centre (x, y), size (width, height), angle in degrees.
-Rectangle = tuple[tuple[float, float], tuple[float, float], float]
+_Rectangle = tuple[tuple[float, float], tuple[float, float], float]
 
 
 def model_files() -> tuple[Path, Path]:
@@ -359,7 +360,7 @@ class TextDetector:
                     lines.extend((x + part.x, y + part.y, part.width, part.height, score) for part in parts)
         return lines
 
-    def _reads_level(self, image: np.ndarray, rectangle: Rectangle) -> bool:
+    def _reads_level(self, image: np.ndarray, rectangle: _Rectangle) -> bool:
         """Whether a line at an angle (its core's minimum-area rectangle in ``image``), grown as
         DB grows a line and turned level either way, reads as text (recognition off: yes)."""
         import cv2
@@ -448,7 +449,7 @@ class _Core(NamedTuple):
     width: int
     height: int
     score: float
-    turned: Rectangle | None = None
+    turned: _Rectangle | None = None
     turned_score: float = 0.0
 
 
