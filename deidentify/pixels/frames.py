@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from struct import Struct
-from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_fragmented_frames
 from pydicom.pixels import get_decoder
+from pydicom.pixels.decoders.base import Decoder
 from pydicom.uid import JPEGBaseline8Bit, JPEGExtended12Bit
 
 from ..limits import Limits, over, size_text
@@ -79,7 +79,7 @@ def decode_frames(ds: Dataset, layout: ImageLayout, indices: Sequence[int] | Non
         yield Frame(index, pixels.reshape(layout.rows, layout.columns, -1), _decoded_format(properties, layout))
 
 
-def _reading_plugin(decoder: Any, layout: ImageLayout) -> str:
+def _reading_plugin(decoder: Decoder, layout: ImageLayout) -> str:
     eight_bit_jpeg = layout.transfer_syntax in _PILLOW_READS and layout.bits_stored <= 8
     return "pillow" if eight_bit_jpeg and "pillow" in decoder.available_plugins else ""
 

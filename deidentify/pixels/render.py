@@ -47,7 +47,6 @@ def _display(frame: Frame, ds: Dataset, range_of: Frame) -> np.ndarray:
     return convert_color_space(rgb, "YBR_FULL", "RGB") if photometric == "YBR_FULL" else rgb
 
 
-
 def _palette_bits(ds: Dataset, bits_stored: int) -> int:
     """How many bits the palette's entries use.  8-bit entries in a 16-bit table (PS3.3
     C.7.6.3.1.5 notes implementations that do this) would render nearly black, and text burnt

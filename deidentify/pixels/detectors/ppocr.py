@@ -339,16 +339,15 @@ class TextDetector:
         except Exception as exc:
             raise DetectorError(f"text detector failed: {type(exc).__name__}") from None
         lines = []
-        for core in _cores(probability, self.threshold):
-            x, y, w, h, score = core.x, core.y, core.width, core.height, core.score
+        for x, y, w, h, score, turned, turned_score in _cores(probability, self.threshold):
             if h > min(_MAX_LINE_HEIGHT, height / 4):
                 continue
             # A line at an angle scores low over its box, as the empty corners around it do.  Its
             # rectangle can make it sure, never doubtful: read as a level box, it says nothing
             # (a dotted caliper between two crosses reads '十……十', two letters), so it must
             # also read as text once turned level.
-            if core.turned is not None and core.turned_score >= self.sure and self._reads_level(tile, core.turned):
-                score = core.turned_score
+            if turned is not None and turned_score >= self.sure and self._reads_level(tile, turned):
+                score = turned_score
             lines.append((x, y, w, h, score))
             if self.doubt <= score < self.sure:
                 # Lines set close together can merge into one doubtful blob that the recogniser
