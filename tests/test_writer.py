@@ -14,6 +14,7 @@ from pydicom.dataset import FileMetaDataset
 from deidentify.header import Written, clean_header
 from deidentify.header.sources.dataset import DatasetSource
 from deidentify.keys import Keyring
+from deidentify.pipeline import deidentify_bytes
 from deidentify.plan import RuleBook, make_plan
 from deidentify.profile import load_profile
 from deidentify.writer import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, as_dataset, encode_file
@@ -71,6 +72,9 @@ def test_encode_file_gives_the_bytes_dcmwrite_gives(path: Path) -> None:
         cleaned = _cleaned(dcmread(path))
         # As read, pydicom writes the dataset it read; cleaned, the dataset the pieces stand for.
         for written, reference in ((_as_read(dcmread(path)), dcmread(path)), (cleaned, as_dataset(cleaned))):
+            # pydicom reads a data set in the VR form it finds and tells the syntax's (SC_rgb_jpeg:
+            # implicit VR under JPEG Baseline); told how it was read, it writes it.
+            reference.set_original_encoding(written.implicit, written.little, reference.original_character_set)
             try:
                 expected = _pydicom_bytes(reference, syntax)
             except Exception as exc:  # pydicom cannot write it: neither may the writer
@@ -78,3 +82,19 @@ def test_encode_file_gives_the_bytes_dcmwrite_gives(path: Path) -> None:
                     encode_file(written, syntax)
                 continue
             assert encode_file(written, syntax) == expected
+
+
+def test_a_data_set_read_in_implicit_vr_under_an_explicit_syntax_is_written_explicit() -> None:
+    """pydicom's SC_rgb_jpeg.dcm says JPEG Baseline (explicit VR) and holds implicit VR elements:
+    pydicom reads them by the dictionary, and the output names every VR, as its syntax says."""
+    path = next(p for p in PYDICOM_FILES if p.name == "SC_rgb_jpeg.dcm")
+    outcome = deidentify_bytes(path.read_bytes(), RULES, Keyring(bytes(32)))
+    assert (outcome.status, outcome.reason) == ("written", "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Expected explicit VR, but found implicit VR" no more
+        out = dcmread(BytesIO(outcome.data))
+        out.ConversionType  # noqa: B018
+    source = dcmread(path)
+    assert out.file_meta.TransferSyntaxUID == source.file_meta.TransferSyntaxUID
+    assert (out.ConversionType, out.PixelData) == (source.ConversionType, source.PixelData)
+    assert all(element.VR for element in out.iterall())

@@ -91,8 +91,13 @@ class DatasetSource:
 
     def written(self, pieces: list[tuple[int, Piece]]) -> Written:
         ds = self._ds
-        return Written(pieces, self.charset, bool(ds._read_implicit), bool(ds._read_little),
-                       ds.original_character_set)
+        implicit, little = bool(ds._read_implicit), bool(ds._read_little)
+        # pydicom reads a data set in the VR form it finds there and says the transfer syntax's
+        # (pydicom's SC_rgb_jpeg: implicit VR under JPEG Baseline); its raw elements say the truth.
+        raw = next((piece for _, piece in pieces if isinstance(piece, RawDataElement)), None)
+        if raw is not None:
+            implicit, little = raw.is_implicit_VR, raw.is_little_endian
+        return Written(pieces, self.charset, implicit, little, ds.original_character_set)
 
 
 class DatasetFile:
