@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pytest
+from pydicom import dcmread
+from pydicom.data import get_testdata_file
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -207,7 +209,7 @@ def test_an_unreadable_image_description_is_withheld() -> None:
     del source.BitsAllocated
     outcome, _ = run_pixels(source, RegionDecision(boxes=TEXT))
     assert outcome.status == "withheld"
-    assert outcome.reason == f"{NOT_CLEANED} (image pixel description is incomplete (AttributeError))"
+    assert outcome.reason == f"{NOT_CLEANED} (image pixel description is incomplete: no BitsAllocated)"
 
 
 def test_float_pixel_data_that_needs_cleaning_is_withheld() -> None:
@@ -283,3 +285,10 @@ def test_a_frame_read_exactly_as_the_one_before_it_is_not_read_again() -> None:
     assert len(detector.seen) == 2
     assert not np.array_equal(detector.seen[0], detector.seen[1])
     assert outcome.boxes == ((TEXT[0],),) * 4
+
+
+def test_an_image_description_that_is_not_a_number_names_its_element() -> None:
+    """pydicom's badVR.dcm says Number of Frames "1A": the reason names the element, not its value."""
+    outcome, _ = run_pixels(dcmread(get_testdata_file("badVR.dcm")), RegionDecision(boxes=TEXT))
+    assert outcome.status == "withheld"
+    assert outcome.reason == f"{NOT_CLEANED} (image pixel description is malformed: NumberOfFrames is not a number)"

@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from pydicom.datadict import keyword_for_tag
+from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.uid import UID, ImplicitVRLittleEndian
 
 from .base import PixelError
@@ -118,24 +122,55 @@ def read_layout(ds: Dataset, transfer_syntax: UID) -> ImageLayout:
     if any(tag in ds for tag in FLOAT_PIXEL_TAGS):
         raise PixelError("float pixel data cannot be cleaned")
     try:
-        photometric = str(ds.PhotometricInterpretation).strip().upper()
+        allocated = element_number(ds, 0x00280100)
         layout = ImageLayout(
-            rows=int(ds.Rows),
-            columns=int(ds.Columns),
-            samples=int(ds.get("SamplesPerPixel", 1) or 1),
-            bits_allocated=int(ds.BitsAllocated),
-            bits_stored=int(ds.get("BitsStored", ds.BitsAllocated) or ds.BitsAllocated),
-            signed=int(ds.get("PixelRepresentation", 0) or 0) == 1,
-            planar=int(ds.get("PlanarConfiguration", 0) or 0),
-            photometric=photometric,
-            frames=int(ds.get("NumberOfFrames", 1) or 1),
+            rows=element_number(ds, 0x00280010),
+            columns=element_number(ds, 0x00280011),
+            samples=element_number(ds, 0x00280002, 1) or 1,
+            bits_allocated=allocated,
+            bits_stored=element_number(ds, 0x00280101, allocated) or allocated,
+            signed=element_number(ds, 0x00280103, 0) == 1,
+            planar=element_number(ds, 0x00280006, 0),
+            photometric=str(element_value(ds, 0x00280004) or "").strip().upper(),
+            frames=element_number(ds, 0x00280008, 1) or 1,
             transfer_syntax=transfer_syntax,
             pixel_vr=_pixel_vr(ds),
         )
-    except Exception as exc:  # missing or malformed Image Pixel module elements
+    except PixelError:
+        raise
+    except Exception as exc:  # malformed beyond a number (pydicom's messages may quote values)
         raise PixelError(f"image pixel description is incomplete ({type(exc).__name__})") from exc
     _check(layout)
     return layout
+
+
+def element_value(ds: Dataset, tag: int) -> Any:
+    """The (first) value of ``ds``'s element ``tag``, None when absent; a raw element is decoded
+    without being replaced, so an engine that copies it as read still can."""
+    if tag not in ds:
+        return None
+    element = ds.get_item(tag)
+    if isinstance(element, RawDataElement):
+        element = convert_raw_data_element(element, encoding=ds._character_set, ds=ds)
+    value = element.value
+    return value[0] if isinstance(value, (list, tuple, MultiValue)) and value else value
+
+
+def element_number(ds: Dataset, tag: int, default: int | None = None) -> int:
+    """An Image Pixel number of ``ds``, ``default`` when absent or empty; :class:`PixelError`
+    naming the element (never its value) when it is required and absent, or not a number."""
+    name = keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    try:
+        value = element_value(ds, tag)
+        if value is None or value == "":
+            if default is None:
+                raise PixelError(f"image pixel description is incomplete: no {name}")
+            return default
+        return int(value)
+    except PixelError:
+        raise
+    except Exception as exc:
+        raise PixelError(f"image pixel description is malformed: {name} is not a number") from exc
 
 
 def _pixel_vr(ds: Dataset) -> str:

@@ -25,16 +25,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
 from .base import PixelError
-from .layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
+from .layout import FLOAT_PIXEL_TAGS, PIXEL_DATA, element_number, element_value
 
 #: Where an image's pixel values may be: integer, float and double float pixel data.
 PIXEL_TAGS = (PIXEL_DATA, *FLOAT_PIXEL_TAGS)
@@ -202,19 +199,21 @@ def format_of(ds: Dataset, tag: int, syntax: UID, pixel_vr: str | None = None) -
     copies them as read still does.
     """
     try:
-        rows, columns = _number(ds, 0x00280010), _number(ds, 0x00280011)
-        samples = _number(ds, 0x00280002, 1) or 1
-        frames = _number(ds, 0x00280008, 1) or 1
-        photometric = str(_value(ds, 0x00280004) or "").strip().upper()
+        rows, columns = element_number(ds, 0x00280010), element_number(ds, 0x00280011)
+        samples = element_number(ds, 0x00280002, 1) or 1
+        frames = element_number(ds, 0x00280008, 1) or 1
+        photometric = str(element_value(ds, 0x00280004) or "").strip().upper()
         if tag in _FLOAT_BITS:
             allocated = _FLOAT_BITS[tag]
             stored, high, signed = allocated, allocated - 1, False
         else:
-            allocated = _number(ds, 0x00280100)
-            stored = _number(ds, 0x00280101, allocated) or allocated
-            high = _number(ds, 0x00280102, stored - 1)
-            signed = _number(ds, 0x00280103, 0) == 1
-    except Exception as exc:  # missing or malformed; pydicom's messages may quote values
+            allocated = element_number(ds, 0x00280100)
+            stored = element_number(ds, 0x00280101, allocated) or allocated
+            high = element_number(ds, 0x00280102, stored - 1)
+            signed = element_number(ds, 0x00280103, 0) == 1
+    except PixelError:
+        raise
+    except Exception as exc:  # malformed beyond a number; pydicom's messages may quote values
         raise PixelError(f"image pixel description is incomplete ({type(exc).__name__})") from exc
     if min(rows, columns, frames, samples) < 1:
         raise PixelError("image has no rows, columns, samples or frames")
@@ -227,25 +226,6 @@ def format_of(ds: Dataset, tag: int, syntax: UID, pixel_vr: str | None = None) -
     little = syntax.is_little_endian
     swapped = not little and allocated == 8 and pixel_vr == "OW"
     return NativeFormat(rows * columns * per_pixel * frames, allocated, stored, high, signed, little, swapped)
-
-
-def _value(ds: Dataset, tag: int) -> Any:
-    if tag not in ds:
-        return None
-    element = ds.get_item(tag)
-    if isinstance(element, RawDataElement):
-        element = convert_raw_data_element(element, encoding=ds._character_set, ds=ds)
-    value = element.value
-    return value[0] if isinstance(value, (list, tuple, MultiValue)) and value else value
-
-
-def _number(ds: Dataset, tag: int, default: int | None = None) -> int:
-    value = _value(ds, tag)
-    if value is None or value == "":
-        if default is None:
-            raise ValueError("missing")
-        return default
-    return int(value)
 
 
 # --- a dataset's pixel elements -------------------------------------------------------------------
