@@ -183,6 +183,14 @@ def test_plain_values_are_not_split_into_parts() -> None:
     assert found(detector, "Jürgen") == []
 
 
+def test_an_id_of_one_repeated_character_is_a_placeholder() -> None:
+    """Real corpora carry station names "000000000" and serial numbers "00000": a checker that
+    took them for identifiers flagged every orientation and slope of the output ("1.00000")."""
+    detector = OwnValuesDetector({"id": ["000000000", "00000", "1111", "A0000"]})
+    assert found(detector, "1.00000\\0.00000 slope 1.0000, code 1111") == []
+    assert found(detector, "serial A-0000") == [("A-0000", "id")]
+
+
 def test_rejects_unknown_kinds_and_unreadable_dates() -> None:
     with pytest.raises(ValueError, match="unknown kinds"):
         OwnValuesDetector({"email": ["a@b.c"]})

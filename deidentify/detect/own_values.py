@@ -130,7 +130,9 @@ def _text_pattern(value: str, min_chars: int) -> str | None:
 def _id_pattern(value: str) -> str | None:
     """Regex for the letters and digits of ``value``, optionally separated."""
     chars = [c for c in _fold(value)[0] if c.isalnum()]
-    if len(chars) < _MIN_ID_CHARS:
+    if len(chars) < _MIN_ID_CHARS or len(set(chars)) == 1:
+        # One character repeated ("00000", a station named "000000000") is a placeholder: it names
+        # no one, and its pattern would find every run of zeros in a number ("1.00000").
         return None
     return r"(?<![^\W_])" + r"[\s./_-]?".join(map(re.escape, chars)) + r"(?![^\W_])"
 
