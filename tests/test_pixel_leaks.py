@@ -22,6 +22,7 @@ import pydicom
 import pytest
 from PIL import Image, ImageDraw
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
 from pydicom.uid import (
     UID,
     CTImageStorage,
@@ -29,6 +30,8 @@ from pydicom.uid import (
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
     SecondaryCaptureImageStorage,
 )
 
@@ -280,6 +283,63 @@ def test_pixel_data_shorter_than_its_frames_is_an_error(syntax: UID, basic: Rule
     outcome = deidentify_bytes(dicom_file(layout, canonical_pixels(layout)[:-2]), basic, KEYRING)
     assert (outcome.status, outcome.data) == ("error", None)
     assert outcome.reason == "pixel data is shorter than its rows, columns and frames need"
+
+
+def _jpeg_frames(count: int, text_from: int) -> list[bytes]:
+    """``count`` 8-bit JPEG frames of ROWS x COLUMNS; those from ``text_from`` on carry the surname."""
+    frames = []
+    for index in range(count):
+        image = Image.new("L", (COLUMNS, ROWS), 40)
+        if index >= text_from:
+            ImageDraw.Draw(image).text((1, 5), SURNAME, fill=255)
+        buffer = BytesIO()
+        image.save(buffer, "JPEG", quality=95)
+        frames.append(buffer.getvalue())
+    return frames
+
+
+@pytest.mark.parametrize(("modality", "status"), [("US", "withheld"), ("CT", "error")])
+def test_frames_past_number_of_frames_never_leave(modality: str, status: str, basic: RuleBook) -> None:
+    """Two frames said, five held (no offset table): pydicom shows all five, the name is on the last
+    three.  Read (US) or passed on unread (CT), the image is not written."""
+    layout = Layout("excess", bits_allocated=8, bits_stored=8, frames=2, syntax=JPEGBaseline8Bit)
+    pixels = encapsulate(_jpeg_frames(5, text_from=2), has_bot=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert len(pydicom.pixels.pixel_array(_read(dicom_file(layout, pixels, modality=modality)))) == 5
+    outcome = deidentify_bytes(dicom_file(layout, pixels, modality=modality), basic, KEYRING)
+    assert (outcome.status, outcome.data) == (status, None)
+    assert "pixel data holds more frames than Number of Frames" in outcome.reason
+    honest = encapsulate(_jpeg_frames(2, text_from=2), has_bot=False)
+    assert deidentify_bytes(dicom_file(layout, honest, modality=modality), basic, KEYRING).status == "written"
+
+
+@pytest.mark.parametrize(("syntax", "form"), [(JPEGBaseline8Bit, "JPEG"), (JPEG2000Lossless, "JPEG2000")],
+                         ids=["jpeg", "j2k"])
+@pytest.mark.parametrize(("modality", "status"), [("US", "withheld"), ("CT", "error")])
+def test_an_image_hidden_after_a_codestream_never_leaves(syntax: UID, form: str, modality: str, status: str,
+                                                         basic: RuleBook) -> None:
+    """A frame whose codestream is followed by a second image carrying the name: a JPEG decoder stops
+    at the end marker (pydicom shows a blank frame), and an image not read is passed on as it came."""
+    layout = Layout("hidden", bits_allocated=8, bits_stored=8, syntax=syntax)
+    blank, named = (_encoded(form, text) for text in (False, True))
+    hidden = dicom_file(layout, encapsulate([blank + named]), modality=modality)
+    if form == "JPEG":
+        assert pydicom.pixels.pixel_array(_read(hidden)).max() < 128  # the name is not shown
+    outcome = deidentify_bytes(hidden, basic, KEYRING)
+    assert (outcome.status, outcome.data) == (status, None)
+    assert "a frame holds data after its codestream ends" in outcome.reason
+    padded = dicom_file(layout, encapsulate([blank + b"\xff" * (len(blank) % 2 + 2)]), modality=modality)
+    assert deidentify_bytes(padded, basic, KEYRING).status == "written"
+
+
+def _encoded(form: str, text: bool) -> bytes:
+    image = Image.new("L", (COLUMNS, ROWS), 40)
+    if text:
+        ImageDraw.Draw(image).text((1, 5), SURNAME, fill=255)
+    buffer = BytesIO()
+    image.save(buffer, form, **({"quality": 95} if form == "JPEG" else {"irreversible": False}))
+    return buffer.getvalue()
 
 
 MASKING_PROFILE = """

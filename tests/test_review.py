@@ -312,6 +312,12 @@ def _unavailable(command: str) -> str:
     ("error", "cannot be de-identified (KeyError)", "unexpected failure"),
     ("error", "element (0010,0010) cannot be decoded", "damaged or non-conformant file"),
     ("error", "pixel data is encapsulated but the transfer syntax is native", "damaged or non-conformant file"),
+    ("error", "pixel data holds more frames than Number of Frames", "damaged or non-conformant file"),
+    ("error", "a frame holds data after its codestream ends", "damaged or non-conformant file"),
+    ("withheld", f"{BURNT_IN_NOT_CLEANED} (pixel data holds more frames than Number of Frames)",
+     "image does not match its header"),
+    ("withheld", f"{BURNT_IN_NOT_CLEANED} (a frame holds data after its codestream ends)",
+     "image does not match its header"),
     ("not DICOM", "DICOMDIR is a file-set index, not an instance", "not a DICOM instance"),
     ("filtered", "accepted by no filter ('CT only')", "left out by the profile's filter"),
 ])

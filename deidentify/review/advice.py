@@ -115,8 +115,9 @@ _FAMILIES: tuple[_Family, ...] = (
             "The pixel stage failed on this image (an exception in deidentify or its OCR engine), so its text "
             "was not masked. Report the file id and reason to the maintainers of deidentify (the quarantine "
             "copy reproduces it, and holds PHI: never send it); after an upgrade, " + RETRY + "."),
-    _family(r"^burnt-in text not cleaned \((a frame's codestream header|pixel data is shorter|pixel data holds "
-            r"fewer frames|encapsulated pixel data cannot be parsed|image has no rows|image pixel description)",
+    _family(r"^burnt-in text not cleaned \((a frame's codestream header|a frame holds data after|pixel data is "
+            r"shorter|pixel data holds (fewer|more) frames|encapsulated pixel data cannot be parsed|image has no "
+            r"rows|image pixel description)",
             "image does not match its header",
             "The image's pixel data does not match what its header describes, so its text cannot be masked "
             "with certainty. " + _DAMAGED),
@@ -174,7 +175,8 @@ _FAMILIES: tuple[_Family, ...] = (
     _family(r"^(truncated|no pixel data: the file may be cut short|structure cannot be read|not readable as "
             r"DICOM|deflated data cannot be inflated|element \([0-9A-F]{4},[0-9A-F]{4}\) cannot be decoded|"
             r"a content item's concept name cannot be decoded|.*runs past the end of its item|"
-            r"pixel data|a frame's codestream header|image has no rows|image pixel description|"
+            r"pixel data|a frame's codestream header|a frame holds data after|image has no rows|"
+            r"image pixel description|"
             r"bits stored|photometric interpretation does not match|native pixel data with)",
             "damaged or non-conformant file", _DAMAGED),
 )
