@@ -28,7 +28,7 @@ from .limits import Limits
 from .outcome import Outcome, Status, output_name
 from .pixels import clean as pixels_clean
 from .pixels.base import PixelError
-from .pixels.frames import codestream_reason
+from .pixels.codestream import codestream_reason
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
 from .pixels.native import canonical, format_of, written_vr
 from .pixels.stage import clean_image

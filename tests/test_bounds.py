@@ -22,7 +22,7 @@ from deidentify.completeness import NO_PIXEL_DATA
 from deidentify.keys import Keyring
 from deidentify.limits import Limits
 from deidentify.pipeline import Reader, deidentify_bytes
-from deidentify.pixels.frames import DISAGREES
+from deidentify.pixels.codestream import DISAGREES
 from deidentify.plan import RuleBook
 from deidentify.profile import load_profile
 

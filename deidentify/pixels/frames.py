@@ -9,39 +9,21 @@ encoded again exactly as it was stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from struct import Struct
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.encaps import generate_fragmented_frames
 from pydicom.pixels import get_decoder
 from pydicom.pixels.decoders.base import Decoder
 from pydicom.uid import JPEGBaseline8Bit, JPEGExtended12Bit
 
 from ..limits import Limits, over, size_text
 from .base import PixelError
+from .codestream import codestream_reason
 from .layout import ImageLayout, SampleFormat
 
-#: What a frame's codestream header says: rows, columns, components (None: it cannot be read).
-Geometry = tuple[int, int, int]
-_JPEG_SYNTAXES = frozenset("1.2.840.10008.1.2.4." + n for n in ("50", "51", "57", "70", "80", "81"))
-_J2K_SYNTAXES = frozenset("1.2.840.10008.1.2.4." + n for n in ("90", "91", "92", "93", "201", "202", "203"))
-_RLE = "1.2.840.10008.1.2.5"
 _PILLOW_READS = frozenset({JPEGBaseline8Bit, JPEGExtended12Bit})
-_BE16, _BE32, _LE32 = Struct(">H"), Struct(">I"), Struct("<I")
-# Start of frame markers of JPEG (SOF0-SOF15 but DHT, JPG and DAC) and JPEG-LS (SOF55).
-_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7})
-_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RSTn have no length
-DISAGREES = "a frame's codestream header disagrees with Rows, Columns or Samples per Pixel"
-UNREADABLE = "a frame's codestream header cannot be read"
-EXCESS = "pixel data holds more frames than Number of Frames"
-TRAILING = "a frame holds data after its codestream ends"
-_LS_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"})
-# What encoders put after a codestream's end to make a fragment's length even.
-_PADDING = frozenset({0x00, 0xFF})
-
 
 @dataclass(frozen=True)
 class Frame:
@@ -108,166 +90,6 @@ def check_decodable(ds: Dataset, layout: ImageLayout, limits: Limits = Limits())
 
 def decoded_bytes(layout: ImageLayout) -> int:
     return -(-layout.rows * layout.columns * layout.samples * layout.bits_allocated * layout.frames // 8)
-
-
-def codestream_reason(pixel_data: bytes | memoryview, syntax: str, rows: int, columns: int, samples: int,
-                      bits_allocated: int, frames: int, *, strict: bool) -> str | None:
-    """Why the frames of encapsulated ``pixel_data`` cannot be trusted to decode to the image described, or None.
-
-    A header that says another size is :data:`DISAGREES`; one that cannot be
-    read is :data:`UNREADABLE` only when ``strict`` (before decoding: a decoder
-    would read what this parser could not).  More frames than Number of Frames
-    is :data:`EXCESS`: pydicom shows them, and no stage reads them.  Data after
-    a JPEG, JPEG-LS or JPEG 2000 codestream's end marker (but padding) is
-    :data:`TRAILING`: a decoder stops at the marker, so nothing reads what
-    follows (a second image, say), and it would leave as it came.  Syntaxes
-    without a header to read (video, deflated frames) are not checked.  The check
-    is shared by both header paths (an image that is not decoded and disagrees is
-    an error) and the pixel stage.
-    """
-    check: Callable[[tuple[bytes, ...]], str | None]
-    if syntax in _JPEG_SYNTAXES or syntax in _J2K_SYNTAXES:
-        jpeg = syntax in _JPEG_SYNTAXES
-        read = _jpeg_geometry if jpeg else _j2k_geometry
-
-        def check(fragments: tuple[bytes, ...]) -> str | None:
-            stream = b"".join(fragments)
-            found = read(stream)
-            if found is None:
-                return UNREADABLE if strict else None
-            if found != (rows, columns, samples):
-                return DISAGREES
-            end = _jpeg_end(stream, syntax in _LS_SYNTAXES) if jpeg else _j2k_end(stream)
-            if end is None:
-                return UNREADABLE if strict else None
-            return TRAILING if not _PADDING.issuperset(stream[end:]) else None
-    elif syntax == _RLE:
-        def check(fragments: tuple[bytes, ...]) -> str | None:
-            return _rle_reason(b"".join(fragments), samples * -(-bits_allocated // 8), strict)
-    else:
-        return None
-    try:
-        for count, fragments in enumerate(generate_fragmented_frames(bytes(pixel_data), number_of_frames=frames), 1):
-            if count > frames:
-                return EXCESS
-            reason = check(fragments)
-            if reason is not None:
-                return reason
-    except Exception:  # pydicom's fragment parser raises several types on broken items
-        return UNREADABLE if strict else None
-    return None
-
-
-def _jpeg_markers(stream: bytes, ls: bool = False) -> Iterator[tuple[int, int]]:
-    """(marker, position) of each marker of a JPEG (``ls``: JPEG-LS) codestream, from SOI's
-    successor to EOI or to the first thing that is not where a marker should be.
-
-    Marker segments are skipped by their lengths; scan data runs to the next
-    marker: 0xFF followed by anything but a stuffed 0x00 or a restart marker
-    (JPEG-LS stuffs a zero bit instead: a marker's second byte is 0x80 or more).
-    """
-    if stream[:2] != b"\xff\xd8":
-        return
-    position, size = 2, len(stream)
-    while position + 2 <= size:
-        if stream[position] != 0xFF:
-            return
-        marker = stream[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        yield marker, position
-        if marker == 0xD9:
-            return
-        if marker in _STANDALONE:
-            position += 2
-            continue
-        if position + 4 > size:
-            return
-        position += 2 + _BE16.unpack_from(stream, position + 2)[0]
-        while marker == 0xDA:  # scan data
-            position = stream.find(b"\xff", position)
-            if position < 0 or position + 1 >= size:
-                return
-            after = stream[position + 1]
-            if after == 0xFF or 0xD0 <= after <= 0xD7:
-                position += 1 if after == 0xFF else 2
-            elif (after >= 0x80) if ls else (after != 0x00):
-                break
-            else:
-                position += 1
-
-
-def _jpeg_geometry(stream: bytes) -> Geometry | None:
-    """Height, width and components from the first SOFn (or JPEG-LS SOF55) frame header."""
-    for marker, position in _jpeg_markers(stream):
-        if marker in _SOF:
-            if position + 10 > len(stream):
-                return None
-            height, width = _BE16.unpack_from(stream, position + 5)[0], _BE16.unpack_from(stream, position + 7)[0]
-            return height, width, stream[position + 9]
-        if marker in (0xD9, 0xDA):  # end of image, or scan data before any frame header
-            return None
-    return None
-
-
-def _jpeg_end(stream: bytes, ls: bool) -> int | None:
-    """Where a JPEG (``ls``: JPEG-LS) codestream's EOI marker ends, or None when it cannot be found."""
-    return next((position + 2 for marker, position in _jpeg_markers(stream, ls) if marker == 0xD9), None)
-
-
-def _j2k_end(stream: bytes) -> int | None:
-    """Where a JPEG 2000 codestream's EOC marker ends, or None when it cannot be found.
-
-    Main-header segments are skipped by their lengths and tile-parts by theirs
-    (Psot); a last tile-part of length 0 runs to the stream's last EOC.
-    """
-    position = stream.find(b"\xff\x4f\xff\x51", 0, 4096)
-    if position < 0:
-        return None
-    position, size = position + 2, len(stream)
-    while position + 2 <= size:
-        if stream[position] != 0xFF:
-            return None
-        marker = stream[position + 1]
-        if marker == 0xD9:
-            return position + 2
-        if position + 4 > size:
-            return None
-        if marker != 0x90:  # a main-header segment
-            position += 2 + _BE16.unpack_from(stream, position + 2)[0]
-        elif position + 10 > size:
-            return None
-        elif (length := _BE32.unpack_from(stream, position + 6)[0]) == 0:
-            last = stream.rfind(b"\xff\xd9")
-            return last + 2 if last > position else None
-        else:
-            position += length
-    return None
-
-
-def _j2k_geometry(stream: bytes) -> Geometry | None:
-    """Height, width and components from the SIZ segment (after a JP2 header, if any)."""
-    start = stream.find(b"\xff\x4f\xff\x51", 0, 4096)
-    if start < 0 or start + 42 > len(stream):
-        return None
-    siz = start + 4
-    width = _BE32.unpack_from(stream, siz + 4)[0] - _BE32.unpack_from(stream, siz + 12)[0]
-    height = _BE32.unpack_from(stream, siz + 8)[0] - _BE32.unpack_from(stream, siz + 16)[0]
-    return height, width, _BE16.unpack_from(stream, siz + 36)[0]
-
-
-def _rle_reason(frame: bytes, expected: int, strict: bool) -> str | None:
-    """An RLE frame's header: one segment per sample and byte (PS3.5 G.2), each starting inside the frame."""
-    if len(frame) < 64:
-        return UNREADABLE if strict else None
-    segments = _LE32.unpack_from(frame, 0)[0]
-    offsets = [_LE32.unpack_from(frame, 4 + 4 * i)[0] for i in range(min(segments, 15))]
-    if segments != expected:
-        return DISAGREES
-    if offsets[0] != 64 or offsets != sorted(offsets) or offsets[-1] > len(frame):
-        return UNREADABLE if strict else None
-    return None
 
 
 def decode_frame(ds: Dataset, layout: ImageLayout, index: int) -> Frame:
