@@ -28,7 +28,7 @@ from .limits import Limits
 from .outcome import Outcome, Status, output_name
 from .pixels import clean as pixels_clean
 from .pixels.base import PixelError
-from .pixels.codestream import codestream_reason
+from .pixels.codestream import METADATA_DROPPED, codestream_reason, without_metadata
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
 from .pixels.native import canonical, format_of, written_vr
 from .pixels.stage import clean_image
@@ -37,6 +37,7 @@ from .source import SourceError, digest_of, parse_source
 from .writer import as_dataset, as_element, encode_file, slice_parts, text_of
 
 _PIXEL_TAGS = (PIXEL_DATA, *FLOAT_PIXEL_TAGS)
+_EXTENDED_OFFSETS = 0x7FE00001
 _IMAGE_TAGS = (0x00280010, 0x00280011, 0x00280100, 0x00280002, 0x00280008)
 _SOP_CLASS, _SOP_INSTANCE = 0x00080016, 0x00080018
 _NAME_TAGS = {"StudyInstanceUID": 0x0020000D, "SeriesInstanceUID": 0x0020000E, "SOPInstanceUID": _SOP_INSTANCE}
@@ -104,7 +105,8 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
         return outcome
     cleaned = False
     try:
-        # Bytes after the last frame and bits outside BitsStored go before anything is written.
+        # Bytes after the last frame, bits outside BitsStored and codestream metadata go before
+        # anything is written.
         outcome.counts += _settle(top, UID(syntax), file.native_format)
     except PixelError as exc:
         outcome.status, outcome.reason = Status.ERROR, str(exc)
@@ -161,7 +163,8 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
 
 
 def _settle(top: Written, syntax: UID, native_format: Any) -> Counter[str]:
-    """Make every native pixel element of ``top`` canonical, in place; what was taken out, counted.
+    """Make every native pixel element of ``top`` canonical, and take the metadata out of its JPEG
+    codestreams, in place; what was taken out, counted.
 
     Raises :class:`PixelError` for pixel data shorter than its frames,
     undescribed, or encapsulated under a native transfer syntax.
@@ -173,6 +176,18 @@ def _settle(top: Written, syntax: UID, native_format: Any) -> Counter[str]:
     if not syntax.is_transfer_syntax:
         raise PixelError("pixel data in an unknown transfer syntax cannot be checked")
     if syntax.is_encapsulated:
+        for index, tag, piece in found:
+            data = slice_parts(piece)[2] if isinstance(piece, (bytes, memoryview)) else as_element(tag, piece).value
+            try:
+                stripped = without_metadata(data or b"", syntax)
+            except ValueError:  # items the checks before decoding name (or pydicom reads in its own way)
+                continue
+            if stripped is not None:
+                if any(other == _EXTENDED_OFFSETS for other, _ in top.pieces):
+                    raise PixelError("codestream metadata cannot be taken out of frames an extended offset "
+                                     "table points at")
+                top.pieces[index] = (tag, DataElement(tag, "OB", stripped.value, is_undefined_length=True))
+                counts[METADATA_DROPPED] += stripped.dropped
         return counts
     for index, tag, piece in found:
         vr: str | None

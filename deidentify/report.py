@@ -25,7 +25,7 @@ from . import vocabulary
 from .errors import DeidentifyError
 from .outcome import CODE_ITEM_CLEANED, Outcome, Status
 
-#: How the header's steps, and what was dropped from native pixel data, are summed up in the report.
+#: How the header's steps, and what was dropped from pixel data, are summed up in the report.
 COUNT_COLUMNS = {
     "removed": ("remove", "X"),
     "emptied": ("empty",),
@@ -37,6 +37,7 @@ COUNT_COLUMNS = {
     "kept": ("keep", "K"),
     "pixel_trailing_dropped": ("pixel-trailing-dropped",),
     "pixel_high_bits_cleared": ("pixel-high-bits-cleared",),
+    "pixel_metadata_dropped": ("pixel-metadata-dropped",),
 }
 COLUMNS = ["file_id", "status", "reason", "output", "modality", "sop_class", "transfer_syntax_in",
            "transfer_syntax_out", *COUNT_COLUMNS, "masked_regions", "masked_by", "bytes", "seconds"]

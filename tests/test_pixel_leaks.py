@@ -342,6 +342,42 @@ def _encoded(form: str, text: bool) -> bytes:
     return buffer.getvalue()
 
 
+def _photograph(frames: int) -> bytes:
+    """A colour JPEG as a camera writes it: EXIF (the day, the owner, a description) and a comment."""
+    exif = Image.Exif()
+    exif[0x9003], exif[0x013B], exif[0x010E] = "2023:07:27 10:11:12", f"{SURNAME} HANS", "Patient PID4711"
+    buffer = BytesIO()
+    Image.new("RGB", (COLUMNS, ROWS), (40, 60, 80)).save(buffer, "JPEG", quality=95, exif=exif.tobytes(),
+                                                         comment=f"{SURNAME}^HANS PID4711".encode())
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("modality", ["XC", "CT"])  # read for text (a photograph), passed on unread
+@pytest.mark.parametrize("frames", [1, 3])
+def test_a_photographs_exif_and_comments_never_leave(modality: str, frames: int, basic: RuleBook) -> None:
+    layout = Layout("photo", bits_allocated=8, bits_stored=8, samples=3, photometric="YBR_FULL_422",
+                    frames=frames, syntax=JPEGBaseline8Bit)
+    source = dicom_file(layout, encapsulate([_photograph(frames)] * frames, has_bot=True), modality=modality)
+    assert SURNAME.encode() in source and b"Exif" in source
+    outcome = deidentify_bytes(source, basic, KEYRING)
+    assert (outcome.status, outcome.reason) == ("written", "")
+    assert outcome.counts["pixel-metadata-dropped"] == 2 * frames
+    for planted in (SURNAME.encode(), b"PID4711", b"2023:07:27", b"Exif"):
+        assert planted not in outcome.data
+    # The image is the same, frame by frame through the rewritten offset table.
+    assert np.array_equal(pydicom.pixels.pixel_array(_read(outcome.data)), pydicom.pixels.pixel_array(_read(source)))
+    assert deidentify_bytes(source, basic, KEYRING, reader=Reader.DATASET).data == outcome.data
+
+
+@pytest.mark.parametrize("name", ["SC_rgb_jpeg_dcmtk.dcm", "SC_rgb_jpeg_app14_dcmd.dcm", "SC_rgb_jpeg_gdcm.dcm"])
+def test_segments_that_say_how_to_decode_stay(name: str, basic: RuleBook) -> None:
+    """JFIF without a thumbnail and Adobe's colour transform: pixel data stays byte-identical."""
+    path = Path(pydicom.__file__).parent / "data" / "test_files" / name
+    outcome = deidentify_bytes(path.read_bytes(), basic, KEYRING)
+    assert outcome.status == "written" and not outcome.counts["pixel-metadata-dropped"]
+    assert _read(outcome.data).PixelData == _read(path.read_bytes()).PixelData
+
+
 MASKING_PROFILE = """
 name: mask-banner
 extends: basic
@@ -381,12 +417,16 @@ def test_cli_run_drops_planted_pixels_and_reports_it_and_check_sees_it(tmp_path:
     (src / "bits.dcm").write_bytes(dicom_file(full, planted_pixels(full, canonical_pixels(full))[:-len(PLANTED)]))
     (src / "clean.dcm").write_bytes(dicom_file(Layout("clean"), canonical_pixels(Layout("clean"))))
     (src / "short.dcm").write_bytes(dicom_file(Layout("short"), canonical_pixels(Layout("short"))[:100]))
+    photo = Layout("photo", bits_allocated=8, bits_stored=8, samples=3, photometric="YBR_FULL_422",
+                   syntax=JPEGBaseline8Bit)
+    (src / "photo.dcm").write_bytes(dicom_file(photo, encapsulate([_photograph(1)]), modality="XC"))
 
     report = check_folder(src, load_profile("basic"), skip=["validity"])
     pixel = {(f.file, f.detector, f.severity) for f in report.findings if f.scanner == "pixels"}
     assert pixel == {("trailing.dcm", "pixel-trailing-bytes", "high"),
                      ("bits.dcm", "pixel-bits-outside-stored", "high"),
-                     ("short.dcm", "pixel-data-unchecked", "medium")}
+                     ("short.dcm", "pixel-data-unchecked", "medium"),
+                     ("photo.dcm", "pixel-codestream-metadata", "high")}
     assert not any(SURNAME.casefold() in str(f).casefold() for f in report.findings if f.scanner == "pixels")
 
     env = dict(os.environ, DEIDENTIFY_KEY_FILE=str(tmp_path / "key"))
@@ -394,14 +434,16 @@ def test_cli_run_drops_planted_pixels_and_reports_it_and_check_sees_it(tmp_path:
                           capture_output=True, text=True, env=env)
     assert done.returncode == 1, done.stderr  # the short one is not written
     outputs = sorted(dst.rglob("*.dcm"))
-    assert len(outputs) == 3
+    assert len(outputs) == 4
     assert not any(b"MUELLER" in path.read_bytes() or b"PID4711" in path.read_bytes() for path in outputs)
     with open(dst.with_name("out.state") / "report.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     dropped = sorted(int(r["pixel_trailing_dropped"] or 0) for r in rows)
     cleared = sorted(int(r["pixel_high_bits_cleared"] or 0) for r in rows)
-    assert dropped == [0, 0, 0, len(PLANTED) + 1]
-    assert cleared == [0, 0, 0, int(_text_mask(full.sample_count).sum())]
+    metadata = sorted(int(r["pixel_metadata_dropped"] or 0) for r in rows)
+    assert dropped == [0, 0, 0, 0, len(PLANTED) + 1]
+    assert cleared == [0, 0, 0, 0, int(_text_mask(full.sample_count).sum())]
+    assert metadata == [0, 0, 0, 0, 2]
     assert [r["reason"] for r in rows if r["status"] == "error"] == [
         "pixel data is shorter than its rows, columns and frames need"]
 

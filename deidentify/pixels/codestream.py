@@ -10,8 +10,9 @@ anything is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from struct import Struct
+from typing import NamedTuple
 
 from pydicom.encaps import generate_fragmented_frames
 
@@ -191,3 +192,110 @@ def _rle_reason(frame: bytes, expected: int, strict: bool) -> str | None:
     if offsets[0] != 64 or offsets != sorted(offsets) or offsets[-1] > len(frame):
         return UNREADABLE if strict else None
     return None
+
+
+#: Outcome count: metadata segments (comments, EXIF, XMP, thumbnails...) taken out of JPEG codestreams.
+METADATA_DROPPED = "pixel-metadata-dropped"
+_ITEM, _DELIMITER = 0xE000FFFE, 0xE0DDFFFE
+_ITEM_HEADER = Struct("<II")
+
+
+class Stripped(NamedTuple):
+    """Encapsulated pixel data without metadata segments, and how many went."""
+
+    value: bytes
+    dropped: int
+
+
+def without_metadata(pixel_data: bytes | memoryview, syntax: str) -> Stripped | None:
+    """``pixel_data`` (encapsulated, JPEG or JPEG-LS) with no metadata segment in its codestreams,
+    or None when there is none to take out (the value then stays as it is, byte for byte).
+
+    Decoders skip comments and application segments, so no stage reads them, and
+    a photograph's EXIF holds the day it was taken, the camera's owner and where
+    it stood.  Kept: what says how to decode (JFIF without a thumbnail, Adobe's
+    colour transform, ICC profiles, JPEG-LS's SPIFF header and its end entry).
+    The Basic Offset Table follows the fragments it points at.  Raises
+    ``ValueError`` for items it cannot follow (the checks before decoding say
+    why in terms a user can act on).
+    """
+    if syntax not in _JPEG_SYNTAXES:
+        return None
+    items = _items(pixel_data)
+    ls = syntax in _LS_SYNTAXES
+    fragments, dropped = [], 0
+    for fragment in items[1:]:
+        kept, count = _kept_segments(fragment, ls)
+        fragments.append(kept)
+        dropped += count
+    if not dropped:
+        return None
+    table: bytes | memoryview = items[0]
+    if table:
+        starts = _starts(items[1:])
+        moved = dict(zip(starts, _starts(fragments), strict=True))
+        offsets = [_LE32.unpack_from(table, i)[0] for i in range(0, len(table) - 3, 4)]
+        table = b"".join(_LE32.pack(moved[offset]) for offset in offsets)  # KeyError: not a fragment's start
+    return Stripped(b"".join(_item(data) for data in (table, *fragments)), dropped)
+
+
+def _items(value: bytes | memoryview) -> list[memoryview]:
+    """The items of encapsulated pixel data: the Basic Offset Table first, then the fragments."""
+    view, position = memoryview(value), 0
+    items: list[memoryview] = []
+    while position + 8 <= len(view):
+        tag, length = _ITEM_HEADER.unpack_from(view, position)
+        if tag == _DELIMITER:
+            break
+        if tag != _ITEM or position + 8 + length > len(view):
+            raise ValueError("not an item")
+        items.append(view[position + 8 : position + 8 + length])
+        position += 8 + length
+    if not items:
+        raise ValueError("no offset table")
+    return items
+
+
+def _starts(fragments: Sequence[bytes | memoryview]) -> list[int]:
+    """Where each fragment's item starts, counted from the first fragment's (as offset tables count)."""
+    starts, position = [], 0
+    for fragment in fragments:
+        starts.append(position)
+        position += 8 + len(fragment) + len(fragment) % 2
+    return starts
+
+
+def _item(data: bytes | memoryview) -> bytes:
+    return _ITEM_HEADER.pack(_ITEM, len(data) + len(data) % 2) + bytes(data) + b"\0" * (len(data) % 2)
+
+
+def _kept_segments(fragment: bytes | memoryview, ls: bool) -> tuple[bytes | memoryview, int]:
+    """``fragment`` without the metadata segments of the codestream that starts in it, and their count."""
+    stream = bytes(fragment)
+    cuts = [(position, position + 2 + _BE16.unpack_from(stream, position + 2)[0])
+            for marker, position in _jpeg_markers(stream, ls)
+            if position + 4 <= len(stream) and _is_metadata(marker, stream[position + 4 : position + 20])]
+    if not cuts:
+        return fragment, 0
+    pieces, start = [], 0
+    for begin, end in cuts:
+        pieces.append(stream[start:begin])
+        start = end
+    pieces.append(stream[start:])
+    return b"".join(pieces), len(cuts)
+
+
+def _is_metadata(marker: int, head: bytes) -> bool:
+    """Whether a segment (its marker, the start of its payload) is a comment or an application
+    segment that says nothing of how to decode."""
+    if marker == 0xFE:
+        return True
+    if not 0xE0 <= marker <= 0xEF:
+        return False
+    if marker == 0xE0:  # JFIF: its thumbnail's width and height are bytes 12 and 13
+        return not (head.startswith(b"JFIF\0") and head[12:14] == b"\0\0")
+    if marker == 0xE2:
+        return not head.startswith(b"ICC_PROFILE\0")
+    if marker == 0xE8:  # SPIFF: the header, and the directory's end entry (tag 1) before the image
+        return not (head.startswith(b"SPIFF\0") or head.startswith(b"\0\0\0\1"))
+    return not (marker == 0xEE and head.startswith(b"Adobe"))
