@@ -25,6 +25,7 @@ from typing import NamedTuple, TypeAlias
 
 from pydicom.datadict import dictionary_VR
 
+from . import vocabulary
 from .errors import DeidentifyError
 from .limits import LimitError, Limits, over
 
@@ -327,7 +328,7 @@ def _implicit_at(buf: Buffer, position: int, stop: int, default: bool) -> bool:
 
 
 def _past_end(tag: int, outermost: bool) -> str:
-    where = f"element ({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    where = vocabulary.element(tag)
     return f"truncated: {where} is shorter than its length" if outermost else f"{where} runs past the end of its item"
 
 

@@ -12,6 +12,9 @@ A term of the standard is a valid value of its VR (CS, UI) by construction.
   as a Transfer Syntax, by pydicom's ``UID_dictionary`` (generated from PS3.6).
   A private SOP class is ``other`` too: its UID says nothing to a reader of the
   report, and it could be anything.
+* An element a reason names: by its tag when PS3.6 has the tag (pydicom's data
+  dictionary), else only as private or unknown.  A tag read from damaged bytes
+  is four bytes of whatever was there: a surname's "MUEL" reads as (554D,4C45).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import csv
 from functools import lru_cache
 from pathlib import Path
 
+from pydicom.datadict import get_entry
 from pydicom.uid import UID_dictionary
 
-__all__ = ["OTHER", "modality", "sop_class", "transfer_syntax"]
+__all__ = ["OTHER", "element", "modality", "sop_class", "transfer_syntax"]
 
 #: What any value outside the standard's terms is shown as.
 OTHER = "other"
@@ -30,6 +34,16 @@ OTHER = "other"
 _MODALITY_TABLE = "ps3.3_c.7.3.1.1.1_modality.csv"
 # Padding a value may carry (CS with spaces, UI with a NUL): not part of the term.
 _PADDING = " \0"
+
+
+def element(tag: int) -> str:
+    """How a reason names the element ``tag``: ``element (gggg,eeee)`` when PS3.6 has the tag,
+    else ``a private element`` or ``an element outside the standard's dictionary``."""
+    try:
+        get_entry(tag)
+    except KeyError:
+        return "a private element" if (tag >> 16) % 2 else "an element outside the standard's dictionary"
+    return f"element ({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 def modality(value: str) -> str:

@@ -282,6 +282,13 @@ def lying_length(folder: Path, name: str = "lying_length.dcm") -> Path:
     return _write(folder, name, CT_CLASS, head[:split] + lie, instance=instance)
 
 
+def name_after_data_set(folder: Path, name: str = "name_after_data_set.dcm") -> Path:
+    """A CT slice with a name appended after its last element: read as an element, its first four
+    bytes are a tag ("MUEL" is (554D,4C45)) that a reason must not spell out."""
+    (folder / name).write_bytes(plain_ct(folder, name).read_bytes() + b"MUELLER^HANS PID4711 ")
+    return folder / name
+
+
 def lying_item(folder: Path, name: str = "lying_item.dcm") -> Path:
     """An SR whose one sequence item claims to be longer than its sequence."""
     instance = _uid(name)

@@ -54,6 +54,8 @@ CASES: dict[str, tuple[Callable[[Path], Path], str, str]] = {
     "cut before pixels": (hostile.cut_before_pixels, "error", NO_PIXEL_DATA),
     "lying length": (hostile.lying_length, "error", "truncated: element (0008,1030) is shorter than its length"),
     "lying item": (hostile.lying_item, "error", "structure cannot be read (an item runs past the end"),
+    "name after the data set": (hostile.name_after_data_set, "error",
+                                "truncated: a private element is shorter than its length"),
 }
 
 

@@ -173,7 +173,8 @@ _FAMILIES: tuple[_Family, ...] = (
             "reason). Report the file id and reason to its maintainers (the quarantine copy reproduces it and "
             f"holds PHI: never send it); after an upgrade, {RETRY}."),
     _family(r"^(truncated|no pixel data: the file may be cut short|structure cannot be read|not readable as "
-            r"DICOM|deflated data cannot be inflated|element \([0-9A-F]{4},[0-9A-F]{4}\) cannot be decoded|"
+            r"DICOM|deflated data cannot be inflated|(element \([0-9A-F]{4},[0-9A-F]{4}\)|a private element|"
+            r"an element outside the standard's dictionary) cannot be decoded|"
             r"a content item's concept name cannot be decoded|.*runs past the end of its item|"
             r"pixel data|a frame's codestream header|a frame holds data after|image has no rows|"
             r"image pixel description|"

@@ -17,6 +17,7 @@ from pydicom import dcmread
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileDataset
 
+from .. import vocabulary
 from ..completeness import missing_pixels_reason
 from ..errors import DeidentifyError
 from ..limits import LimitError, Limits, over, size_text
@@ -174,5 +175,4 @@ def _check_complete(ds: FileDataset) -> None:
     elem = ds.get_item(last_tag)
     if (isinstance(elem, RawDataElement) and elem.length != 0xFFFFFFFF and elem.value is not None
             and len(elem.value) < elem.length):
-        raise SourceError(
-            f"truncated: element ({last_tag >> 16:04X},{last_tag & 0xFFFF:04X}) is shorter than its length")
+        raise SourceError(f"truncated: {vocabulary.element(last_tag)} is shorter than its length")

@@ -16,6 +16,7 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
+from ... import vocabulary
 from ...pixels.native import NativeFormat, format_of
 from ...plan import RuleBook, Verdict, originals_of, patient_key, verdict_of
 from ...profile import normalise_creator
@@ -51,7 +52,7 @@ class DatasetSource:
         try:
             return str(self._ds[tag].value or "")
         except Exception as exc:
-            raise HeaderError(f"element {_label(tag)} cannot be decoded") from exc
+            raise HeaderError(f"{vocabulary.element(tag)} cannot be decoded") from exc
 
     def creator(self, block: int, named: bool) -> str | None:
         try:
@@ -78,7 +79,7 @@ class DatasetSource:
         try:
             return [DatasetSource(item, self.charset) for item in self._ds[tag].value]
         except Exception as exc:
-            raise HeaderError(f"element {_label(tag)} cannot be decoded") from exc
+            raise HeaderError(f"{vocabulary.element(tag)} cannot be decoded") from exc
 
     def is_sequence(self, handle: RawDataElement | DataElement) -> bool:
         try:  # pydicom reads a private sequence by its creator's dictionary, or a UN of undefined length
@@ -137,8 +138,5 @@ def _decoded(ds: Dataset, tag: int) -> DataElement:
     try:
         return ds[tag]
     except Exception as exc:  # pydicom raises many types; the value must not reach the message
-        raise HeaderError(f"element {_label(tag)} cannot be decoded") from exc
+        raise HeaderError(f"{vocabulary.element(tag)} cannot be decoded") from exc
 
-
-def _label(tag: int) -> str:
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
