@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import BytesIO
 from pathlib import Path
 
@@ -420,19 +420,25 @@ def test_cli_run_drops_planted_pixels_and_reports_it_and_check_sees_it(tmp_path:
     photo = Layout("photo", bits_allocated=8, bits_stored=8, samples=3, photometric="YBR_FULL_422",
                    syntax=JPEGBaseline8Bit)
     (src / "photo.dcm").write_bytes(dicom_file(photo, encapsulate([_photograph(1)]), modality="XC"))
+    jpeg = Layout("frames", bits_allocated=8, bits_stored=8, frames=2, syntax=JPEGBaseline8Bit)
+    (src / "frames.dcm").write_bytes(dicom_file(jpeg, encapsulate(_jpeg_frames(3, 2), has_bot=False), modality="CT"))
+    blank, named = (_encoded("JPEG", text) for text in (False, True))
+    (src / "after.dcm").write_bytes(dicom_file(replace(jpeg, frames=1), encapsulate([blank + named]), modality="CT"))
 
     report = check_folder(src, load_profile("basic"), skip=["validity"])
     pixel = {(f.file, f.detector, f.severity) for f in report.findings if f.scanner == "pixels"}
     assert pixel == {("trailing.dcm", "pixel-trailing-bytes", "high"),
                      ("bits.dcm", "pixel-bits-outside-stored", "high"),
                      ("short.dcm", "pixel-data-unchecked", "medium"),
-                     ("photo.dcm", "pixel-codestream-metadata", "high")}
+                     ("photo.dcm", "pixel-codestream-metadata", "high"),
+                     ("frames.dcm", "pixel-hidden-frames", "high"),
+                     ("after.dcm", "pixel-codestream-trailing", "high")}
     assert not any(SURNAME.casefold() in str(f).casefold() for f in report.findings if f.scanner == "pixels")
 
     env = dict(os.environ, DEIDENTIFY_KEY_FILE=str(tmp_path / "key"))
     done = subprocess.run([sys.executable, "-m", "deidentify.cli", "run", str(src), str(dst), "--quiet"],
                           capture_output=True, text=True, env=env)
-    assert done.returncode == 1, done.stderr  # the short one is not written
+    assert done.returncode == 1, done.stderr  # the short one, hidden frames and the hidden image are not written
     outputs = sorted(dst.rglob("*.dcm"))
     assert len(outputs) == 4
     assert not any(b"MUELLER" in path.read_bytes() or b"PID4711" in path.read_bytes() for path in outputs)
@@ -441,10 +447,11 @@ def test_cli_run_drops_planted_pixels_and_reports_it_and_check_sees_it(tmp_path:
     dropped = sorted(int(r["pixel_trailing_dropped"] or 0) for r in rows)
     cleared = sorted(int(r["pixel_high_bits_cleared"] or 0) for r in rows)
     metadata = sorted(int(r["pixel_metadata_dropped"] or 0) for r in rows)
-    assert dropped == [0, 0, 0, 0, len(PLANTED) + 1]
-    assert cleared == [0, 0, 0, 0, int(_text_mask(full.sample_count).sum())]
-    assert metadata == [0, 0, 0, 0, 2]
-    assert [r["reason"] for r in rows if r["status"] == "error"] == [
+    assert dropped == [0] * 6 + [len(PLANTED) + 1]
+    assert cleared == [0] * 6 + [int(_text_mask(full.sample_count).sum())]
+    assert metadata == [0] * 6 + [2]
+    assert sorted(r["reason"] for r in rows if r["status"] == "error") == [
+        "a frame holds data after its codestream ends", "pixel data holds more frames than Number of Frames",
         "pixel data is shorter than its rows, columns and frames need"]
 
     after = check_folder(dst, load_profile("basic"), skip=["validity"])

@@ -8,7 +8,9 @@ and are reported low; anything else high.  Pixel data shorter than its frames,
 or without the Image Pixel values that say how long it must be, cannot be shown
 clean.  In encapsulated JPEG pixel data, the comments and application segments
 (EXIF, XMP, thumbnails) that :func:`deidentify.pixels.codestream.without_metadata`
--- what ``run`` writes JPEG pixel data through -- would take out are reported high.
+-- what ``run`` writes JPEG pixel data through -- would take out are reported high,
+and so are frames past Number of Frames and data after a codestream's end, which
+``run`` refuses (:func:`deidentify.pixels.codestream.codestream_reason`).
 """
 
 from __future__ import annotations
@@ -19,16 +21,20 @@ from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 
 from ...pixels.base import PixelError
-from ...pixels.codestream import without_metadata
-from ...pixels.layout import PIXEL_DATA, transfer_syntax_of
+from ...pixels.codestream import EXCESS, TRAILING, codestream_reason, without_metadata
+from ...pixels.layout import PIXEL_DATA, element_number, transfer_syntax_of
 from ...pixels.native import PIXEL_TAGS, canonical, format_of
 from ..findings import Finding
 from .base import FileContext, finding
 
+# Rows, Columns, Samples per Pixel, Bits Allocated, Number of Frames, as codestream_reason takes them.
+_SHAPE = ((0x00280010, None), (0x00280011, None), (0x00280002, 1), (0x00280100, None), (0x00280008, 1))
+_HIDDEN = {EXCESS: "pixel-hidden-frames", TRAILING: "pixel-codestream-trailing"}
+
 
 class PixelScanner:
     """Bytes after the last frame and set bits outside BitsStored in native pixel data; metadata
-    segments in JPEG codestreams."""
+    segments, frames past Number of Frames and data after a codestream's end in encapsulated data."""
 
     name = "pixels"
 
@@ -38,7 +44,7 @@ class PixelScanner:
             return
         syntax = transfer_syntax_of(ds)
         if syntax.is_transfer_syntax and syntax.is_encapsulated:
-            yield from self._metadata(ds, syntax)
+            yield from self._encapsulated(ds, syntax)
             return
         for tag in PIXEL_TAGS:
             if tag not in ds:
@@ -60,17 +66,24 @@ class PixelScanner:
                 yield finding(self.name, path, "pixel-bits-outside-stored", "high", "samples", found.cleared,
                               f"{found.cleared} samples have bits set outside BitsStored")
 
-    def _metadata(self, ds: Dataset, syntax: str) -> Iterator[Finding]:
+    def _encapsulated(self, ds: Dataset, syntax: str) -> Iterator[Finding]:
         if PIXEL_DATA not in ds:
             return
+        value = ds.get_item(PIXEL_DATA).value or b""
         try:
-            stripped = without_metadata(ds.get_item(PIXEL_DATA).value or b"", syntax)
-        except ValueError:
-            return  # items pydicom's own reading reports
+            stripped = without_metadata(value, syntax)
+            shape = [element_number(ds, tag, default) for tag, default in _SHAPE]
+        except (ValueError, PixelError):
+            return  # items or numbers pydicom's own reading reports
         if stripped is not None:
             yield finding(self.name, "PixelData", "pixel-codestream-metadata", "high", "segments", stripped.dropped,
                           f"{stripped.dropped} comment or application segments (EXIF, XMP, thumbnails) in JPEG "
                           "codestreams")
+        reason = codestream_reason(value, syntax, *shape, strict=False)
+        if reason in _HIDDEN:
+            yield finding(self.name, "PixelData", _HIDDEN[reason], "high", "pixels", 0, reason)
+        elif reason is not None:
+            yield finding(self.name, "PixelData", "pixel-data-unchecked", "medium", "pixels", 0, reason)
 
     def finish(self) -> Iterable[Finding]:
         return ()
