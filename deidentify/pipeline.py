@@ -180,8 +180,8 @@ def _settle(top: Written, syntax: UID, native_format: Any) -> Counter[str]:
             data = slice_parts(piece)[2] if isinstance(piece, (bytes, memoryview)) else as_element(tag, piece).value
             try:
                 stripped = without_metadata(data or b"", syntax)
-            except ValueError:  # items the checks before decoding name (or pydicom reads in its own way)
-                continue
+            except ValueError:  # what cannot be followed cannot be shown free of metadata
+                raise PixelError("encapsulated pixel data cannot be parsed") from None
             if stripped is not None:
                 if any(other == _EXTENDED_OFFSETS for other, _ in top.pieces):
                     raise PixelError("codestream metadata cannot be taken out of frames an extended offset "

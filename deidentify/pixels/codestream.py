@@ -216,8 +216,8 @@ def without_metadata(pixel_data: bytes | memoryview, syntax: str) -> Stripped | 
     it stood.  Kept: what says how to decode (JFIF without a thumbnail, Adobe's
     colour transform, ICC profiles, JPEG-LS's SPIFF header and its end entry).
     The Basic Offset Table follows the fragments it points at.  Raises
-    ``ValueError`` for items it cannot follow (the checks before decoding say
-    why in terms a user can act on).
+    ``ValueError`` for items it cannot follow, or an offset table entry that is
+    no fragment's start.
     """
     if syntax not in _JPEG_SYNTAXES:
         return None
@@ -235,7 +235,9 @@ def without_metadata(pixel_data: bytes | memoryview, syntax: str) -> Stripped | 
         starts = _starts(items[1:])
         moved = dict(zip(starts, _starts(fragments), strict=True))
         offsets = [_LE32.unpack_from(table, i)[0] for i in range(0, len(table) - 3, 4)]
-        table = b"".join(_LE32.pack(moved[offset]) for offset in offsets)  # KeyError: not a fragment's start
+        if not set(offsets) <= moved.keys():
+            raise ValueError("an offset table entry is not a fragment's start")
+        table = b"".join(_LE32.pack(moved[offset]) for offset in offsets)
     return Stripped(b"".join(_item(data) for data in (table, *fragments)), dropped)
 
 
@@ -272,9 +274,10 @@ def _item(data: bytes | memoryview) -> bytes:
 def _kept_segments(fragment: bytes | memoryview, ls: bool) -> tuple[bytes | memoryview, int]:
     """``fragment`` without the metadata segments of the codestream that starts in it, and their count."""
     stream = bytes(fragment)
-    cuts = [(position, position + 2 + _BE16.unpack_from(stream, position + 2)[0])
-            for marker, position in _jpeg_markers(stream, ls)
-            if position + 4 <= len(stream) and _is_metadata(marker, stream[position + 4 : position + 20])]
+    # A segment running past its fragment (a header cut across fragments) is left whole.
+    cuts = [(position, end) for marker, position in _jpeg_markers(stream, ls)
+            if position + 4 <= len(stream) and _is_metadata(marker, stream[position + 4 : position + 20])
+            and (end := position + 2 + _BE16.unpack_from(stream, position + 2)[0]) <= len(stream)]
     if not cuts:
         return fragment, 0
     pieces, start = [], 0
