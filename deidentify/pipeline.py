@@ -179,7 +179,7 @@ def _settle(top: Written, syntax: UID, native_format: Any) -> Counter[str]:
         for index, tag, piece in found:
             data = slice_parts(piece)[2] if isinstance(piece, (bytes, memoryview)) else as_element(tag, piece).value
             try:
-                stripped = without_metadata(data or b"", syntax)
+                stripped = without_metadata(data if isinstance(data, (bytes, memoryview)) else b"", syntax)
             except ValueError:  # what cannot be followed cannot be shown free of metadata
                 raise PixelError("encapsulated pixel data cannot be parsed") from None
             if stripped is not None:

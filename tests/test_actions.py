@@ -16,7 +16,7 @@ from pydicom.multival import MultiValue
 from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian
 from pydicom.valuerep import PersonName, validate_value
 
-from deidentify.actions import ACTIONS, REMOVE, code_for, is_well_known
+from deidentify.actions import ACTIONS, REMOVE, Withheld, code_for, is_well_known
 from deidentify.actions.base import MAX_LENGTH
 from deidentify.detect import OwnValuesDetector, default_detectors
 from deidentify.profile import Settings
@@ -363,3 +363,12 @@ def test_regex_substitutes_in_each_value_and_fits(make_ctx) -> None:
     assert grown == "b" * 16
     named = ACTIONS["regex"](PersonName("Doe^Jane"), make_ctx("PN", args={"pattern": r"\^.*", "repl": ""}))
     assert named == "Doe"
+
+
+@pytest.mark.parametrize("name", ["clean", "regex"])
+@pytest.mark.parametrize("vr", ["OB", "UN"])
+def test_a_text_action_on_bytes_withholds_rather_than_write_their_repr(name: str, vr: str, make_ctx) -> None:
+    """Read as text, b"MUELLER" is "b'MUELLER'": written back into the element, every byte would leave."""
+    ctx = make_ctx(vr, args={"pattern": "x", "repl": "y"})
+    with pytest.raises(Withheld, match=f"a {name} rule reads text, and {vr} values are bytes"):
+        ACTIONS[name](b"MUELLER^HANS", ctx)

@@ -309,6 +309,7 @@ def _unavailable(command: str) -> str:
      "a link into DST or the state folder"),
     ("error", "no SOP Class UID or SOP Instance UID", "not a storable instance"),
     ("error", "cannot be written as DICOM (no SOP Class or Instance UID left)", "profile removes SOP UIDs"),
+    ("withheld", "a clean rule reads text, and OB values are bytes", "text rule on binary data"),
     ("error", "cannot be de-identified (KeyError)", "unexpected failure"),
     ("error", "element (0010,0010) cannot be decoded", "damaged or non-conformant file"),
     ("error", "pixel data is encapsulated but the transfer syntax is native", "damaged or non-conformant file"),

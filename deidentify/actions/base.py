@@ -68,6 +68,20 @@ def fit(text: str, vr: str) -> str:
     return text if limit is None else text[:limit]
 
 
+def reads_text(action: Action) -> Action:
+    """Make an action that keeps the text it reads refuse a binary value: read as text, bytes are
+    their repr, and the output would hold "b'...'" with every byte in it.  The file is withheld."""
+
+    def guarded(value: Any, ctx: ElementContext) -> Any:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            raise Withheld(f"a {action.__name__} rule reads text, and {ctx.vr} values are bytes")
+        return action(value, ctx)
+
+    guarded.__name__ = action.__name__
+    guarded.__doc__ = action.__doc__
+    return guarded
+
+
 def each_value(fn: Callable[[str, ElementContext], str]) -> Action:
     """Make a one-string action apply to every value of a multi-valued element."""
 

@@ -6,9 +6,10 @@ applies them, so richer detectors plug in without touching it.
 """
 
 from ..detect.text import scrub
-from .base import ElementContext, each_value, fit
+from .base import ElementContext, each_value, fit, reads_text
 
 
+@reads_text
 @each_value
 def clean(value: str, ctx: ElementContext) -> str:
     cleaned, _ = scrub(value, ctx.detectors)

@@ -139,6 +139,11 @@ _FAMILIES: tuple[_Family, ...] = (
             "The profile's lookup table has no row for this file's patient (or the file has no key to look "
             "up). Add the row to the table (--lookup CSV, or the profile's lookup.file); a new table is a new "
             f"profile, so run again: {RESTART}."),
+    _family(r"^a \S+ rule reads text, and \S+ values are bytes", "text rule on binary data",
+            "A clean or regex rule of the profile selects elements whose values are bytes (OB, OW, UN...): "
+            "read as text they would be written back as their bytes' repr, every byte in it. Change the rule "
+            "so that it selects text elements only (by keyword, or a VR of text), or removes the binary ones, "
+            f"then run again: {RESTART}."),
     _family(r"^cannot be written as DICOM \(no SOP Class or Instance UID left\)", "profile removes SOP UIDs",
             "The profile removes the SOP Class UID or SOP Instance UID, without which no receiver can store "
             "the file. Change its rules so that these are kept or replaced (action U), then run again: "
