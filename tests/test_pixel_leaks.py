@@ -23,6 +23,7 @@ import pytest
 from PIL import Image, ImageDraw
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
+from pydicom.pixels.encoders import RLELosslessEncoder
 from pydicom.uid import (
     UID,
     CTImageStorage,
@@ -32,6 +33,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
+    RLELossless,
     SecondaryCaptureImageStorage,
 )
 
@@ -331,6 +333,29 @@ def test_an_image_hidden_after_a_codestream_never_leaves(syntax: UID, form: str,
     assert "a frame holds data after its codestream ends" in outcome.reason
     padded = dicom_file(layout, encapsulate([blank + b"\xff" * (len(blank) % 2 + 2)]), modality=modality)
     assert deidentify_bytes(padded, basic, KEYRING).status == "written"
+
+
+@pytest.mark.parametrize(("modality", "status"), [("US", "withheld"), ("CT", "error")])
+def test_an_image_hidden_after_an_rle_segment_never_leaves(modality: str, status: str, basic: RuleBook) -> None:
+    """RLE: the runs that complete a segment's bytes end it for a decoder; a second image's runs
+    after them are read by nothing."""
+    layout = Layout("rle", bits_allocated=8, bits_stored=8, syntax=RLELossless)
+    blank, named = (_rle_frame(text) for text in (False, True))
+    hidden = dicom_file(layout, encapsulate([blank + named[64:]]), modality=modality)
+    outcome = deidentify_bytes(hidden, basic, KEYRING)
+    assert (outcome.status, outcome.data) == (status, None)
+    assert "a frame holds data after its codestream ends" in outcome.reason
+    assert deidentify_bytes(dicom_file(layout, encapsulate([blank]), modality=modality), basic, KEYRING).status \
+        == "written"
+
+
+def _rle_frame(text: bool) -> bytes:
+    image = Image.new("L", (COLUMNS, ROWS), 40)
+    if text:
+        ImageDraw.Draw(image).text((1, 5), SURNAME, fill=255)
+    return RLELosslessEncoder.encode(np.asarray(image), rows=ROWS, columns=COLUMNS, samples_per_pixel=1,
+                                     bits_allocated=8, bits_stored=8, pixel_representation=0,
+                                     photometric_interpretation="MONOCHROME2", number_of_frames=1)
 
 
 def _encoded(form: str, text: bool) -> bytes:

@@ -42,9 +42,10 @@ def codestream_reason(pixel_data: bytes | memoryview, syntax: str, rows: int, co
     read is :data:`UNREADABLE` only when ``strict`` (before decoding: a decoder
     would read what this parser could not).  More frames than Number of Frames
     is :data:`EXCESS`: pydicom shows them, and no stage reads them.  Data after
-    a JPEG, JPEG-LS or JPEG 2000 codestream's end marker (but padding) is
-    :data:`TRAILING`: a decoder stops at the marker, so nothing reads what
-    follows (a second image, say), and it would leave as it came.  Syntaxes
+    a JPEG, JPEG-LS or JPEG 2000 codestream's end marker, or after the run that
+    completes an RLE segment (but padding), is :data:`TRAILING`: a decoder stops
+    there, so nothing reads what follows (a second image, say), and it would
+    leave as it came.  Syntaxes
     without a header to read (video, deflated frames) are not checked.  The check
     is shared by both header paths (an image that is not decoded and disagrees is
     an error) and the pixel stage.
@@ -67,7 +68,7 @@ def codestream_reason(pixel_data: bytes | memoryview, syntax: str, rows: int, co
             return TRAILING if not _PADDING.issuperset(stream[end:]) else None
     elif syntax == _RLE:
         def check(fragments: tuple[bytes, ...]) -> str | None:
-            return _rle_reason(b"".join(fragments), samples * -(-bits_allocated // 8), strict)
+            return _rle_reason(b"".join(fragments), samples * -(-bits_allocated // 8), rows * columns, strict)
     else:
         return None
     try:
@@ -181,8 +182,10 @@ def _j2k_geometry(stream: bytes) -> Geometry | None:
     return height, width, _BE16.unpack_from(stream, siz + 36)[0]
 
 
-def _rle_reason(frame: bytes, expected: int, strict: bool) -> str | None:
-    """An RLE frame's header: one segment per sample and byte (PS3.5 G.2), each starting inside the frame."""
+def _rle_reason(frame: bytes, expected: int, pixels: int, strict: bool) -> str | None:
+    """An RLE frame: one segment per sample and byte (PS3.5 G.2), each starting inside the frame,
+    and nothing in a segment after the run that completes its ``pixels`` bytes (decoders stop
+    there) but a pad byte or zeros."""
     if len(frame) < 64:
         return UNREADABLE if strict else None
     segments = _LE32.unpack_from(frame, 0)[0]
@@ -191,7 +194,27 @@ def _rle_reason(frame: bytes, expected: int, strict: bool) -> str | None:
         return DISAGREES
     if offsets[0] != 64 or offsets != sorted(offsets) or offsets[-1] > len(frame):
         return UNREADABLE if strict else None
+    for start, end in zip(offsets, [*offsets[1:], len(frame)], strict=True):
+        tail = frame[_packbits_end(frame, start, end, pixels) : end]
+        if len(tail) > 1 and not _PADDING.issuperset(tail):
+            return TRAILING
     return None
+
+
+def _packbits_end(data: bytes, start: int, end: int, wanted: int) -> int:
+    """Where the PackBits runs from ``start`` that give ``wanted`` bytes end (at most ``end``)."""
+    position, produced = start, 0
+    while produced < wanted and position < end:
+        header = data[position]
+        if header < 128:  # a literal run of header + 1 bytes
+            position += header + 2
+            produced += header + 1
+        elif header > 128:  # one byte repeated 257 - header times
+            position += 2
+            produced += 257 - header
+        else:  # -128: no operation
+            position += 1
+    return min(position, end)
 
 
 #: Outcome count: metadata segments (comments, EXIF, XMP, thumbnails...) taken out of JPEG codestreams.
