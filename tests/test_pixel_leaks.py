@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import struct
 import subprocess
 import sys
 import warnings
@@ -392,6 +393,21 @@ def test_a_photographs_exif_and_comments_never_leave(modality: str, frames: int,
     # The image is the same, frame by frame through the rewritten offset table.
     assert np.array_equal(pydicom.pixels.pixel_array(_read(outcome.data)), pydicom.pixels.pixel_array(_read(source)))
     assert deidentify_bytes(source, basic, KEYRING, reader=Reader.DATASET).data == outcome.data
+
+
+def test_a_segment_reserved_for_extensions_never_leaves(basic: RuleBook) -> None:
+    """A JPG0 segment (0xFFF0) holding the name: libjpeg refuses it, so an image read for text is
+    withheld as undecodable; passed on unread (CT), the segment goes and the image stays."""
+    layout = Layout("jpg0", bits_allocated=8, bits_stored=8, syntax=JPEGBaseline8Bit)
+    blank = _encoded("JPEG", text=False)
+    payload = f"{SURNAME}^HANS PID4711".encode()
+    reserved = encapsulate([blank[:2] + b"\xff\xf0" + struct.pack(">H", len(payload) + 2) + payload + blank[2:]])
+    read = deidentify_bytes(dicom_file(layout, reserved, modality="US"), basic, KEYRING)
+    assert (read.status, read.data) == ("withheld", None) and "cannot be decoded" in read.reason
+    passed = deidentify_bytes(dicom_file(layout, reserved, modality="CT"), basic, KEYRING)
+    assert (passed.status, passed.reason) == ("written", "")
+    assert passed.counts["pixel-metadata-dropped"] == 1 and SURNAME.encode() not in passed.data
+    assert _read(passed.data).PixelData == _read(dicom_file(layout, encapsulate([blank]))).PixelData
 
 
 @pytest.mark.parametrize("name", ["SC_rgb_jpeg_dcmtk.dcm", "SC_rgb_jpeg_app14_dcmd.dcm", "SC_rgb_jpeg_gdcm.dcm"])

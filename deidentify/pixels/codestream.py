@@ -221,6 +221,8 @@ def _packbits_end(data: bytes, start: int, end: int, wanted: int) -> int:
 METADATA_DROPPED = "pixel-metadata-dropped"
 _ITEM, _DELIMITER = 0xE000FFFE, 0xE0DDFFFE
 _ITEM_HEADER = Struct("<II")
+# JPEG-LS's frame header (SOF55) and its parameters (LSE), in the range T.81 reserves for extensions.
+_JPEG_LS_MARKERS = frozenset({0xF7, 0xF8})
 
 
 class Stripped(NamedTuple):
@@ -234,7 +236,8 @@ def without_metadata(pixel_data: bytes | memoryview, syntax: str) -> Stripped | 
     """``pixel_data`` (encapsulated, JPEG or JPEG-LS) with no metadata segment in its codestreams,
     or None when there is none to take out (the value then stays as it is, byte for byte).
 
-    Decoders skip comments and application segments, so no stage reads them, and
+    Decoders skip comments and application segments (and refuse the reserved JPGn
+    ones), so no stage reads them, and
     a photograph's EXIF holds the day it was taken, the camera's owner and where
     it stood.  Kept: what says how to decode (JFIF without a thumbnail, Adobe's
     colour transform, ICC profiles, JPEG-LS's SPIFF header and its end entry).
@@ -312,10 +315,11 @@ def _kept_segments(fragment: bytes | memoryview, ls: bool) -> tuple[bytes | memo
 
 
 def _is_metadata(marker: int, head: bytes) -> bool:
-    """Whether a segment (its marker, the start of its payload) is a comment or an application
-    segment that says nothing of how to decode."""
-    if marker == 0xFE:
-        return True
+    """Whether a segment (its marker, the start of its payload) is a comment, an application
+    segment that says nothing of how to decode, or one of the segments T.81 reserves for
+    extensions (JPGn), which libjpeg refuses and no decoder reads."""
+    if marker == 0xFE or (0xF0 <= marker <= 0xFD and marker not in _JPEG_LS_MARKERS):
+        return True  # a comment, or a segment reserved for extensions: no decoder reads one
     if not 0xE0 <= marker <= 0xEF:
         return False
     if marker == 0xE0:  # JFIF: its thumbnail's width and height are bytes 12 and 13
