@@ -177,9 +177,9 @@ def _settle(top: Written, syntax: UID, native_format: Any) -> Counter[str]:
         raise PixelError("pixel data in an unknown transfer syntax cannot be checked")
     if syntax.is_encapsulated:
         for index, tag, piece in found:
-            data = slice_parts(piece)[2] if isinstance(piece, (bytes, memoryview)) else as_element(tag, piece).value
+            _, data, _ = _pixel_value(tag, piece)
             try:
-                stripped = without_metadata(data if isinstance(data, (bytes, memoryview)) else b"", syntax)
+                stripped = without_metadata(data, syntax)
             except ValueError:  # what cannot be followed cannot be shown free of metadata
                 raise PixelError("encapsulated pixel data cannot be parsed") from None
             if stripped is not None:
@@ -190,24 +190,27 @@ def _settle(top: Written, syntax: UID, native_format: Any) -> Counter[str]:
                 counts[METADATA_DROPPED] += stripped.dropped
         return counts
     for index, tag, piece in found:
-        vr: str | None
-        value: Any
-        if isinstance(piece, (bytes, memoryview)):  # a slice of the input: looked at, not copied
-            vr, length, value = slice_parts(piece)
-            undefined = length == 0xFFFFFFFF
-        else:
-            element = as_element(tag, piece)
-            undefined = (element.is_undefined_length if isinstance(element, DataElement)
-                         else element.length == 0xFFFFFFFF)
-            vr, value = element.VR, element.value
+        vr, value, undefined = _pixel_value(tag, piece)
         if undefined:
             raise PixelError("pixel data is encapsulated but the transfer syntax is native")
         fmt = native_format(tag, vr, syntax)
-        settled = canonical(value if isinstance(value, (bytes, memoryview)) else b"", fmt)
+        settled = canonical(value, fmt)
         if settled.changed:
             top.pieces[index] = (tag, NewValue(written_vr(tag, vr, fmt), settled.value))
             counts += settled.counts()
     return counts
+
+
+def _pixel_value(tag: int, piece: Any) -> tuple[str | None, bytes | memoryview, bool]:
+    """A pixel element's VR, value (empty when a rule made it anything but bytes) and whether its
+    length is undefined; a slice of the input is looked at, not copied."""
+    if isinstance(piece, (bytes, memoryview)):
+        vr, length, value = slice_parts(piece)
+        return vr, value, length == 0xFFFFFFFF
+    element = as_element(tag, piece)
+    undefined = element.is_undefined_length if isinstance(element, DataElement) else element.length == 0xFFFFFFFF
+    data = element.value
+    return element.VR, data if isinstance(data, (bytes, memoryview)) else b"", undefined
 
 
 def _taken_back(top: Written, view: Dataset, placed: dict[Any, Any]) -> Written:
@@ -241,10 +244,10 @@ def _frames_reason(top: Written, file: SourceFile, syntax: str) -> str | None:
         image = file.decoded(_IMAGE_TAGS)
         rows, columns, bits = int(image.Rows), int(image.Columns), int(image.BitsAllocated)
         samples, frames = int(image.get("SamplesPerPixel", 1) or 1), int(image.get("NumberOfFrames", 1) or 1)
-        value = as_element(PIXEL_DATA, pixels).value
+        _, value, _ = _pixel_value(PIXEL_DATA, pixels)
     except Exception:  # an incomplete Image Pixel module is copied as it is, as ever
         return None
-    if not isinstance(value, (bytes, memoryview)):
+    if not value:
         return None
     return codestream_reason(value, syntax, rows, columns, samples, bits, frames, strict=False)
 

@@ -159,7 +159,7 @@ def element_value(ds: Dataset, tag: int) -> Any:
 def element_number(ds: Dataset, tag: int, default: int | None = None) -> int:
     """An Image Pixel number of ``ds``, ``default`` when absent or empty; :class:`PixelError`
     naming the element (never its value) when it is required and absent, or not a number."""
-    name = keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    name = keyword_for_tag(tag)  # every Image Pixel element is in the dictionary
     try:
         value = element_value(ds, tag)
         if value is None or value == "":
