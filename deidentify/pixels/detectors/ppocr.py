@@ -132,8 +132,9 @@ def model_files() -> tuple[Path, Path]:
 # the other idled (0.18 s a frame each).  32-bit floats on every CPU, so a frame gets the same
 # boxes on any machine (OpenVINO takes bfloat16 where the CPU has it, twice as fast and not the
 # same).  No cache of kernels per input size: one size is compiled at a time.
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _COMPILED = {
-    "INFERENCE_NUM_THREADS": min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1),
+    "INFERENCE_NUM_THREADS": min(2, _CORES),
     "NUM_STREAMS": 1,
     "PERFORMANCE_HINT": "LATENCY",
     "INFERENCE_PRECISION_HINT": "f32",
