@@ -28,7 +28,7 @@ from .limits import Limits
 from .outcome import Outcome, Status, output_name
 from .pixels import clean as pixels_clean
 from .pixels.base import PixelError
-from .pixels.codestream import METADATA_DROPPED, codestream_reason, without_metadata
+from .pixels.codestream import METADATA_DROPPED, MetadataError, codestream_reason, without_metadata
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
 from .pixels.native import canonical, format_of, written_vr
 from .pixels.stage import clean_image
@@ -163,7 +163,7 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
 
 
 def _settle(top: Written, syntax: UID, native_format: Any) -> Counter[str]:
-    """Make every native pixel element of ``top`` canonical, and take the metadata out of its JPEG
+    """Make every native pixel element of ``top`` canonical, and take the metadata out of its
     codestreams, in place; what was taken out, counted.
 
     Raises :class:`PixelError` for pixel data shorter than its frames,
@@ -180,6 +180,8 @@ def _settle(top: Written, syntax: UID, native_format: Any) -> Counter[str]:
             _, data, _ = _pixel_value(tag, piece)
             try:
                 stripped = without_metadata(data, syntax)
+            except MetadataError as exc:
+                raise PixelError(str(exc)) from None
             except ValueError:  # what cannot be followed cannot be shown free of metadata
                 raise PixelError("encapsulated pixel data cannot be parsed") from None
             if stripped is not None:

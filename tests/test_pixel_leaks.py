@@ -41,6 +41,7 @@ from pydicom.uid import (
 from deidentify.checker import check_folder
 from deidentify.keys import Keyring
 from deidentify.pipeline import Reader, deidentify_bytes
+from deidentify.pixels.codestream import without_metadata
 from deidentify.pixels.native import HIGH_BITS_CLEARED, TRAILING_DROPPED, NativeFormat, canonical
 from deidentify.plan import RuleBook
 from deidentify.profile import load_profile
@@ -417,6 +418,99 @@ def test_segments_that_say_how_to_decode_stay(name: str, basic: RuleBook) -> Non
     outcome = deidentify_bytes(path.read_bytes(), basic, KEYRING)
     assert outcome.status == "written" and not outcome.counts["pixel-metadata-dropped"]
     assert _read(outcome.data).PixelData == _read(path.read_bytes()).PixelData
+
+
+def _j2k_codestream() -> bytes:
+    """A JPEG 2000 codestream as OpenJPEG writes it: the main header signed with a comment."""
+    buffer = BytesIO()
+    Image.new("L", (COLUMNS, ROWS), 40).save(buffer, "JPEG2000", irreversible=False, no_jp2=True)
+    return buffer.getvalue()
+
+
+def _comment(text: bytes) -> bytes:
+    return b"\xff\x64" + struct.pack(">HH", len(text) + 4, 1) + text
+
+
+COMMENT = f"{SURNAME}^HANS PID4711".encode()
+
+
+def _with_j2k_metadata(where: str) -> bytes:
+    stream = _j2k_codestream()
+    tile = stream.index(b"\xff\x90")
+    if where == "main header":
+        return stream[:tile] + _comment(COMMENT) + stream[tile:]
+    if where == "jp2 box":
+        buffer = BytesIO()
+        Image.new("L", (COLUMNS, ROWS), 40).save(buffer, "JPEG2000", irreversible=False)
+        wrapped = buffer.getvalue()
+        codestream = wrapped.index(b"jp2c") - 4
+        xml = b"<x>" + COMMENT + b"</x>"
+        return wrapped[:codestream] + struct.pack(">I", 8 + len(xml)) + b"xml " + xml + wrapped[codestream:]
+    # In the tile-part header, after SOT; the tile-part's length (Psot) grows with it.
+    comment = _comment(COMMENT)
+    length = struct.unpack_from(">I", stream, tile + 6)[0]
+    sot = stream[tile : tile + 6] + struct.pack(">I", length + len(comment)) + stream[tile + 10 : tile + 12]
+    return stream[:tile] + sot + comment + stream[tile + 12 :]
+
+
+@pytest.mark.parametrize("modality", ["US", "CT"])  # read for text, passed on unread
+@pytest.mark.parametrize("where", ["main header", "jp2 box"])
+def test_jpeg_2000_comments_and_jp2_boxes_never_leave(where: str, modality: str, basic: RuleBook) -> None:
+    """A comment in the main header, an XML box in a JP2 wrapper: both go, the encoder's signed
+    comment stays, and the image is the same."""
+    layout = Layout("j2k-metadata", bits_allocated=8, bits_stored=8, syntax=JPEG2000Lossless)
+    source = dicom_file(layout, encapsulate([_with_j2k_metadata(where)]), modality=modality)
+    outcome = deidentify_bytes(source, basic, KEYRING)
+    assert (outcome.status, outcome.reason) == ("written", "")
+    assert outcome.counts["pixel-metadata-dropped"] == 1
+    assert b"PID4711" not in outcome.data and SURNAME.encode() not in outcome.data
+    assert b"Created by OpenJPEG version" in outcome.data
+    assert np.array_equal(pydicom.pixels.pixel_array(_read(outcome.data)), pydicom.pixels.pixel_array(_read(source)))
+
+
+@pytest.mark.parametrize("modality", ["US", "CT"])
+def test_a_comment_in_a_jpeg_2000_tile_part_is_refused(modality: str, basic: RuleBook) -> None:
+    """Taking it out would change the tile-part's length, which tile-length markers may repeat."""
+    layout = Layout("j2k-tile-comment", bits_allocated=8, bits_stored=8, syntax=JPEG2000Lossless)
+    source = dicom_file(layout, encapsulate([_with_j2k_metadata("tile part")]), modality=modality)
+    assert np.array_equal(pydicom.pixels.pixel_array(_read(source)),
+                          pydicom.pixels.pixel_array(_read(dicom_file(layout, encapsulate([_j2k_codestream()])))))
+    outcome = deidentify_bytes(source, basic, KEYRING)
+    assert outcome.data is None and outcome.status in ("withheld", "error")
+    assert "a JPEG 2000 tile-part header holds a comment" in outcome.reason
+
+
+def test_unused_rle_header_slots_are_zeroed(basic: RuleBook) -> None:
+    """PS3.5 G.5 has the offsets of segments that do not exist zero; decoders never read them."""
+    layout = Layout("rle-slots", bits_allocated=8, bits_stored=8, syntax=RLELossless)
+    blank = _rle_frame(False)
+    planted = blank[:40] + COMMENT[:16] + blank[56:]
+    source = dicom_file(layout, encapsulate([planted]), modality="CT")
+    outcome = deidentify_bytes(source, basic, KEYRING)
+    assert (outcome.status, outcome.reason) == ("written", "")
+    assert outcome.counts["pixel-metadata-dropped"] == 1 and SURNAME.encode() not in outcome.data
+    assert _read(outcome.data).PixelData == _read(dicom_file(layout, encapsulate([blank]))).PixelData
+
+
+def test_real_jpeg_2000_files_lose_their_jp2_boxes_and_keep_their_signatures(basic: RuleBook) -> None:
+    """GDCMJ2K_TextGBR wraps its codestream in JP2 with four UUID boxes (macOS's); the others are
+    bare codestreams signed by their encoder (GDCM/OpenJPEG, Kakadu, JasPer) and stay byte-identical."""
+    folder = Path(pydicom.__file__).parent / "data" / "test_files"
+    wrapped = (folder / "GDCMJ2K_TextGBR.dcm").read_bytes()
+    outcome = deidentify_bytes(wrapped, basic, KEYRING)
+    assert outcome.status == "written" and outcome.counts["pixel-metadata-dropped"] == 4
+    assert b"uuid" not in _read(outcome.data).PixelData  # the image is read and its text masked
+    stripped, source = without_metadata(_read(wrapped).PixelData, JPEG2000Lossless), _read(wrapped)
+    assert stripped is not None and stripped.dropped == 4
+    before = pydicom.pixels.pixel_array(source)
+    source.PixelData = stripped.value
+    assert np.array_equal(pydicom.pixels.pixel_array(source), before)
+    for name in ("MR_small_jp2klossless.dcm", "J2K_pixelrep_mismatch.dcm", "JPEG2000.dcm"):
+        source = (folder / name).read_bytes()
+        outcome = deidentify_bytes(source, basic, KEYRING)
+        assert not outcome.counts["pixel-metadata-dropped"], name
+        if outcome.status == "written":
+            assert _read(outcome.data).PixelData == _read(source).PixelData, name
 
 
 MASKING_PROFILE = """

@@ -3,13 +3,15 @@
 The header of each JPEG, JPEG-LS, JPEG 2000 and RLE frame (its size, checked
 against the DICOM header before a decoder allocates what the codestream claims),
 where each codestream ends (nothing may hide after it), how many frames there
-are, and the metadata segments a JPEG codestream carries beside its image
-(comments, EXIF, XMP, thumbnails), which decoders skip and which go before
+are, and the metadata a codestream carries beside its image (JPEG comments,
+EXIF, XMP and thumbnails; JPEG 2000 comments and the boxes of a JP2 wrapper;
+unused slots of an RLE header), which decoders skip and which go before
 anything is written.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from struct import Struct
 from typing import NamedTuple
@@ -217,41 +219,73 @@ def _packbits_end(data: bytes, start: int, end: int, wanted: int) -> int:
     return min(position, end)
 
 
-#: Outcome count: metadata segments (comments, EXIF, XMP, thumbnails...) taken out of JPEG codestreams.
+#: Outcome count: metadata (comments, EXIF, XMP, thumbnails, JP2 boxes...) taken out of codestreams.
 METADATA_DROPPED = "pixel-metadata-dropped"
 _ITEM, _DELIMITER = 0xE000FFFE, 0xE0DDFFFE
 _ITEM_HEADER = Struct("<II")
 # JPEG-LS's frame header (SOF55) and its parameters (LSE), in the range T.81 reserves for extensions.
 _JPEG_LS_MARKERS = frozenset({0xF7, 0xF8})
+# JPEG 2000 encoders sign the main header with a comment, and nearly every file has one (GDCM,
+# OpenJPEG, Kakadu and JasPer in pydicom's files): the signature alone stays, so that pixel data
+# with nothing else in it stays byte-identical; any other comment goes.
+_SIGNATURE = re.compile(
+    rb"(?:Created by (?:GDCM/)?OpenJPEG version|Creator: JasPer Version|Created by Grok version|OpenJPH Ver"
+    rb"|Kakadu-v?) ?\d+(?:\.\d+){0,3}"
+)
+_SOC, _SOT, _COM = b"\xff\x4f", 0x90, 0x64
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+# The boxes of a JP2 wrapper that say how to decode (the signature, the file type, the reader
+# requirements, the header with its colour specification) and the codestream; any other (XML,
+# UUID, UUID info, intellectual property, ...) is metadata.
+_JP2_DECODING = frozenset({b"jP  ", b"ftyp", b"rreq", b"jp2h", b"jp2c"})
+_JP2_CODESTREAM = b"jp2c"
+_RLE_SLOTS = 15
 
 
 class Stripped(NamedTuple):
-    """Encapsulated pixel data without metadata segments, and how many went."""
+    """Encapsulated pixel data without metadata, and how many pieces went."""
 
     value: bytes
     dropped: int
 
 
 def without_metadata(pixel_data: bytes | memoryview, syntax: str) -> Stripped | None:
-    """``pixel_data`` (encapsulated, JPEG or JPEG-LS) with no metadata segment in its codestreams,
-    or None when there is none to take out (the value then stays as it is, byte for byte).
+    """``pixel_data`` (encapsulated) with no metadata in its codestreams, or None when there is
+    none to take out (the value then stays as it is, byte for byte).
 
-    Decoders skip comments and application segments (and refuse the reserved JPGn
-    ones), so no stage reads them, and
-    a photograph's EXIF holds the day it was taken, the camera's owner and where
-    it stood.  Kept: what says how to decode (JFIF without a thumbnail, Adobe's
-    colour transform, ICC profiles, JPEG-LS's SPIFF header and its end entry).
+    Decoders skip all of it, so no stage reads it, and a photograph's EXIF holds
+    the day it was taken, the camera's owner and where it stood.
+
+    * JPEG and JPEG-LS: comments, application segments and the reserved JPGn ones
+      (which libjpeg refuses) go.  Kept: what says how to decode (JFIF without a
+      thumbnail, Adobe's colour transform, ICC profiles, JPEG-LS's SPIFF header
+      and its end entry).
+    * JPEG 2000: comments in the main header go, but an encoder's signature; a
+      JP2 wrapper (which PS3.5 does not allow, and decoders read) loses every box
+      but those that say how to decode and the codestream.
+    * RLE: the slots of the header's offset table that no segment uses (PS3.5
+      G.5 has them zero) are zeroed.
+
     The Basic Offset Table follows the fragments it points at.  Raises
+    :class:`MetadataError` for metadata that cannot be taken out safely, and
     ``ValueError`` for items it cannot follow, or an offset table entry that is
     no fragment's start.
     """
-    if syntax not in _JPEG_SYNTAXES:
+    strip: Callable[[memoryview], tuple[bytes | memoryview, int]]
+    if syntax in _JPEG_SYNTAXES:
+        ls = syntax in _LS_SYNTAXES
+        def strip(fragment: memoryview) -> tuple[bytes | memoryview, int]:
+            return _kept_segments(fragment, ls)
+    elif syntax in _J2K_SYNTAXES:
+        strip = _j2k_kept
+    elif syntax == _RLE:
+        strip = _rle_kept
+    else:
         return None
     items = _items(pixel_data)
-    ls = syntax in _LS_SYNTAXES
     fragments, dropped = [], 0
     for fragment in items[1:]:
-        kept, count = _kept_segments(fragment, ls)
+        kept, count = strip(fragment)
         fragments.append(kept)
         dropped += count
     if not dropped:
@@ -265,6 +299,10 @@ def without_metadata(pixel_data: bytes | memoryview, syntax: str) -> Stripped | 
             raise ValueError("an offset table entry is not a fragment's start")
         table = b"".join(_LE32.pack(moved[offset]) for offset in offsets)
     return Stripped(b"".join(_item(data) for data in (table, *fragments)), dropped)
+
+
+class MetadataError(ValueError):
+    """Metadata a codestream holds where it cannot be taken out without rewriting the image."""
 
 
 def _items(value: bytes | memoryview) -> list[memoryview]:
@@ -329,3 +367,104 @@ def _is_metadata(marker: int, head: bytes) -> bool:
     if marker == 0xE8:  # SPIFF: the header, and the directory's end entry (tag 1) before the image
         return not (head.startswith(b"SPIFF\0") or head.startswith(b"\0\0\0\1"))
     return not (marker == 0xEE and head.startswith(b"Adobe"))
+
+
+def _j2k_kept(fragment: bytes | memoryview) -> tuple[bytes | memoryview, int]:
+    """``fragment`` without the metadata of the JPEG 2000 codestream (or JP2 file) that starts in it."""
+    if bytes(fragment[:2]) == _SOC:
+        return _j2k_codestream_kept(fragment)
+    if bytes(fragment[:12]) != _JP2_SIGNATURE:
+        return fragment, 0
+    view, position, pieces, dropped = memoryview(fragment), 0, [], 0
+    while position < len(view):
+        if position + 8 > len(view):
+            if _PADDING.issuperset(view[position:]):  # what makes a fragment's length even
+                pieces.append(bytes(view[position:]))
+                break
+            raise MetadataError("a JP2 box header is cut short")
+        length, kind = _BE32.unpack_from(view, position)[0], bytes(view[position + 4 : position + 8])
+        header = 8
+        if length == 1:  # a 64-bit length follows the type
+            if position + 16 > len(view):
+                raise MetadataError("a JP2 box header is cut short")
+            length, header = int.from_bytes(view[position + 8 : position + 16], "big"), 16
+        end = len(view) if length == 0 else position + length
+        if length and (length < header or end > len(view)):
+            raise MetadataError("a JP2 box runs past its frame")
+        if kind not in _JP2_DECODING:
+            dropped += 1
+        elif kind == _JP2_CODESTREAM:
+            stream, count = _j2k_codestream_kept(view[position + header : end])
+            dropped += count
+            box = _BE32.pack(8 + len(stream)) + kind if count else bytes(view[position:position + header])
+            pieces.append(box + bytes(stream))
+        else:
+            pieces.append(bytes(view[position:end]))
+        position = end
+    return (b"".join(pieces), dropped) if dropped else (fragment, 0)
+
+
+def _j2k_codestream_kept(stream: bytes | memoryview) -> tuple[bytes | memoryview, int]:
+    """A JPEG 2000 codestream without the comments of its main header but an encoder's signature.
+
+    A comment in a tile-part header would change the tile-part's length, which
+    tile-length markers may repeat: :class:`MetadataError`.
+    """
+    view, position, cuts = memoryview(stream), 2, []
+    while position + 4 <= len(view) and view[position] == 0xFF and view[position + 1] != _SOT:
+        end = position + 2 + _BE16.unpack_from(view, position + 2)[0]
+        if end > len(view):
+            raise MetadataError("a JPEG 2000 main header segment runs past its frame")
+        if view[position + 1] == _COM and not _is_signature(view[position + 4 : end]):
+            cuts.append((position, end))
+        position = end
+    if position + 12 <= len(view) and view[position + 1] == _SOT and _tile_parts_comment(view, position):
+        raise MetadataError("a JPEG 2000 tile-part header holds a comment")
+    if not cuts:
+        return stream, 0
+    pieces, start = [], 0
+    for begin, end in cuts:
+        pieces.append(bytes(view[start:begin]))
+        start = end
+    pieces.append(bytes(view[start:]))
+    return b"".join(pieces), len(cuts)
+
+
+def _is_signature(body: memoryview) -> bool:
+    """Whether a comment's body (Rcom, then the text) is an encoder's signature in Latin text."""
+    if len(body) < 2 or _BE16.unpack_from(body, 0)[0] != 1:
+        return False
+    return _SIGNATURE.fullmatch(bytes(body[2:]).rstrip(b"\0")) is not None
+
+
+def _tile_parts_comment(view: memoryview, position: int) -> bool:
+    """Whether a tile-part header from ``position`` on (SOT, then the tile-parts by their
+    lengths) holds a comment that is no encoder's signature."""
+    while position + 12 <= len(view) and view[position] == 0xFF and view[position + 1] == _SOT:
+        length = _BE32.unpack_from(view, position + 6)[0]
+        header = position + 12
+        while header + 4 <= len(view) and view[header] == 0xFF and view[header + 1] != 0x93:  # SOD: data follows
+            end = header + 2 + _BE16.unpack_from(view, header + 2)[0]
+            if view[header + 1] == _COM and not _is_signature(view[header + 4 : end]):
+                return True
+            header = end
+        if not length:
+            return False
+        position += length
+    return False
+
+
+def _rle_kept(fragment: bytes | memoryview) -> tuple[bytes | memoryview, int]:
+    """An RLE frame whose header's unused offset slots are zero; only a fragment whose first
+    bytes are an RLE header (segments, the first at 64, in order) is touched."""
+    if len(fragment) < 64:
+        return fragment, 0
+    slots = [_LE32.unpack_from(fragment, 4 * i)[0] for i in range(_RLE_SLOTS + 1)]
+    segments, offsets = slots[0], slots[1:]
+    if not 1 <= segments <= _RLE_SLOTS:
+        return fragment, 0
+    used = offsets[:segments]
+    if used[0] != 64 or used != sorted(used) or used[-1] >= len(fragment) or not any(offsets[segments:]):
+        return fragment, 0
+    header = _LE32.pack(segments) + b"".join(_LE32.pack(offset) for offset in used)
+    return header + bytes(4 * (_RLE_SLOTS - segments)) + bytes(fragment[64:]), 1

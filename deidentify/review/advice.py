@@ -182,7 +182,7 @@ _FAMILIES: tuple[_Family, ...] = (
             r"an element outside the standard's dictionary) cannot be decoded|"
             r"a content item's concept name cannot be decoded|.*runs past the end of its item|"
             r"pixel data|a frame's codestream header|a frame holds data after|image has no rows|"
-            r"image pixel description|"
+            r"image pixel description|a JPEG 2000 (tile-part|main) header|a JP2 box|codestream metadata cannot|"
             r"bits stored|photometric interpretation does not match|native pixel data with)",
             "damaged or non-conformant file", _DAMAGED),
 )

@@ -6,9 +6,10 @@ function ``run`` writes pixel data through -- what it would take out, so a check
 finds exactly what a run drops.  Trailing bytes that are all zeros hide nothing
 and are reported low; anything else high.  Pixel data shorter than its frames,
 or without the Image Pixel values that say how long it must be, cannot be shown
-clean.  In encapsulated JPEG pixel data, the comments and application segments
-(EXIF, XMP, thumbnails) that :func:`deidentify.pixels.codestream.without_metadata`
--- what ``run`` writes JPEG pixel data through -- would take out are reported high,
+clean.  In encapsulated pixel data, the metadata (JPEG comments, EXIF, XMP and
+thumbnails, JPEG 2000 comments, JP2 boxes, unused RLE header slots) that
+:func:`deidentify.pixels.codestream.without_metadata` -- what ``run`` writes
+encapsulated pixel data through -- would take out are reported high,
 and so are frames past Number of Frames and data after a codestream's end, which
 ``run`` refuses (:func:`deidentify.pixels.codestream.codestream_reason`).
 """
@@ -21,7 +22,7 @@ from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 
 from ...pixels.base import PixelError
-from ...pixels.codestream import EXCESS, TRAILING, codestream_reason, without_metadata
+from ...pixels.codestream import EXCESS, TRAILING, MetadataError, codestream_reason, without_metadata
 from ...pixels.layout import PIXEL_DATA, element_number, transfer_syntax_of
 from ...pixels.native import PIXEL_TAGS, canonical, format_of
 from ..findings import Finding
@@ -73,12 +74,15 @@ class PixelScanner:
         try:
             stripped = without_metadata(value, syntax)
             shape = [element_number(ds, tag, default) for tag, default in _SHAPE]
+        except MetadataError as exc:
+            yield finding(self.name, "PixelData", "pixel-codestream-metadata", "high", "segments", 1, str(exc))
+            return
         except (ValueError, PixelError):
             return  # items or numbers pydicom's own reading reports
         if stripped is not None:
             yield finding(self.name, "PixelData", "pixel-codestream-metadata", "high", "segments", stripped.dropped,
-                          f"{stripped.dropped} comment or application segments (EXIF, XMP, thumbnails) in JPEG "
-                          "codestreams")
+                          f"{stripped.dropped} pieces of metadata in codestreams (comments, EXIF, XMP, thumbnails, "
+                          "JP2 boxes, RLE header slots)")
         reason = codestream_reason(value, syntax, *shape, strict=False)
         if reason in _HIDDEN:
             yield finding(self.name, "PixelData", _HIDDEN[reason], "high", "pixels", 0, reason)
