@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 from pydicom.encaps import generate_fragmented_frames
 
+from ..errors import DeidentifyError
+
 #: What a frame's codestream header says: rows, columns, components (None: it cannot be read).
 Geometry = tuple[int, int, int]
 _JPEG_SYNTAXES = frozenset("1.2.840.10008.1.2.4." + n for n in ("50", "51", "57", "70", "80", "81"))
@@ -301,7 +303,7 @@ def without_metadata(pixel_data: bytes | memoryview, syntax: str) -> Stripped | 
     return Stripped(b"".join(_item(data) for data in (table, *fragments)), dropped)
 
 
-class MetadataError(ValueError):
+class MetadataError(DeidentifyError, ValueError):
     """Metadata a codestream holds where it cannot be taken out without rewriting the image."""
 
 
