@@ -108,6 +108,16 @@ def test_without_recognition_every_line_is_still_masked_unlabelled() -> None:
     assert all(word.text == "" for word in blind.words(frame))
 
 
+def test_the_detector_runs_in_32_bit_floats_on_unpinned_threads(detector: TextDetector) -> None:
+    """Pinned, every worker's threads sat on the same first core (two workers detecting at once
+    took twice as long each); bfloat16, where a CPU has it, would give other boxes there."""
+    detector.find(np.zeros((64, 64), np.uint8))
+    compiled = detector.models._detector.get_compiled_model()
+    assert compiled.get_property("ENABLE_CPU_PINNING") is False
+    assert str(compiled.get_property("INFERENCE_PRECISION_HINT")) in ("<Type: 'float32'>", "f32")
+    assert compiled.get_property("INFERENCE_NUM_THREADS") == min(2, len(os.sched_getaffinity(0)))
+
+
 def test_frames_must_be_8_bit_grayscale(detector: TextDetector) -> None:
     with pytest.raises(ValueError, match="2-D grayscale"):
         detector.find(np.zeros((20, 20, 3), dtype=np.uint8))
