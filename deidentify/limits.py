@@ -17,11 +17,18 @@ RT Structure Sets with tens of thousands of contours, deep SR trees (depth
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from .errors import DeidentifyError
 
 _MIB = 1 << 20
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one): what the
+    pool sizes itself by and what a worker's text detector may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class LimitError(DeidentifyError, ValueError):

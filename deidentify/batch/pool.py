@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
+from ..limits import usable_cores
+
 Task = TypeVar("Task")
 Result = TypeVar("Result")
 
@@ -274,4 +276,4 @@ def memory_limit_per_worker(workers: int) -> int:
 
 def default_workers() -> int:
     """Worker processes when none are asked for: one per core this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return usable_cores()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from struct import Struct
 from typing import NamedTuple
 
@@ -234,7 +235,7 @@ _SIGNATURE = re.compile(
     rb"(?:Created by (?:GDCM/)?OpenJPEG version|Creator: JasPer Version|Created by Grok version|OpenJPH Ver"
     rb"|Kakadu-v?) ?\d+(?:\.\d+){0,3}"
 )
-_SOC, _SOT, _COM = b"\xff\x4f", 0x90, 0x64
+_SOC, _SOT, _SOD, _COM = b"\xff\x4f", 0x90, 0x93, 0x64
 _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 # The boxes of a JP2 wrapper that say how to decode (the signature, the file type, the reader
 # requirements, the header with its colour specification) and the codestream; any other (XML,
@@ -275,9 +276,7 @@ def without_metadata(pixel_data: bytes | memoryview, syntax: str) -> Stripped | 
     """
     strip: Callable[[memoryview], tuple[bytes | memoryview, int]]
     if syntax in _JPEG_SYNTAXES:
-        ls = syntax in _LS_SYNTAXES
-        def strip(fragment: memoryview) -> tuple[bytes | memoryview, int]:
-            return _kept_segments(fragment, ls)
+        strip = partial(_kept_segments, ls=syntax in _LS_SYNTAXES)
     elif syntax in _J2K_SYNTAXES:
         strip = _j2k_kept
     elif syntax == _RLE:
@@ -412,15 +411,14 @@ def _j2k_codestream_kept(stream: bytes | memoryview) -> tuple[bytes | memoryview
     A comment in a tile-part header would change the tile-part's length, which
     tile-length markers may repeat: :class:`MetadataError`.
     """
-    view, position, cuts = memoryview(stream), 2, []
-    while position + 4 <= len(view) and view[position] == 0xFF and view[position + 1] != _SOT:
-        end = position + 2 + _BE16.unpack_from(view, position + 2)[0]
+    view, cuts, header_end = memoryview(stream), [], 2
+    for marker, position, end in _header_segments(view, 2, _SOT):
         if end > len(view):
             raise MetadataError("a JPEG 2000 main header segment runs past its frame")
-        if view[position + 1] == _COM and not _is_signature(view[position + 4 : end]):
+        if _is_comment(view, marker, position, end):
             cuts.append((position, end))
-        position = end
-    if position + 12 <= len(view) and view[position + 1] == _SOT and _tile_parts_comment(view, position):
+        header_end = end
+    if _tile_parts_comment(view, header_end):
         raise MetadataError("a JPEG 2000 tile-part header holds a comment")
     if not cuts:
         return stream, 0
@@ -432,24 +430,33 @@ def _j2k_codestream_kept(stream: bytes | memoryview) -> tuple[bytes | memoryview
     return b"".join(pieces), len(cuts)
 
 
-def _is_signature(body: memoryview) -> bool:
-    """Whether a comment's body (Rcom, then the text) is an encoder's signature in Latin text."""
-    if len(body) < 2 or _BE16.unpack_from(body, 0)[0] != 1:
+def _header_segments(view: memoryview, position: int, stop: int) -> Iterator[tuple[int, int, int]]:
+    """(marker, position, end) of the marker segments of a JPEG 2000 header from ``position``, each
+    skipped by its length, up to the marker ``stop`` (SOT ends the main header, SOD a tile-part's)
+    or to what is not a marker."""
+    while position + 4 <= len(view) and view[position] == 0xFF and view[position + 1] != stop:
+        end = position + 2 + _BE16.unpack_from(view, position + 2)[0]
+        yield view[position + 1], position, end
+        position = end
+
+
+def _is_comment(view: memoryview, marker: int, position: int, end: int) -> bool:
+    """Whether a segment is a comment other than an encoder's signature (Rcom 1, Latin text)."""
+    if marker != _COM:
         return False
-    return _SIGNATURE.fullmatch(bytes(body[2:]).rstrip(b"\0")) is not None
+    body = view[position + 4 : end]
+    if len(body) < 2 or _BE16.unpack_from(body, 0)[0] != 1:
+        return True
+    return _SIGNATURE.fullmatch(bytes(body[2:]).rstrip(b"\0")) is None
 
 
 def _tile_parts_comment(view: memoryview, position: int) -> bool:
     """Whether a tile-part header from ``position`` on (SOT, then the tile-parts by their
-    lengths) holds a comment that is no encoder's signature."""
+    lengths, Psot) holds a comment that is no encoder's signature."""
     while position + 12 <= len(view) and view[position] == 0xFF and view[position + 1] == _SOT:
+        if any(_is_comment(view, *segment) for segment in _header_segments(view, position + 12, _SOD)):
+            return True
         length = _BE32.unpack_from(view, position + 6)[0]
-        header = position + 12
-        while header + 4 <= len(view) and view[header] == 0xFF and view[header + 1] != 0x93:  # SOD: data follows
-            end = header + 2 + _BE16.unpack_from(view, header + 2)[0]
-            if view[header + 1] == _COM and not _is_signature(view[header + 4 : end]):
-                return True
-            header = end
         if not length:
             return False
         position += length

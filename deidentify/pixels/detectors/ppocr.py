@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from ...limits import usable_cores
 from ..base import Box
 from .base import DetectorError, DetectorUnavailable, Word, boxes_to_mask, check_frame, classify
 
@@ -132,9 +133,8 @@ def model_files() -> tuple[Path, Path]:
 # the other idled (0.18 s a frame each).  32-bit floats on every CPU, so a frame gets the same
 # boxes on any machine (OpenVINO takes bfloat16 where the CPU has it, twice as fast and not the
 # same).  No cache of kernels per input size: one size is compiled at a time.
-_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _COMPILED = {
-    "INFERENCE_NUM_THREADS": min(2, _CORES),
+    "INFERENCE_NUM_THREADS": min(2, usable_cores()),
     "NUM_STREAMS": 1,
     "PERFORMANCE_HINT": "LATENCY",
     "INFERENCE_PRECISION_HINT": "f32",
