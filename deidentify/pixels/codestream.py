@@ -193,8 +193,8 @@ def _rle_reason(frame: bytes, expected: int, pixels: int, strict: bool) -> str |
     there) but a pad byte or zeros."""
     if len(frame) < 64:
         return UNREADABLE if strict else None
-    segments = _LE32.unpack_from(frame, 0)[0]
-    offsets = [_LE32.unpack_from(frame, 4 + 4 * i)[0] for i in range(min(segments, 15))]
+    segments, *slots = _RLE_HEADER.unpack_from(frame)
+    offsets = slots[:segments]
     if segments != expected:
         return DISAGREES
     if offsets[0] != 64 or offsets != sorted(offsets) or offsets[-1] > len(frame):
@@ -243,6 +243,8 @@ _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 _JP2_DECODING = frozenset({b"jP  ", b"ftyp", b"rreq", b"jp2h", b"jp2c"})
 _JP2_CODESTREAM = b"jp2c"
 _RLE_SLOTS = 15
+# An RLE frame's header (PS3.5 G.5): the number of segments, then an offset slot for each of 15.
+_RLE_HEADER = Struct(f"<{1 + _RLE_SLOTS}I")
 
 
 class Stripped(NamedTuple):
@@ -468,12 +470,10 @@ def _rle_kept(fragment: bytes | memoryview) -> tuple[bytes | memoryview, int]:
     bytes are an RLE header (segments, the first at 64, in order) is touched."""
     if len(fragment) < 64:
         return fragment, 0
-    slots = [_LE32.unpack_from(fragment, 4 * i)[0] for i in range(_RLE_SLOTS + 1)]
-    segments, offsets = slots[0], slots[1:]
+    segments, *offsets = _RLE_HEADER.unpack_from(fragment)
     if not 1 <= segments <= _RLE_SLOTS:
         return fragment, 0
     used = offsets[:segments]
     if used[0] != 64 or used != sorted(used) or used[-1] >= len(fragment) or not any(offsets[segments:]):
         return fragment, 0
-    header = _LE32.pack(segments) + b"".join(_LE32.pack(offset) for offset in used)
-    return header + bytes(4 * (_RLE_SLOTS - segments)) + bytes(fragment[64:]), 1
+    return _RLE_HEADER.pack(segments, *used, *[0] * (_RLE_SLOTS - segments)) + bytes(fragment[64:]), 1
