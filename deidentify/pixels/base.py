@@ -6,7 +6,7 @@ and ``y1`` exclusive, so a box covers columns x0..x1-1 and rows y0..y1-1.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -69,6 +69,28 @@ class PixelDetector(Protocol):
     def find(self, image: np.ndarray, own_values: Iterable[Detector] = ()) -> list[Box]:
         """Boxes of text to mask; ``own_values`` are text detectors that say which words identify."""
         ...
+
+
+#: What a detector found on each of some frames of an image (consecutive indices), boxes merged per frame.
+FrameReader = Callable[[range], list[tuple[Box, ...]]]
+
+
+class FrameSharing(Protocol):
+    """How the frames of an image are read: here, or in parts by several processes (a run's workers)."""
+
+    def read(self, frames: int, reader: FrameReader) -> list[tuple[Box, ...]]:
+        """``reader``'s findings on frames ``0..frames-1``, in order, whoever read them."""
+        ...
+
+
+class ReadHere:
+    """Every frame read by this process."""
+
+    def read(self, frames: int, reader: FrameReader) -> list[tuple[Box, ...]]:
+        return reader(range(frames))
+
+
+READ_HERE = ReadHere()
 
 
 #: When OCR runs on an image that may carry burnt-in text (see :class:`CleanSettings`).

@@ -22,7 +22,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from ..limits import Limits
-from .base import Box, CleanSettings, PixelDetector, PixelError, RegionDecision
+from .base import READ_HERE, Box, CleanSettings, FrameSharing, PixelDetector, PixelError, RegionDecision
 from .detectors.base import merge_boxes
 from .frames import check_decodable, decode_frames
 from .gate import BURNT_IN_NOT_CLEANED, may_carry_burnt_in_text
@@ -65,6 +65,7 @@ def clean_pixels(
     scan: bool = False,
     limits: Limits = Limits(),
     unavailable: str = "",
+    sharing: FrameSharing = READ_HERE,
 ) -> PixelOutcome:
     """Clean ``out_ds``'s pixel data (the header stage's output) from ``source_ds``'s.
 
@@ -83,6 +84,7 @@ def clean_pixels(
     over ``limits.max_pixel_bytes``, or whose frames' codestream headers do not
     describe it, is withheld before anything is decoded.  ``unavailable`` says why
     there is no detector, for the reason of an image withheld for want of one.
+    ``sharing`` says who reads the frames (:func:`find_text` on each, in any case).
     """
     syntax = transfer_syntax_of(source_ds)
     # A rule's flag says there is burnt-in text at places the rule does not know.
@@ -107,7 +109,7 @@ def clean_pixels(
         check_decodable(source_ds, layout, limits)
         rules = rule_regions(decision, layout.columns, layout.rows)
         ocr = detector if run_ocr else None
-        regions = _regions(source_ds, layout, rules, ocr, tuple(own_values), settings.padding)
+        regions = _regions(source_ds, layout, rules, ocr, tuple(own_values), settings.padding, sharing)
         if not any(regions):
             reason = (
                 "no burnt-in text found" if ocr is not None
@@ -141,26 +143,42 @@ def _regions(
     detector: PixelDetector | None,
     own_values: tuple[Detector, ...],
     padding: int,
+    sharing: FrameSharing,
 ) -> tuple[tuple[Box, ...], ...]:
     """The regions to mask on each frame: the rules', and what OCR finds on the rendered frame."""
     if detector is None:
         return (rules,) * layout.frames
-    regions = []
+    found = sharing.read(layout.frames, lambda frames: find_text(source_ds, layout, frames, detector, own_values))
+    if len(found) != layout.frames:
+        raise PixelError("OCR failed: frames were left unread")
+    return tuple(frame_regions(rules, boxes, padding, layout.columns, layout.rows) for boxes in found)
+
+
+def find_text(
+    source_ds: Dataset,
+    layout: ImageLayout,
+    frames: range,
+    detector: PixelDetector,
+    own_values: Iterable[Detector],
+) -> list[tuple[Box, ...]]:
+    """What ``detector`` finds on each of ``frames`` (consecutive indices) of the rendered image, merged per frame."""
+    own = tuple(own_values)
+    found = []
     # A frame read exactly as the one before it (a cine paused, a series of copies) holds the
     # same text, and the detectors are deterministic: what was found is reused, not re-read.
     previous: list[tuple[np.ndarray, list[Box]]] = []
-    for frame in decode_frames(source_ds, layout, for_reading=True):
+    indices = None if len(frames) == layout.frames else list(frames)
+    for frame in decode_frames(source_ds, layout, indices, for_reading=True):
         current = []
         try:
             for index, gray in enumerate(readings(frame, source_ds)):
                 same = index < len(previous) and np.array_equal(previous[index][0], gray)
-                current.append((gray, previous[index][1] if same else detector.find(gray, own_values)))
+                current.append((gray, previous[index][1] if same else detector.find(gray, own)))
         except Exception as exc:  # any failure of the OCR engine leaves the text unread
             raise PixelError(f"OCR failed: {type(exc).__name__}") from exc
         previous = current
-        found = merge_boxes([box for _, boxes in current for box in boxes])
-        regions.append(frame_regions(rules, found, padding, layout.columns, layout.rows))
-    return tuple(regions)
+        found.append(tuple(merge_boxes([box for _, boxes in current for box in boxes])))
+    return found
 
 
 def _count(number: int, noun: str) -> str:

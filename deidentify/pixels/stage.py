@@ -7,18 +7,18 @@ image the stage decides what the rules say, whether the detector reads it, and l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from pydicom.dataset import Dataset
 
 from ..limits import Limits
-from .base import CleanSettings, PixelDetector
-from .clean import PixelOutcome, clean_pixels
+from .base import Box, CleanSettings, FrameSharing, PixelDetector, PixelError, ReadHere
+from .clean import PixelOutcome, clean_pixels, find_text
 from .detectors import DetectorUnavailable, build_detector
 from .gate import GATE_TAGS, may_carry_burnt_in_text
-from .layout import has_pixel_data
+from .layout import has_pixel_data, read_layout, transfer_syntax_of
 from .rules import RuleSet, compile_rules, decide
 from .scan import should_scan, text_detectors
 
@@ -28,13 +28,15 @@ class PixelTools:
     """What the stage needs of a profile: its rule set, text-detector settings and detector.
 
     ``tags`` are the top-level elements whose values decide whether an image needs
-    cleaning (the fast path remembers the answer by their raw bytes).
+    cleaning (the fast path remembers the answer by their raw bytes); ``sharing``
+    who reads an image's frames (a run's worker sets it).
     """
 
     rules: RuleSet
     ocr: Any
     settings: CleanSettings
     tags: frozenset[int] = frozenset()
+    sharing: FrameSharing = field(default_factory=ReadHere)
 
     @cached_property
     def ordered_tags(self) -> tuple[int, ...]:
@@ -93,5 +95,14 @@ def clean_image(source: Dataset, out: Dataset, tools: PixelTools, limits: Limits
     own_values = text_detectors(source) if reads else ()
     return clean_pixels(
         source, out, decision, tools.detector, own_values, tools.settings,
-        scan=scan, limits=limits, unavailable=tools.unavailable,
+        scan=scan, limits=limits, unavailable=tools.unavailable, sharing=tools.sharing,
     )
+
+
+def read_frames(source: Dataset, tools: PixelTools, frames: range) -> list[tuple[Box, ...]]:
+    """What the detector finds on ``frames`` of an image that :func:`clean_image` has it read: the
+    same reading, for a process that reads part of another's image."""
+    if tools.detector is None:
+        raise PixelError(f"no text detector: {tools.unavailable}")
+    layout = read_layout(source, transfer_syntax_of(source))
+    return find_text(source, layout, frames, tools.detector, text_detectors(source))
