@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
 from ..limits import usable_cores
+from .sharing import Board
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
@@ -37,10 +38,14 @@ Result = TypeVar("Result")
 # Files per message: one message per file costs more than a small file's work.
 CHUNK = 16
 _IDLE = -1.0
+# In a worker's slot while it does part of another worker's task (:mod:`.sharing`).
+_HELPING = -2.0
 # Workers that may die in a row without a task in hand before the chunk's first task is blamed
 # (a worker that cannot even start must not make the run loop forever).
 _IDLE_DEATHS = 3
 _PR_SET_PDEATHSIG = 1
+# How often a worker without a chunk looks at the board for parts of other workers' tasks.
+_IDLE_LOOK_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -48,24 +53,32 @@ class WorkerSetup:
     """What every worker process runs: ``init`` once, then ``work`` per task.
 
     ``work`` must turn every exception of a task into a result; ``fail`` makes the
-    result of a task whose worker died, from the task and a reason.  All three are
-    module-level functions (spawned workers import them by name).
+    result of a task whose worker died, from the task and a reason.  With ``help``
+    the workers share the parts of long tasks (:mod:`.sharing`): ``attach`` gives
+    each worker the board and its slot, and ``help(spec, part)`` does a part of
+    another worker's task.  All are module-level functions (spawned workers import
+    them by name).
     """
 
     init: Callable[..., None]
     init_args: tuple[Any, ...]
     work: Callable[[Any], Any]
     fail: Callable[[Any, str], Any]
+    attach: Callable[[Board, int], None] | None = None
+    help: Callable[[bytes, int], Any] | None = None
 
 
 class _Worker:
     def __init__(self, context: Any, setup: WorkerSetup, memory_limit: int, close_fds: Sequence[int],
-                 initialised: bool) -> None:
+                 initialised: bool, board: Board | None, place: int) -> None:
         self.conn, child = context.Pipe()
-        # [index of the task in hand within the chunk, monotonic start time]; -1 when idle.
+        # [index of the task in hand within the chunk, monotonic start time]; -1 when idle, -2 while
+        # doing a part of another worker's task.
         self.slot = context.RawArray(ctypes.c_double, [_IDLE, 0.0])
+        self.place = place
         self.process = context.Process(
-            target=_serve, args=(child, self.slot, setup, memory_limit, tuple(close_fds), initialised), daemon=True)
+            target=_serve, args=(child, self.slot, setup, memory_limit, tuple(close_fds), initialised, board, place),
+            daemon=True)
         self.process.start()
         child.close()
         self.chunk: list[tuple[int, Any]] | None = None
@@ -73,6 +86,9 @@ class _Worker:
     def in_hand(self) -> tuple[int, float] | None:
         index, began = self.slot[0], self.slot[1]
         return (int(index), began) if index >= 0 else None
+
+    def helping_since(self) -> float | None:
+        return self.slot[1] if self.slot[0] == _HELPING else None
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -82,7 +98,7 @@ class _Worker:
 
 
 def _serve(conn: Connection, slot: Any, setup: WorkerSetup, memory_limit: int, close_fds: tuple[int, ...],
-           initialised: bool) -> None:
+           initialised: bool, board: Board | None, place: int) -> None:
     """A worker's life: take chunks of tasks, answer with their results, until told to stop."""
     _die_with_parent()
     for fd in close_fds:  # the run's locks must die with the run, not live on in a worker
@@ -95,7 +111,18 @@ def _serve(conn: Connection, slot: Any, setup: WorkerSetup, memory_limit: int, c
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     if not initialised:
         setup.init(*setup.init_args)
+    helper = setup.help if board is not None and setup.attach is not None else None
+    if board is not None and setup.attach is not None and helper is not None:
+        setup.attach(board, place)
+
+    def busy(on: bool) -> None:
+        slot[1] = time.monotonic()
+        slot[0] = _HELPING if on else _IDLE
+
     while True:
+        if board is not None and helper is not None:
+            while not conn.poll(_IDLE_LOOK_SECONDS):
+                board.help(place, helper, busy)
         try:
             chunk = conn.recv()
         except EOFError:
@@ -104,6 +131,8 @@ def _serve(conn: Connection, slot: Any, setup: WorkerSetup, memory_limit: int, c
             return
         results = []
         for index, (_, task) in enumerate(chunk):
+            if board is not None and helper is not None:
+                board.help(place, helper, busy)
             slot[1] = time.monotonic()
             slot[0] = index
             results.append(setup.work(task))
@@ -144,17 +173,20 @@ class WorkerPool(Generic[Task, Result]):
         self.context = multiprocessing.get_context("fork" if self.forked else "spawn")
         if self.forked:
             setup.init(*setup.init_args)
+        # Parts of long tasks go to the other workers: worth it with two or more, and only where
+        # workers are forked (the board is memory they inherit).
+        self.board = Board(self.size) if self.forked and self.size > 1 and setup.help is not None else None
         self.workers: list[_Worker] = []
         self.deaths = 0
         self._idle_deaths = 0
 
-    def _start(self) -> _Worker:
-        return _Worker(self.context, self.setup, self.memory_limit, self.close_fds, self.forked)
+    def _start(self, place: int) -> _Worker:
+        return _Worker(self.context, self.setup, self.memory_limit, self.close_fds, self.forked, self.board, place)
 
     def map(self, tasks: Iterator[Task]) -> Iterator[Result]:
         """Results of ``tasks`` in their order; at most a few chunks per worker in flight."""
         while len(self.workers) < self.size:
-            self.workers.append(self._start())
+            self.workers.append(self._start(len(self.workers)))
         queue: deque[list[tuple[int, Any]]] = deque()
         done: dict[int, Any] = {}
         issued = emitted = 0
@@ -177,7 +209,8 @@ class WorkerPool(Generic[Task, Result]):
             for worker in self.workers:
                 if worker.chunk is None and queue:
                     worker.chunk = queue.popleft()
-                    worker.conn.send(worker.chunk)
+                    with contextlib.suppress(OSError):  # it died: _collect sees it and redoes the chunk
+                        worker.conn.send(worker.chunk)
             while emitted in done:
                 yield done.pop(emitted)
                 emitted += 1
@@ -189,8 +222,15 @@ class WorkerPool(Generic[Task, Result]):
 
     def _collect(self, done: dict[int, Any], queue: deque[list[tuple[int, Any]]]) -> None:
         busy = [w for w in self.workers if w.chunk is not None]
-        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+        idle = [w for w in self.workers if w.chunk is None]
+        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in self.workers], timeout=1.0)
         now = time.monotonic()
+        for worker in idle:
+            # An idle worker does parts of other workers' tasks: it may die doing one, or overrun.
+            since = worker.helping_since()
+            if (worker.process.sentinel in ready or not worker.process.is_alive()
+                    or (self.max_seconds and since is not None and now - since > self.max_seconds)):
+                self._renew(worker)
         for worker in busy:
             assert worker.chunk is not None
             if worker.conn in ready:
@@ -207,7 +247,7 @@ class WorkerPool(Generic[Task, Result]):
             if worker.conn in ready or worker.process.sentinel in ready or not worker.process.is_alive():
                 worker.process.join(timeout=5)  # its pipe may close a moment before it can be reaped
                 reason = _death(worker.process.exitcode)
-            elif self.max_seconds and (held := worker.in_hand()) and now - held[1] > self.max_seconds:
+            elif self.max_seconds and (began := _began(worker)) is not None and now - began > self.max_seconds:
                 reason = f"over the limit: took longer than {self.max_seconds:g} s (its worker was stopped)"
             if reason is not None:
                 self._replace(worker, reason, done, queue)
@@ -216,13 +256,12 @@ class WorkerPool(Generic[Task, Result]):
         """The worker died holding a chunk: its task in hand fails, the others are redone."""
         chunk = worker.chunk
         assert chunk is not None
-        held = worker.in_hand()
-        worker.kill()
-        self.deaths += 1
-        self.workers[self.workers.index(worker)] = self._start()
-        if held is None and self._idle_deaths < _IDLE_DEATHS:
-            # It died before taking up the chunk (killed while idle): no task is to blame.
-            self._idle_deaths += 1
+        held, helping = worker.in_hand(), worker.helping_since() is not None
+        self._renew(worker)
+        if held is None and (helping or self._idle_deaths < _IDLE_DEATHS):
+            # It died before taking up the chunk (killed while idle), or doing a part of another
+            # worker's task, which that worker does again: no task of its own is to blame.
+            self._idle_deaths += not helping
             queue.appendleft(chunk)
             return
         self._idle_deaths = 0
@@ -233,6 +272,14 @@ class WorkerPool(Generic[Task, Result]):
         if rest:
             queue.appendleft(rest)
 
+    def _renew(self, worker: _Worker) -> None:
+        """A fresh worker in the place of one that died or is stopped; parts it held go back to their owners."""
+        worker.kill()
+        if self.board is not None:
+            self.board.forget(worker.place, worker.process.pid)
+        self.deaths += 1
+        self.workers[self.workers.index(worker)] = self._start(worker.place)
+
     def close(self) -> None:
         """Stop every worker: idle ones are told to, busy ones (a stopped run) are killed."""
         for worker in self.workers:
@@ -242,6 +289,12 @@ class WorkerPool(Generic[Task, Result]):
                 worker.process.join(timeout=5)
             worker.kill()
         self.workers = []
+
+
+def _began(worker: _Worker) -> float | None:
+    """When the worker began what it is doing: a task of its own, or a part of another's."""
+    held = worker.in_hand()
+    return held[1] if held is not None else worker.helping_since()
 
 
 def _death(exitcode: int | None) -> str:

@@ -40,7 +40,7 @@ from .paths import check_paths, default_state, inside
 from .pool import WorkerSetup, memory_limit_per_worker
 from .progress import Progress
 from .signals import StopRunOnSignals
-from .worker import Done, failed, init_worker, path_id_of, storage_reason, task_bytes, work
+from .worker import Done, attach_board, failed, help_read, init_worker, path_id_of, storage_reason, task_bytes, work
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -185,7 +185,8 @@ class Runner:
         if self._pool is None:
             limits, memory_limit, max_seconds = self._pool_options
             setup = WorkerSetup(init_worker, (self.profile, self.key, self.folder.path, self.dst, self.linkage,
-                                              self.verify, self.preview_dir, limits, self.accept), work, failed)
+                                              self.verify, self.preview_dir, limits, self.accept), work, failed,
+                                attach_board, help_read)
             locks = [fd for fd in (self.folder.lock_fd, self.sink.lock_fd) if fd is not None]
             reuse_large_buffers()  # forked workers inherit it; spawned ones set it in init_worker
             self._pool = open_executor(self.executor, self.workers, setup, memory_limit=memory_limit,

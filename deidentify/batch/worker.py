@@ -7,7 +7,9 @@ the :class:`~deidentify.batch.pool.WorkerSetup` of a run.
 
 from __future__ import annotations
 
+import math
 import os
+import pickle
 import secrets
 import stat
 import time
@@ -21,17 +23,23 @@ from ..keys import Keyring
 from ..limits import Limits, over, size_text
 from ..outcome import Outcome, Status
 from ..pipeline import deidentify_bytes
-from ..pixels.stage import tools_for
+from ..pixels.base import Box, FrameReader
+from ..pixels.stage import read_frames, tools_for
 from ..plan import RuleBook
 from ..profile import Profile
 from ..sinks import FolderSink, Staged
-from ..source import digest_of, silence_pydicom
+from ..source import digest_of, parse_source, silence_pydicom
 from ..state import StateFolder
 from .malloc import reuse_large_buffers
+from .sharing import MAX_PARTS, Board
 from .verify import withhold_unverified
 
 # What init_worker sets up once per process, for every work() call after it.
 _worker: dict[str, Any] = {}
+# An image with fewer frames is read by its worker alone; a part is at least this many frames
+# (a 640 x 480 frame takes the detector 0.05-0.09 s, and a helper first reads and parses the file).
+_SHARED_FRAMES = 8
+_PART_FRAMES = 4
 
 
 @dataclass
@@ -68,6 +76,50 @@ def init_worker(profile: Profile, key: bytes, state: Path, dst: Path, linkage: b
                    tag=secrets.token_hex(4))
 
 
+def attach_board(board: Board, slot: int) -> None:
+    """Have this worker's images read in parts by the pool's workers (its slot on ``board``)."""
+    _worker["rules"].pixel_tools.sharing = _BoardSharing(board, slot)
+
+
+def help_read(spec: bytes, part: int) -> list[tuple[Box, ...]]:
+    """Part ``part`` of another worker's image, described by ``spec``: read from its path, as that
+    worker read it (the bytes must be those it read).  The image is kept for the next part of it
+    until this worker takes up another image or a task of its own."""
+    path, digest, frames, size = pickle.loads(spec)
+    kept = _worker.get("helped")
+    if kept is None or kept[0] != spec:
+        _worker["helped"] = None  # the last image goes before the next is read
+        data, _, _ = read_input(Path(path), _worker["limits"].max_file_bytes)
+        if digest_of(data) != digest:
+            raise DeidentifyError("the file changed since its worker read it")
+        kept = _worker["helped"] = (spec, parse_source(data, _worker["limits"]).dataset)
+    return read_frames(kept[1], _worker["rules"].pixel_tools, range(part * size, min(frames, (part + 1) * size)))
+
+
+class _BoardSharing:
+    """The frames of a long image cut into parts that the pool's other workers take too.
+
+    The helpers read the image from its path (:func:`help_read`), so the
+    frames and the text read in them never leave a worker's memory.
+    """
+
+    def __init__(self, board: Board, slot: int) -> None:
+        self.board = board
+        self.slot = slot
+        self.task: tuple[Path, bytes] | None = None
+        """The input in hand and its bytes, set by :func:`work` for as long as it holds them."""
+
+    def read(self, frames: int, reader: FrameReader) -> list[tuple[Box, ...]]:
+        if self.task is None or frames < _SHARED_FRAMES:
+            return reader(range(frames))
+        path, data = self.task
+        size = max(_PART_FRAMES, math.ceil(frames / MAX_PARTS))
+        spec = pickle.dumps((str(path), digest_of(data), frames, size))
+        parts = self.board.share(self.slot, spec, math.ceil(frames / size),
+                                 lambda part: reader(range(part * size, min(frames, (part + 1) * size))))
+        return [boxes for part in parts for boxes in part]
+
+
 def path_id_of(path: Path, keyring: Keyring) -> str:
     """Keyed id of an input's path: stable across runs, says nothing about the name."""
     return keyring.file_id(digest_of(os.fsencode(path)))
@@ -78,8 +130,12 @@ def work(task: tuple[Path, str]) -> Done:
     path, path_id = task
     began = time.perf_counter()
     data = b""
+    sharing = _worker["rules"].pixel_tools.sharing
+    _worker["helped"] = None
     try:
         data, size, mtime_ns = read_input(path, _worker["limits"].max_file_bytes)
+        if isinstance(sharing, _BoardSharing):
+            sharing.task = (path, data)
         outcome = _deidentify(data)
     except UnreadableInput as exc:
         return Done(path_id, *_version(path), Outcome(path_id, Status.ERROR, exc.reason), 0.0)
@@ -93,6 +149,9 @@ def work(task: tuple[Path, str]) -> Done:
     except Exception as exc:  # fail closed; the message may quote values, so name only the type
         outcome = Outcome(_keyring().file_id(digest_of(data)), Status.ERROR,
                           f"cannot be de-identified ({type(exc).__name__})")
+    finally:
+        if isinstance(sharing, _BoardSharing):
+            sharing.task = None
     done = Done(path_id, size, mtime_ns, outcome, 0.0)
     try:
         if outcome.status == Status.WRITTEN:
