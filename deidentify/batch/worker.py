@@ -107,7 +107,7 @@ class _BoardSharing:
         self.board = board
         self.slot = slot
         self.task: tuple[Path, bytes] | None = None
-        """The input in hand and its bytes, set by :func:`work` for as long as it holds them."""
+        """The input whose image is being cleaned and its bytes, set for as long as the pipeline cleans it."""
 
     def read(self, frames: int, reader: FrameReader) -> list[tuple[Box, ...]]:
         if self.task is None or frames < _SHARED_FRAMES:
@@ -130,13 +130,10 @@ def work(task: tuple[Path, str]) -> Done:
     path, path_id = task
     began = time.perf_counter()
     data = b""
-    sharing = _worker["rules"].pixel_tools.sharing
     _worker["helped"] = None
     try:
         data, size, mtime_ns = read_input(path, _worker["limits"].max_file_bytes)
-        if isinstance(sharing, _BoardSharing):
-            sharing.task = (path, data)
-        outcome = _deidentify(data)
+        outcome = _deidentify(path, data)
     except UnreadableInput as exc:
         return Done(path_id, *_version(path), Outcome(path_id, Status.ERROR, exc.reason), 0.0)
     except OSError as exc:
@@ -149,9 +146,6 @@ def work(task: tuple[Path, str]) -> Done:
     except Exception as exc:  # fail closed; the message may quote values, so name only the type
         outcome = Outcome(_keyring().file_id(digest_of(data)), Status.ERROR,
                           f"cannot be de-identified ({type(exc).__name__})")
-    finally:
-        if isinstance(sharing, _BoardSharing):
-            sharing.task = None
     done = Done(path_id, size, mtime_ns, outcome, 0.0)
     try:
         if outcome.status == Status.WRITTEN:
@@ -196,8 +190,17 @@ def storage_reason(exc: OSError) -> str:
     return f"writing the output or state failed ({os.strerror(exc.errno) if exc.errno else type(exc).__name__})"
 
 
-def _deidentify(data: bytes) -> Outcome:
-    outcome = deidentify_bytes(data, _worker["rules"], _worker["keyring"], _worker["linkage"], _worker["limits"])
+def _deidentify(path: Path, data: bytes) -> Outcome:
+    sharing = _worker["rules"].pixel_tools.sharing
+    # Other workers may read frames of this file's image, and of nothing else: the image
+    # the pipeline cleans is the one these bytes hold.
+    if isinstance(sharing, _BoardSharing):
+        sharing.task = (path, data)
+    try:
+        outcome = deidentify_bytes(data, _worker["rules"], _worker["keyring"], _worker["linkage"], _worker["limits"])
+    finally:
+        if isinstance(sharing, _BoardSharing):
+            sharing.task = None
     if _worker["verify"] and outcome.status == Status.WRITTEN:
         withhold_unverified(outcome, data, _worker["rules"], _worker["accept"])
     if _worker["preview_dir"] is not None and outcome.status == Status.WRITTEN:
