@@ -175,7 +175,10 @@ class WorkerPool(Generic[Task, Result]):
             setup.init(*setup.init_args)
         # Parts of long tasks go to the other workers: worth it with two or more, and only where
         # workers are forked (the board is memory they inherit).
-        self.board = Board(self.size) if self.forked and self.size > 1 and setup.help is not None else None
+        self.board: Board | None = None
+        if self.forked and self.size > 1 and setup.help is not None:
+            with contextlib.suppress(OSError):  # no temporary folder for its lock: each reads its own
+                self.board = Board(self.size)
         self.workers: list[_Worker] = []
         self.deaths = 0
         self._idle_deaths = 0
