@@ -20,6 +20,9 @@ us1024/     20 ultrasound images 1024x768 RGB, native, iU22 again, the same gene
             larger frame and a 70-pixel banner in a larger font: the text detectors' second
             frame size.  deid's iU22 rule for this width says Rows 786, not 768, so no
             device rule matches: only OCR cleans them
+busy/       a 120-frame ultrasound cine, 640x480 8-bit grey, native (the us generator's
+            frames, the speckle new in each), named to be walked first, then links to the
+            first 40 us images: a long image read by a pool whose other worker is busy
 
 Sizes scale with --scale (at least one file each).  Every value comes from a seeded
 generator, so the same scale gives byte-identical corpora.  WORK_DIR/corpora/manifest.json
@@ -47,10 +50,12 @@ from pydicom.uid import (
     JPEG2000Lossless,
 )
 
-BASE_COUNTS = {"small": 2000, "ct": 1000, "us": 200, "j2k": 200, "us1024": 20}
+BASE_COUNTS = {"small": 2000, "ct": 1000, "us": 200, "j2k": 200, "us1024": 20, "busy": 41}
+CINE_FRAMES = 120
 MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
 CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 US_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
+US_MULTIFRAME_STORAGE = "1.2.840.10008.5.1.4.1.1.3.1"
 STUDY_ROOT = "1.2.840.10008.3.1.2.3.1"  # Detached Study Management SOP Class, as ReferencedSOPClassUID
 US_BANNER_ROWS = 44  # inside deid's "Philips IU22" rule for 640x480 (ctpcoordinates 0,0,640,47)
 # Frame size -> (banner font px, line spacing px, side-scale font px): the banner fills the top
@@ -290,6 +295,24 @@ def make_us1024(folder: Path, n: int) -> int:
     return total
 
 
+def make_busy(folder: Path, us: Path, n: int) -> int:
+    """One cine walked first (``CINE`` sorts before ``US``), then links to the first ``n - 1`` us images."""
+    ds = header("busy", 0, 1, "US", US_MULTIFRAME_STORAGE)
+    image_module(ds, 480, 640, 1, 8, "MONOCHROME2")
+    ds.NumberOfFrames = CINE_FRAMES
+    ds.FrameTime = 33.3
+    ds.FrameIncrementPointer = 0x00181063  # Frame Time
+    ds.PixelData = b"".join(us_frame(ds, f, seed=40_000)[..., 0].tobytes() for f in range(CINE_FRAMES))
+    total = save(ds, folder / "CINE000000.dcm")
+    for path in sorted(us.iterdir())[: n - 1]:
+        try:
+            (folder / path.name).hardlink_to(path)
+        except OSError:  # another file system
+            shutil.copy(path, folder / path.name)
+        total += path.stat().st_size
+    return total
+
+
 def build(work: Path, scale: float, force: bool = False) -> dict:
     root = work / "corpora"
     manifest_path = root / "manifest.json"
@@ -300,7 +323,7 @@ def build(work: Path, scale: float, force: bool = False) -> dict:
         if manifest.get("scale") == scale and manifest.get("generator") == code_hash:
             return manifest
     shutil.rmtree(root, ignore_errors=True)
-    folders = {name: root / name for name in ("small", "ct", "us", "us-header", "j2k", "us1024")}
+    folders = {name: root / name for name in ("small", "ct", "us", "us-header", "j2k", "us1024", "busy")}
     for folder in folders.values():
         folder.mkdir(parents=True)
     print(f"bench: generating corpora at scale {scale} in {root}", flush=True)
@@ -316,6 +339,9 @@ def build(work: Path, scale: float, force: bool = False) -> dict:
     print(f"bench:   us, us-header {want['us']} files; j2k {files.get('j2k', 0)} files {note}", flush=True)
     sizes["us1024"], files["us1024"] = make_us1024(folders["us1024"], want["us1024"]), want["us1024"]
     print(f"bench:   us1024 {want['us1024']} files", flush=True)
+    busy = min(want["busy"], want["us"] + 1)
+    sizes["busy"], files["busy"] = make_busy(folders["busy"], folders["us"], busy), busy
+    print(f"bench:   busy {busy} files (a {CINE_FRAMES}-frame cine first)", flush=True)
     manifest = {"scale": scale, "generator": code_hash, "files": files, "bytes": sizes, "notes": [note] if note else []}
     manifest_path.write_text(json.dumps(manifest, indent=2))
     return manifest
