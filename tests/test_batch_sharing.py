@@ -2,8 +2,9 @@
 
 Real worker processes on a real board: a helper that takes a part, one that
 raises, one killed by SIGKILL in the middle of a part, one that overruns the
-time limit.  Whatever happens to the helpers, the owner gets every part's
-result, in order, and no task of the run fails for it.  Then the whole CLI:
+time limit, and an owner killed while a helper holds one of its parts.
+Whatever happens to the helpers, the owner gets every part's result, in order,
+and no task of the run fails for it; a dead owner costs its own task only.  Then the whole CLI:
 a cine read by two workers is written byte for byte as one worker writes it.
 """
 
@@ -49,6 +50,8 @@ def _work(task: tuple[str, Path]) -> list[tuple[int, str, int]]:
             deadline = time.monotonic() + 30
             while not taken.exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
+            if how == "owner dies":
+                os.kill(os.getpid(), signal.SIGKILL)
         return part, "owner", os.getpid()
 
     return _here["board"].share(_here["slot"], pickle.dumps((how, str(folder))), PARTS, do)
@@ -114,6 +117,14 @@ def test_a_part_over_the_time_limit_stops_its_task_and_its_helper_and_the_run_go
     assert hung == "over the limit: took longer than 2 s (its worker was stopped)"
     assert [part for part, _, _ in after] == list(range(PARTS))
     assert pool.deaths == 2
+
+
+def test_an_owner_killed_mid_task_costs_its_task_only_and_the_board_serves_the_next(tmp_path: Path) -> None:
+    (killed, after), pool = _run(tmp_path, "owner dies", "help")
+    assert killed == "its worker process died (SIGKILL)"
+    assert [part for part, _, _ in after] == list(range(PARTS))
+    assert {who for _, who, _ in after} == {"owner", "helper"}
+    assert pool.deaths == 1
 
 
 def test_a_task_that_fails_takes_its_posted_parts_off_the_board(tmp_path: Path) -> None:
