@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import multiprocessing
 import os
 import resource
@@ -111,18 +112,20 @@ def _serve(conn: Connection, slot: Any, setup: WorkerSetup, memory_limit: int, c
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     if not initialised:
         setup.init(*setup.init_args)
-    helper = setup.help if board is not None and setup.attach is not None else None
-    if board is not None and setup.attach is not None and helper is not None:
-        setup.attach(board, place)
 
     def busy(on: bool) -> None:
         slot[1] = time.monotonic()
         slot[0] = _HELPING if on else _IDLE
 
+    # Doing the parts of other workers' tasks that are on the board, when there is one.
+    look: Callable[[], int] | None = None
+    if board is not None and setup.attach is not None and setup.help is not None:
+        setup.attach(board, place)
+        look = functools.partial(board.help, place, setup.help, busy)
     while True:
-        if board is not None and helper is not None:
+        if look is not None:
             while not conn.poll(_IDLE_LOOK_SECONDS):
-                board.help(place, helper, busy)
+                look()
         try:
             chunk = conn.recv()
         except EOFError:
@@ -131,8 +134,8 @@ def _serve(conn: Connection, slot: Any, setup: WorkerSetup, memory_limit: int, c
             return
         results = []
         for index, (_, task) in enumerate(chunk):
-            if board is not None and helper is not None:
-                board.help(place, helper, busy)
+            if look is not None:
+                look()
             slot[1] = time.monotonic()
             slot[0] = index
             results.append(setup.work(task))
@@ -176,7 +179,7 @@ class WorkerPool(Generic[Task, Result]):
         # Parts of long tasks go to the other workers: worth it with two or more, and only where
         # workers are forked (the board is memory they inherit).
         self.board: Board | None = None
-        if self.forked and self.size > 1 and setup.help is not None:
+        if self.forked and self.size > 1 and setup.help is not None and setup.attach is not None:
             with contextlib.suppress(OSError):  # no temporary folder for its lock: each reads its own
                 self.board = Board(self.size)
         self.workers: list[_Worker] = []

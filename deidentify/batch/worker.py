@@ -90,7 +90,7 @@ def help_read(spec: bytes, part: int) -> list[tuple[Box, ...]]:
     if digest_of(data) != digest:
         raise DeidentifyError("the file changed since its worker read it")
     source = parse_source(data, _worker["limits"]).dataset
-    return read_frames(source, _worker["rules"].pixel_tools, range(part * size, min(frames, (part + 1) * size)))
+    return read_frames(source, _worker["rules"].pixel_tools, _part(part, size, frames))
 
 
 class _BoardSharing:
@@ -113,8 +113,13 @@ class _BoardSharing:
         size = max(_PART_FRAMES, math.ceil(frames / MAX_PARTS))
         spec = pickle.dumps((str(path), digest_of(data), frames, size))
         parts = self.board.share(self.slot, spec, math.ceil(frames / size),
-                                 lambda part: reader(range(part * size, min(frames, (part + 1) * size))))
+                                 lambda part: reader(_part(part, size, frames)))
         return [boxes for part in parts for boxes in part]
+
+
+def _part(part: int, size: int, frames: int) -> range:
+    """The frames of part ``part`` of an image of ``frames`` frames cut in parts of ``size``."""
+    return range(part * size, min(frames, (part + 1) * size))
 
 
 def path_id_of(path: Path, keyring: Keyring) -> str:
