@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -68,6 +68,15 @@ class PixelDetector(Protocol):
 
     def find(self, image: np.ndarray, own_values: Iterable[Detector] = ()) -> list[Box]:
         """Boxes of text to mask; ``own_values`` are text detectors that say which words identify."""
+        ...
+
+
+@runtime_checkable
+class GlyphReader(Protocol):
+    """A detector that also reads a glyph standing alone, which a text-line detector does not see as a line."""
+
+    def reads_glyph(self, glyph: np.ndarray) -> bool:
+        """Whether ``glyph`` (8-bit, one character white on black, with a margin) reads as a letter or digit."""
         ...
 
 

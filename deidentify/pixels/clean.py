@@ -23,6 +23,7 @@ from pydicom.uid import UID
 
 from ..limits import Limits
 from .base import READ_HERE, Box, CleanSettings, FrameSharing, PixelDetector, PixelError, RegionDecision
+from .cine import read_across_frames
 from .detectors.base import merge_boxes
 from .frames import check_decodable, decode_frames
 from .gate import BURNT_IN_NOT_CLEANED, may_carry_burnt_in_text
@@ -151,6 +152,7 @@ def _regions(
     found = sharing.read(layout.frames, lambda frames: find_text(source_ds, layout, frames, detector, own_values))
     if len(found) != layout.frames:
         raise PixelError("OCR failed: frames were left unread")
+    found = read_across_frames(source_ds, layout, found, detector)
     return tuple(frame_regions(rules, boxes, padding, layout.columns, layout.rows) for boxes in found)
 
 

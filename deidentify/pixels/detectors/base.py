@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...errors import DeidentifyError
-from ..base import Box, PixelDetector
+from ..base import Box, GlyphReader, PixelDetector
 
 if TYPE_CHECKING:
     from deidentify.detect.base import Detector
@@ -163,3 +163,7 @@ class CombinedDetector:
         """The union of every engine's boxes (boxes that mostly overlap merged)."""
         detectors = list(own_values)
         return merge_boxes([box for engine in self.engines for box in engine.find(image, detectors)])
+
+    def reads_glyph(self, glyph: np.ndarray) -> bool:
+        """Whether an engine that reads lone glyphs reads ``glyph`` as a letter or digit."""
+        return any(engine.reads_glyph(glyph) for engine in self.engines if isinstance(engine, GlyphReader))

@@ -1,0 +1,188 @@
+"""What the frames of a cine show together that no one frame does.
+
+Each frame of a multi-frame image is read on its own (:func:`~.clean.find_text`).
+With every frame's findings in hand, one more pass over the frames adds two things:
+
+* **Text found on one frame is masked wherever its pixels stay.**  The detector reads
+  a frame as a whole, so a line at the edge of what it can see is found on some
+  frames and not on others while its own pixels never change (pydicom's 30-frame
+  ``examples_ybr_color``: a faint 5 x 6 pixel "B", found on one frame).  A box found
+  on a frame is carried to the frames before and after it for as long as the pixels
+  under it stay as they were on the frame before (``_STILL``).
+* **A glyph standing alone in the overlay is read.**  Where the picture moves, what
+  stays the same on every frame is drawn over it.  A letter standing alone there (the
+  "P" of a probe icon) is no line of text to the detector.  Each stable region of a
+  glyph's size (OpenCV's MSER) lying in the overlay with a ring of overlay around it
+  is cut out of its background and given to the detector's recogniser
+  (:class:`~.base.GlyphReader`); one that reads as a letter or digit is masked on
+  every frame.  Only in a cine of ``_CINE_FRAMES`` frames or more of which at least
+  ``_MOVING`` of the pixels change: in a pair of frames, or a series of copies, what
+  stays the same may be the picture itself.
+
+Both only add masks, and only over pixels that do not move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from .base import Box, GlyphReader, PixelDetector, PixelError
+from .detectors.base import merge_boxes
+from .frames import decode_frames
+from .layout import ImageLayout
+from .render import to_gray
+
+__all__ = ["read_across_frames"]
+
+LABEL = "text"
+# Mean grey-level change under a box from one frame to the next that still counts as the same
+# pixels (lossy cines vary by a level or two where nothing changed; moving anatomy by 3 to 25).
+_STILL = 2.0
+# How far a pixel of the overlay may vary across all the frames of a cine.
+_OVERLAY_SPREAD = 2
+_CINE_FRAMES = 3
+_MOVING = 0.2
+# A lone glyph, in pixels: smaller is a speck, larger the detector reads as a line.
+_GLYPH_HEIGHT = (5, 24)
+_GLYPH_WIDTH = (3, 20)
+_GLYPH_ASPECT = (0.3, 1.3)
+_GLYPH_AREA = (12, 480)
+_RING = 2
+
+
+def read_across_frames(
+    source_ds: Dataset, layout: ImageLayout, found: Sequence[tuple[Box, ...]], detector: PixelDetector
+) -> list[tuple[Box, ...]]:
+    """``found`` (the detector's boxes on each frame), with the boxes the frames show together added."""
+    reader = detector if isinstance(detector, GlyphReader) and layout.frames >= _CINE_FRAMES else None
+    boxes = _distinct(found, layout.columns, layout.rows)
+    if layout.frames < 2 or not (boxes or reader):
+        return list(found)
+    corners = np.array([(box.x0, box.y0, box.x1, box.y1) for box in boxes], dtype=np.intp).reshape(-1, 4)
+    still = np.zeros((layout.frames, len(boxes)), dtype=bool)
+    previous: np.ndarray | None = None
+    bounds: tuple[np.ndarray, np.ndarray] | None = None  # each pixel's lowest and highest grey, for the overlay
+    read = 0
+    for frame in decode_frames(source_ds, layout, for_reading=True):
+        gray = to_gray(frame, source_ds)
+        if previous is not None and boxes:
+            still[read] = _still(previous, gray, corners)
+        if reader is not None:
+            if bounds is None:
+                bounds = gray.copy(), gray.copy()
+            else:
+                np.minimum(bounds[0], gray, out=bounds[0])
+                np.maximum(bounds[1], gray, out=bounds[1])
+        previous = gray
+        read += 1
+    if read != layout.frames:
+        raise PixelError("frames were left unread")
+    present = _present(found, corners)
+    added = _carried(present, still) & ~present
+    result = [[*frame_boxes, *(boxes[k] for k in np.flatnonzero(row))]
+              for frame_boxes, row in zip(found, added, strict=True)]
+    if reader is not None and bounds is not None:
+        low, high = bounds
+        overlay = (high - low) <= _OVERLAY_SPREAD
+        if 1 - float(overlay.mean()) >= _MOVING:
+            # Where the overlay is, every frame shows the same: its lowest grey is any frame's.
+            glyphs = _overlay_glyphs(low, overlay, corners, reader)
+            result = [[*frame_boxes, *glyphs] for frame_boxes in result]
+    return [tuple(merge_boxes(now)) if len(now) > len(before) else tuple(before)
+            for before, now in zip(found, result, strict=True)]
+
+
+def _distinct(found: Sequence[tuple[Box, ...]], columns: int, rows: int) -> list[Box]:
+    """Each place inside the frame a box was found on any frame, once (with the kind of value
+    recognised there, if any)."""
+    distinct: dict[tuple[int, int, int, int], Box] = {}
+    for frame_boxes in found:
+        for found_box in frame_boxes:
+            box = found_box.clipped(columns, rows)
+            if box is None:
+                continue
+            place = (box.x0, box.y0, box.x1, box.y1)
+            if place not in distinct or (box.kind and not distinct[place].kind):
+                distinct[place] = box
+    return list(distinct.values())
+
+
+def _still(previous: np.ndarray, gray: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """For each box, whether its pixels on ``gray`` are those of ``previous`` (a mean change up to ``_STILL``)."""
+    import cv2
+
+    rows, columns = gray.shape
+    depth = cv2.CV_32S if 255 * rows * columns < 2**31 else cv2.CV_64F
+    total = cv2.integral(cv2.absdiff(previous, gray), sdepth=depth)
+    x0, y0, x1, y1 = corners.T
+    def at(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return np.asarray(total[y, x], dtype=np.float64)
+
+    change = at(y1, x1) - at(y0, x1) - at(y1, x0) + at(y0, x0)
+    return np.asarray(change <= _STILL * (x1 - x0) * (y1 - y0))
+
+
+def _present(found: Sequence[tuple[Box, ...]], corners: np.ndarray) -> np.ndarray:
+    """(frames, boxes): whether each box lies inside a box found on each frame."""
+    present = np.zeros((len(found), len(corners)), dtype=bool)
+    x0, y0, x1, y1 = corners.T
+    for index, frame_boxes in enumerate(found):
+        for box in frame_boxes:
+            present[index] |= (x0 >= box.x0) & (y0 >= box.y0) & (x1 <= box.x1) & (y1 <= box.y1)
+    return present
+
+
+def _carried(present: np.ndarray, still: np.ndarray) -> np.ndarray:
+    """Each box on the frames it was found on, and on the runs of frames before and after them
+    over which its pixels stay still (``still[i]``: frame i against frame i - 1)."""
+    carried = present.copy()
+    run = present[0].copy()
+    for index in range(1, len(present)):
+        run = present[index] | (run & still[index])
+        carried[index] |= run
+    run = present[-1].copy()
+    for index in range(len(present) - 2, -1, -1):
+        run = present[index] | (run & still[index + 1])
+        carried[index] |= run
+    return carried
+
+
+def _overlay_glyphs(image: np.ndarray, overlay: np.ndarray, corners: np.ndarray, reader: GlyphReader) -> list[Box]:
+    """Boxes of the lone glyphs of ``image`` that lie in the overlay, outside ``corners``, and read as text."""
+    import cv2
+
+    rows, columns = image.shape
+    mser = cv2.MSER.create(delta=5, min_area=_GLYPH_AREA[0], max_area=_GLYPH_AREA[1])
+    regions, bounds = mser.detectRegions(image)
+    seen: set[tuple[int, int, int, int]] = set()
+    glyphs = []
+    for points, (x, y, width, height) in zip(regions, bounds, strict=True):
+        place = (int(x), int(y), int(width), int(height))
+        if place in seen or not (
+            _GLYPH_HEIGHT[0] <= height <= _GLYPH_HEIGHT[1]
+            and _GLYPH_WIDTH[0] <= width <= _GLYPH_WIDTH[1]
+            and _GLYPH_ASPECT[0] <= width / height <= _GLYPH_ASPECT[1]
+        ):
+            continue
+        seen.add(place)
+        x1, y1 = x + width, y + height
+        if not overlay[max(0, y - _RING) : y1 + _RING, max(0, x - _RING) : x1 + _RING].all():
+            continue
+        if len(corners) and (
+            (corners[:, 0] <= x) & (corners[:, 1] <= y) & (corners[:, 2] >= x1) & (corners[:, 3] >= y1)
+        ).any():
+            continue  # inside text already found
+        # The glyph alone, white on black, with a margin of its height: how a recogniser sees a character.
+        glyph = np.zeros((3 * height, width + 2 * height), dtype=np.uint8)
+        pixels = np.asarray(points)
+        glyph[pixels[:, 1] - y + height, pixels[:, 0] - x + height] = 255
+        try:
+            reads = reader.reads_glyph(glyph)
+        except Exception as exc:  # any failure of the recogniser leaves the glyph unread
+            raise PixelError(f"OCR failed: {type(exc).__name__}") from exc
+        if reads:
+            glyphs.append(Box(int(x), int(y), min(columns, int(x1)), min(rows, int(y1)), LABEL))
+    return glyphs
