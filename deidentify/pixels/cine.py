@@ -118,10 +118,8 @@ def _still(previous: np.ndarray, gray: np.ndarray, corners: np.ndarray) -> np.nd
     depth = cv2.CV_32S if 255 * rows * columns < 2**31 else cv2.CV_64F
     total = cv2.integral(cv2.absdiff(previous, gray), sdepth=depth)
     x0, y0, x1, y1 = corners.T
-    def at(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return np.asarray(total[y, x], dtype=np.float64)
-
-    change = at(y1, x1) - at(y0, x1) - at(y1, x0) + at(y0, x0)
+    sums = total[np.stack((y1, y0, y1, y0)), np.stack((x1, x1, x0, x0))].astype(np.float64)
+    change = sums[0] - sums[1] - sums[2] + sums[3]
     return np.asarray(change <= _STILL * (x1 - x0) * (y1 - y0))
 
 
