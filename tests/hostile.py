@@ -31,6 +31,7 @@ from pydicom.uid import (
 
 CT_CLASS = "1.2.840.10008.5.1.4.1.1.2"
 US_CLASS = "1.2.840.10008.5.1.4.1.1.6.1"
+US_MULTIFRAME_CLASS = "1.2.840.10008.5.1.4.1.1.3.1"
 SR_CLASS = "1.2.840.10008.5.1.4.1.1.88.33"
 RTSTRUCT_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
 CONTENT_SEQUENCE = 0x0040A730
@@ -351,6 +352,17 @@ def huge_native(folder: Path, modality: str = "US", name: str | None = None) -> 
     return _write(folder, name, sop_class, body + _pixel_element(bytes(128), False), instance=instance)
 
 
+def large_cine(folder: Path, side: int = 8192, frames: int = 3, name: str = "large_cine.dcm") -> Path:
+    """An ultrasound cine of ``frames`` frames of noise, ``side`` pixels square: every frame is read
+    for text, and the frames read together (pixels.cine)."""
+    import numpy as np
+
+    instance = _uid(name)
+    pixels = np.random.default_rng(0).integers(0, 256, (frames, side, side), dtype=np.uint8)
+    body = _dataset_bytes(_head(US_MULTIFRAME_CLASS, instance, "US")) + _dataset_bytes(_image(side, side, frames))
+    return _write(folder, name, US_MULTIFRAME_CLASS, body + _pixel_element(pixels.tobytes(), False), instance=instance)
+
+
 HOSTILE: dict[str, Callable[[Path], Path]] = {
     "deflate bomb (4 GiB)": deflate_bomb,
     "deep 5,000, undefined lengths": lambda f: deep_sequence(f, 5000, True),
@@ -425,6 +437,7 @@ _AT_THE_BOUNDS: dict[str, Callable[[Path], Path]] = {
     "RT Structure Set, 30,000 contours": rtstruct,
     "60,000 private elements": lambda f: many_elements(f, 60_000),
     "deflated, 128 MiB inflated (the bound)": lambda f: deflate_bomb(f, 128 << 20, "deflate_128.dcm"),
+    "US cine, 3 frames of 8192x8192 noise": large_cine,
 }
 
 

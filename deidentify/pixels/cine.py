@@ -17,7 +17,10 @@ With every frame's findings in hand, one more pass over the frames adds two thin
   (:class:`~.base.GlyphReader`); one that reads as a letter or digit is masked on
   every frame.  Only in a cine of ``_CINE_FRAMES`` frames or more of which at least
   ``_MOVING`` of the pixels change: in a pair of frames, or a series of copies, what
-  stays the same may be the picture itself.
+  stays the same may be the picture itself.  And only in frames of up to
+  ``_GLYPH_FRAME_PIXELS``: the text detector reads larger frames scaled down, where a
+  glyph of a few pixels is a speck (and MSER's work and memory grow with the pixels:
+  a 3-frame 8192 x 8192 image took 35 s and 4 GB more).
 
 Both only add masks, and only over pixels that do not move.
 """
@@ -51,13 +54,19 @@ _GLYPH_WIDTH = (3, 20)
 _GLYPH_ASPECT = (0.3, 1.3)
 _GLYPH_AREA = (12, 480)
 _RING = 2
+_GLYPH_FRAME_PIXELS = 2048 * 2048
 
 
 def read_across_frames(
     source_ds: Dataset, layout: ImageLayout, found: Sequence[tuple[Box, ...]], detector: PixelDetector
 ) -> list[tuple[Box, ...]]:
     """``found`` (the detector's boxes on each frame), with the boxes the frames show together added."""
-    reader = detector if isinstance(detector, GlyphReader) and layout.frames >= _CINE_FRAMES else None
+    reader = (
+        detector
+        if isinstance(detector, GlyphReader) and layout.frames >= _CINE_FRAMES
+        and layout.rows * layout.columns <= _GLYPH_FRAME_PIXELS
+        else None
+    )
     boxes = _distinct(found, layout.columns, layout.rows)
     if layout.frames < 2 or not (boxes or reader):
         return list(found)
@@ -88,8 +97,9 @@ def read_across_frames(
         low, high = bounds
         overlay = (high - low) <= _OVERLAY_SPREAD
         if 1 - float(overlay.mean()) >= _MOVING:
-            # Where the overlay is, every frame shows the same: its lowest grey is any frame's.
-            glyphs = _overlay_glyphs(low, overlay, corners, reader)
+            # Where the overlay is, every frame shows the same: its lowest grey is any frame's.  What
+            # moves is blanked, so MSER does not spend its time on the picture.
+            glyphs = _overlay_glyphs(np.where(overlay, low, 0).astype(np.uint8), overlay, corners, reader)
             result = [[*frame_boxes, *glyphs] for frame_boxes in result]
     return [tuple(merge_boxes(now)) if len(now) > len(before) else tuple(before)
             for before, now in zip(found, result, strict=True)]
@@ -115,11 +125,15 @@ def _still(previous: np.ndarray, gray: np.ndarray, corners: np.ndarray) -> np.nd
     import cv2
 
     rows, columns = gray.shape
-    depth = cv2.CV_32S if 255 * rows * columns < 2**31 else cv2.CV_64F
-    total = cv2.integral(cv2.absdiff(previous, gray), sdepth=depth)
+    difference = cv2.absdiff(previous, gray)
     x0, y0, x1, y1 = corners.T
-    sums = total[np.stack((y1, y0, y1, y0)), np.stack((x1, x1, x0, x0))].astype(np.float64)
-    change = sums[0] - sums[1] - sums[2] + sums[3]
+    if 255 * rows * columns < 2**31:
+        total = cv2.integral(difference, sdepth=cv2.CV_32S)
+        sums = total[np.stack((y1, y0, y1, y0)), np.stack((x1, x1, x0, x0))].astype(np.int64)
+        change = sums[0] - sums[1] - sums[2] + sums[3]
+    else:  # an integral image of a frame this large needs 64-bit sums: 8 bytes a pixel
+        change = np.array([difference[top:bottom, left:right].sum(dtype=np.int64)
+                           for left, top, right, bottom in corners], dtype=np.int64)
     return np.asarray(change <= _STILL * (x1 - x0) * (y1 - y0))
 
 
