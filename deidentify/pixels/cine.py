@@ -12,7 +12,10 @@ With every frame's findings in hand, one more pass over the frames adds two thin
 * **A glyph standing alone in the overlay is read.**  Where the picture moves, what
   stays the same on every frame is drawn over it.  A letter standing alone there (the
   "P" of a probe icon) is no line of text to the detector.  Each stable region of a
-  glyph's size (OpenCV's MSER) lying in the overlay with a ring of overlay around it
+  glyph's size (OpenCV's MSER) lying in the overlay with a ring of overlay around it,
+  standing out from a plain ground (a flat background or a shaded icon, not the texture
+  of anatomy: a picture can stand still in a cine too, as the frozen half of a dual
+  display does),
   is cut out of its background and given to the detector's recogniser
   (:class:`~.base.GlyphReader`); one that reads as a letter or digit is masked on
   every frame.  Only in a cine of ``_CINE_FRAMES`` frames or more of which at least
@@ -55,6 +58,13 @@ _GLYPH_ASPECT = (0.3, 1.3)
 _GLYPH_AREA = (12, 480)
 _RING = 2
 _GLYPH_FRAME_PIXELS = 2048 * 2048
+# The ground around a lone glyph (a glyph's height on each side), as the median absolute
+# Laplacian: 0-4 around text, 24-30 in a probe icon's shaded ball, 56-102 in the anatomy of a
+# still ultrasound or CT, where specks read as "4", "5" or "r" with confidence.
+_PLAIN_GROUND = 40
+# A glyph drawn over a ground stands out from it (78-150 grey levels for the probe icons' "P");
+# the blobs of a smooth picture do not.
+_CONTRAST = 40
 
 
 def read_across_frames(
@@ -167,6 +177,7 @@ def _overlay_glyphs(image: np.ndarray, overlay: np.ndarray, corners: np.ndarray,
     import cv2
 
     rows, columns = image.shape
+    ground = np.abs(cv2.Laplacian(image, cv2.CV_16S, ksize=3))
     mser = cv2.MSER.create(delta=5, min_area=_GLYPH_AREA[0], max_area=_GLYPH_AREA[1])
     regions, bounds = mser.detectRegions(image)
     seen: set[tuple[int, int, int, int]] = set()
@@ -187,9 +198,11 @@ def _overlay_glyphs(image: np.ndarray, overlay: np.ndarray, corners: np.ndarray,
             (corners[:, 0] <= x) & (corners[:, 1] <= y) & (corners[:, 2] >= x1) & (corners[:, 3] >= y1)
         ).any():
             continue  # inside text already found
+        pixels = np.asarray(points)
+        if not _stands_out(image, ground, pixels, x, y, x1, y1):
+            continue
         # The glyph alone, white on black, with a margin of its height: how a recogniser sees a character.
         glyph = np.zeros((3 * height, width + 2 * height), dtype=np.uint8)
-        pixels = np.asarray(points)
         glyph[pixels[:, 1] - y + height, pixels[:, 0] - x + height] = 255
         try:
             reads = reader.reads_glyph(glyph)
@@ -198,3 +211,21 @@ def _overlay_glyphs(image: np.ndarray, overlay: np.ndarray, corners: np.ndarray,
         if reads:
             glyphs.append(Box(int(x), int(y), min(columns, int(x1)), min(rows, int(y1)), LABEL))
     return glyphs
+
+
+
+def _stands_out(image: np.ndarray, ground: np.ndarray, points: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> bool:
+    """Whether a glyph (``points``, its box) stands out as drawn on a plain ground: the ground
+    around its box (its height on each side, the box left out) has a median absolute
+    Laplacian up to ``_PLAIN_GROUND``, and the glyph's mean grey is ``_CONTRAST`` from the
+    ground's median."""
+    margin = y1 - y0
+    top, left = max(0, y0 - margin), max(0, x0 - margin)
+    around = np.ones((min(image.shape[0], y1 + margin) - top, min(image.shape[1], x1 + margin) - left), dtype=bool)
+    around[max(0, y0 - 1 - top) : y1 + 1 - top, max(0, x0 - 1 - left) : x1 + 1 - left] = False
+    if not around.any():
+        return False
+    window = (slice(top, top + around.shape[0]), slice(left, left + around.shape[1]))
+    plain = float(np.median(ground[window][around])) <= _PLAIN_GROUND
+    contrast = abs(float(image[points[:, 1], points[:, 0]].mean()) - float(np.median(image[window][around])))
+    return plain and contrast >= _CONTRAST

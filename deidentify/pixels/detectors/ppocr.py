@@ -68,6 +68,7 @@ _ALNUM = re.compile(r"[^\W_]")
 _SINGLE_CONFIDENCE = 0.7
 # A glyph read alone, with no line around it (:meth:`TextDetector.reads_glyph`).
 _GLYPH_CONFIDENCE = 0.9
+_GLYPH = re.compile(r"[A-Za-z0-9]")
 _STROKES = frozenset("1lIi")
 # Frames are read at their own size; one of more pixels than this is reduced to it (text
 # on a 4,000-pixel mammogram is large), a small one doubled (its text is small).
@@ -314,13 +315,15 @@ class TextDetector:
         The detector does not see a lone letter as a line of text, least of all inside
         an icon; cut out of its background, the recogniser reads it (the "P" of a probe
         icon: 0.97 and 0.98).  With no line around it to make a reading likely, it must
-        read as one character with ``_GLYPH_CONFIDENCE``, and not as a single stroke:
-        the pieces of an overlay's graphics (a colour bar's edge, a trace, a box's side)
-        read as "1" (0.76 to 0.95 on an echo's overlay) and a box's corner as "L" (0.88).
+        read as one Latin letter or digit with ``_GLYPH_CONFIDENCE``, and not as a single
+        stroke: the pieces of an overlay's graphics (a colour bar's edge, a trace, a box's
+        side) read as "1" (0.76 to 0.95 on an echo's overlay) and a box's corner as "L"
+        (0.88); a speck of anatomy or a calliper's cross reads as one of the recogniser's
+        thousands of ideographs ("十" 1.0, "博" 0.97).
         """
         whole = Box(0, 0, check_frame(glyph).shape[1], glyph.shape[0], LABEL)
         text, confidence = self.recognise(glyph, [whole])[0]
-        return bool(_ALNUM.fullmatch(text)) and text not in _STROKES and confidence >= _GLYPH_CONFIDENCE
+        return bool(_GLYPH.fullmatch(text)) and text not in _STROKES and confidence >= _GLYPH_CONFIDENCE
 
     # -- detection ---------------------------------------------------------------------
 
