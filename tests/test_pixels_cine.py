@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from burnt_in.locate import truth_files
-from deidentify.pixels import CleanSettings, RegionDecision
+from deidentify.pixels import CleanSettings, RegionDecision, cine
 from deidentify.pixels.base import Box, GlyphReader
 from deidentify.pixels.cine import _carried, read_across_frames
 from deidentify.pixels.clean import find_text
@@ -121,6 +121,18 @@ def test_text_found_on_one_frame_is_masked_on_the_frames_that_show_it_unchanged(
     assert outcome.status == "cleaned"
     assert [boxes for boxes in outcome.boxes] == [(TEXT[0],)] * 3
     check_masked_frames(source, out, dict.fromkeys(range(3), inside([TEXT[0]])))
+
+
+def test_large_frames_sum_the_change_under_their_boxes_as_the_integral_image_does(
+    detector: TextDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Frames too large for 32-bit integral sums sum over each box instead: the same boxes carried.
+    ds = pydicom.dcmread(get_testdata_file("examples_ybr_color.dcm"))
+    layout = read_layout(ds, transfer_syntax_of(ds))
+    found = find_text(ds, layout, range(layout.frames), detector, ())
+    by_integral = read_across_frames(ds, layout, found, detector)
+    monkeypatch.setattr(cine, "_INTEGRAL_PIXELS", 0)
+    assert read_across_frames(ds, layout, found, detector) == by_integral
 
 
 def test_a_box_is_carried_over_the_frames_its_pixels_stay_on_and_no_further() -> None:

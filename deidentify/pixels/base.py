@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from ..detect.base import Detector
 
 
+#: The label of every box a text detector finds (a rule's boxes carry the rule's name).
+TEXT_LABEL = "text"
+
+
 @dataclass(frozen=True)
 class Box:
     """A rectangle to mask, and why: ``label`` is a rule's name or ``text`` (OCR);

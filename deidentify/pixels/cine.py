@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydicom.dataset import Dataset
 
-from .base import Box, GlyphReader, PixelDetector, PixelError
+from .base import TEXT_LABEL, Box, GlyphReader, PixelDetector, PixelError
 from .detectors.base import merge_boxes
 from .frames import decode_frames
 from .layout import ImageLayout
@@ -43,13 +43,14 @@ from .render import to_gray
 
 __all__ = ["read_across_frames"]
 
-LABEL = "text"
 # Mean grey-level change under a box from one frame to the next that still counts as the same
 # pixels (lossy cines vary by a level or two where nothing changed; moving anatomy by 3 to 25).
 _STILL = 2.0
 # How far a pixel of the overlay may vary across all the frames of a cine.
 _OVERLAY_SPREAD = 2
 _CINE_FRAMES = 3
+# Frames up to this many pixels sum the change under their boxes in a 32-bit integral image.
+_INTEGRAL_PIXELS = (2**31 - 1) // 255
 _MOVING = 0.2
 # A lone glyph, in pixels: smaller is a speck, larger the detector reads as a line.
 _GLYPH_HEIGHT = (5, 24)
@@ -71,6 +72,8 @@ def read_across_frames(
     source_ds: Dataset, layout: ImageLayout, found: Sequence[tuple[Box, ...]], detector: PixelDetector
 ) -> list[tuple[Box, ...]]:
     """``found`` (the detector's boxes on each frame), with the boxes the frames show together added."""
+    if layout.frames < 2:
+        return list(found)
     reader = (
         detector
         if isinstance(detector, GlyphReader) and layout.frames >= _CINE_FRAMES
@@ -78,13 +81,16 @@ def read_across_frames(
         else None
     )
     boxes = _distinct(found, layout.columns, layout.rows)
-    if layout.frames < 2 or not (boxes or reader):
+    if not (boxes or reader):
         return list(found)
     corners = np.array([(box.x0, box.y0, box.x1, box.y1) for box in boxes], dtype=np.intp).reshape(-1, 4)
     still = np.zeros((layout.frames, len(boxes)), dtype=bool)
     previous: np.ndarray | None = None
     bounds: tuple[np.ndarray, np.ndarray] | None = None  # each pixel's lowest and highest grey, for the overlay
     read = 0
+    # A second pass over the frames: the first may have been read in parts by other workers, and
+    # what this one needs of every frame (its pixels under each box, its lowest and highest grey)
+    # is too large to come back from them.
     for frame in decode_frames(source_ds, layout, for_reading=True):
         gray = to_gray(frame, source_ds)
         if previous is not None and boxes:
@@ -137,7 +143,7 @@ def _still(previous: np.ndarray, gray: np.ndarray, corners: np.ndarray) -> np.nd
     rows, columns = gray.shape
     difference = cv2.absdiff(previous, gray)
     x0, y0, x1, y1 = corners.T
-    if 255 * rows * columns < 2**31:
+    if rows * columns <= _INTEGRAL_PIXELS:
         total = cv2.integral(difference, sdepth=cv2.CV_32S)
         sums = total[np.stack((y1, y0, y1, y0)), np.stack((x1, x1, x0, x0))].astype(np.int64)
         change = sums[0] - sums[1] - sums[2] + sums[3]
@@ -209,9 +215,8 @@ def _overlay_glyphs(image: np.ndarray, overlay: np.ndarray, corners: np.ndarray,
         except Exception as exc:  # any failure of the recogniser leaves the glyph unread
             raise PixelError(f"OCR failed: {type(exc).__name__}") from exc
         if reads:
-            glyphs.append(Box(int(x), int(y), min(columns, int(x1)), min(rows, int(y1)), LABEL))
+            glyphs.append(Box(int(x), int(y), min(columns, int(x1)), min(rows, int(y1)), TEXT_LABEL))
     return glyphs
-
 
 
 def _stands_out(image: np.ndarray, ground: np.ndarray, points: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> bool:

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..base import TEXT_LABEL as LABEL
 from ..base import Box
 from .base import DetectorError, DetectorUnavailable, Word, boxes_to_mask, check_frame, classify, overlap
 
@@ -61,8 +62,6 @@ if TYPE_CHECKING:
 
 __all__ = ["TesseractDetector", "tesseract_version"]
 
-#: Label of every OCR box (rule boxes carry their rule's name).
-LABEL = "text"
 
 _ALNUM = re.compile(r"[^\W_]")
 _LANGUAGE = re.compile(r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from ...limits import usable_cores
+from ..base import TEXT_LABEL as LABEL
 from ..base import Box
 from .base import DetectorError, DetectorUnavailable, Word, boxes_to_mask, check_frame, classify
 
@@ -56,8 +57,6 @@ if TYPE_CHECKING:
 
 __all__ = ["TextDetector", "model_files"]
 
-#: Label of every box this detector finds.
-LABEL = "text"
 
 _DETECTION_MODEL = "PP-OCRv6_det_small.onnx"
 _RECOGNITION_MODEL = "PP-OCRv6_rec_small.onnx"
