@@ -11,19 +11,14 @@ With every frame's findings in hand, one more pass over the frames adds two thin
   under it stay as they were on the frame before (``_STILL``).
 * **A glyph standing alone in the overlay is read.**  Where the picture moves, what
   stays the same on every frame is drawn over it.  A letter standing alone there (the
-  "P" of a probe icon) is no line of text to the detector.  Each stable region of a
-  glyph's size (OpenCV's MSER) lying in the overlay with a ring of overlay around it,
-  standing out from a plain ground (a flat background or a shaded icon, not the texture
-  of anatomy: a picture can stand still in a cine too, as the frozen half of a dual
-  display does),
-  is cut out of its background and given to the detector's recogniser
-  (:class:`~.base.GlyphReader`); one that reads as a letter or digit is masked on
-  every frame.  Only in a cine of ``_CINE_FRAMES`` frames or more of which at least
-  ``_MOVING`` of the pixels change: in a pair of frames, or a series of copies, what
-  stays the same may be the picture itself.  And only in frames of up to
-  ``_GLYPH_FRAME_PIXELS``: the text detector reads larger frames scaled down, where a
-  glyph of a few pixels is a speck (and MSER's work and memory grow with the pixels:
-  a 3-frame 8192 x 8192 image took 35 s and 4 GB more).
+  "P" of a probe icon) is no line of text to the detector: the lone glyphs lying in
+  the overlay and standing on a plain ground (:func:`~.glyphs.on_plain_ground`: a
+  flat background or a shaded icon, not the texture of anatomy, for a picture can
+  stand still in a cine too, as the frozen half of a dual display does) are read
+  (:func:`~.glyphs.find_glyphs`), and one that reads as a letter or digit is masked
+  on every frame.  Only in a cine of :data:`~.glyphs.OVERLAY_FRAMES` frames or more of
+  which at least ``_MOVING`` of the pixels change, and only in frames of up to
+  :data:`~.glyphs.GLYPH_FRAME_PIXELS`.
 
 Both only add masks, and only over pixels that do not move.
 """
@@ -35,9 +30,10 @@ from collections.abc import Sequence
 import numpy as np
 from pydicom.dataset import Dataset
 
-from .base import TEXT_LABEL, Box, GlyphReader, PixelDetector, PixelError
+from .base import Box, GlyphReader, PixelDetector, PixelError
 from .detectors.base import merge_boxes
 from .frames import decode_frames
+from .glyphs import GLYPH_FRAME_PIXELS, OVERLAY_FRAMES, find_glyphs, on_plain_ground
 from .layout import ImageLayout
 from .render import to_gray
 
@@ -48,24 +44,9 @@ __all__ = ["read_across_frames"]
 _STILL = 2.0
 # How far a pixel of the overlay may vary across all the frames of a cine.
 _OVERLAY_SPREAD = 2
-_CINE_FRAMES = 3
 # Frames up to this many pixels sum the change under their boxes in a 32-bit integral image.
 _INTEGRAL_PIXELS = (2**31 - 1) // 255
 _MOVING = 0.2
-# A lone glyph, in pixels: smaller is a speck, larger the detector reads as a line.
-_GLYPH_HEIGHT = (5, 24)
-_GLYPH_WIDTH = (3, 20)
-_GLYPH_ASPECT = (0.3, 1.3)
-_GLYPH_AREA = (12, 480)
-_RING = 2
-_GLYPH_FRAME_PIXELS = 2048 * 2048
-# The ground around a lone glyph (a glyph's height on each side), as the median absolute
-# Laplacian: 0-4 around text, 24-30 in a probe icon's shaded ball, 56-102 in the anatomy of a
-# still ultrasound or CT, where specks read as "4", "5" or "r" with confidence.
-_PLAIN_GROUND = 40
-# A glyph drawn over a ground stands out from it (78-150 grey levels for the probe icons' "P");
-# the blobs of a smooth picture do not.
-_CONTRAST = 40
 
 
 def read_across_frames(
@@ -76,8 +57,8 @@ def read_across_frames(
         return list(found)
     reader = (
         detector
-        if isinstance(detector, GlyphReader) and layout.frames >= _CINE_FRAMES
-        and layout.rows * layout.columns <= _GLYPH_FRAME_PIXELS
+        if isinstance(detector, GlyphReader) and layout.frames >= OVERLAY_FRAMES
+        and layout.rows * layout.columns <= GLYPH_FRAME_PIXELS
         else None
     )
     boxes = _distinct(found, layout.columns, layout.rows)
@@ -115,7 +96,8 @@ def read_across_frames(
         if 1 - float(overlay.mean()) >= _MOVING:
             # Where the overlay is, every frame shows the same: its lowest grey is any frame's.  What
             # moves is blanked, so MSER does not spend its time on the picture.
-            glyphs = _overlay_glyphs(np.where(overlay, low, 0).astype(np.uint8), overlay, corners, reader)
+            image = np.where(overlay, low, 0).astype(np.uint8)
+            glyphs = find_glyphs(image, overlay, corners, reader, on_plain_ground(image))
             result = [[*frame_boxes, *glyphs] for frame_boxes in result]
     return [tuple(merge_boxes(now)) if len(now) > len(before) else tuple(before)
             for before, now in zip(found, result, strict=True)]
@@ -176,61 +158,3 @@ def _carried(present: np.ndarray, still: np.ndarray) -> np.ndarray:
         run = present[index] | (run & still[index + 1])
         carried[index] |= run
     return carried
-
-
-def _overlay_glyphs(image: np.ndarray, overlay: np.ndarray, corners: np.ndarray, reader: GlyphReader) -> list[Box]:
-    """Boxes of the lone glyphs of ``image`` that lie in the overlay, outside ``corners``, and read as text."""
-    import cv2
-
-    rows, columns = image.shape
-    ground = np.abs(cv2.Laplacian(image, cv2.CV_16S, ksize=3))
-    mser = cv2.MSER.create(delta=5, min_area=_GLYPH_AREA[0], max_area=_GLYPH_AREA[1])
-    regions, bounds = mser.detectRegions(image)
-    seen: set[tuple[int, int, int, int]] = set()
-    glyphs = []
-    for points, (x, y, width, height) in zip(regions, bounds, strict=True):
-        place = (int(x), int(y), int(width), int(height))
-        if place in seen or not (
-            _GLYPH_HEIGHT[0] <= height <= _GLYPH_HEIGHT[1]
-            and _GLYPH_WIDTH[0] <= width <= _GLYPH_WIDTH[1]
-            and _GLYPH_ASPECT[0] <= width / height <= _GLYPH_ASPECT[1]
-        ):
-            continue
-        seen.add(place)
-        x1, y1 = x + width, y + height
-        if not overlay[max(0, y - _RING) : y1 + _RING, max(0, x - _RING) : x1 + _RING].all():
-            continue
-        if len(corners) and (
-            (corners[:, 0] <= x) & (corners[:, 1] <= y) & (corners[:, 2] >= x1) & (corners[:, 3] >= y1)
-        ).any():
-            continue  # inside text already found
-        pixels = np.asarray(points)
-        if not _stands_out(image, ground, pixels, x, y, x1, y1):
-            continue
-        # The glyph alone, white on black, with a margin of its height: how a recogniser sees a character.
-        glyph = np.zeros((3 * height, width + 2 * height), dtype=np.uint8)
-        glyph[pixels[:, 1] - y + height, pixels[:, 0] - x + height] = 255
-        try:
-            reads = reader.reads_glyph(glyph)
-        except Exception as exc:  # any failure of the recogniser leaves the glyph unread
-            raise PixelError(f"OCR failed: {type(exc).__name__}") from exc
-        if reads:
-            glyphs.append(Box(int(x), int(y), min(columns, int(x1)), min(rows, int(y1)), TEXT_LABEL))
-    return glyphs
-
-
-def _stands_out(image: np.ndarray, ground: np.ndarray, points: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> bool:
-    """Whether a glyph (``points``, its box) stands out as drawn on a plain ground: the ground
-    around its box (its height on each side, the box left out) has a median absolute
-    Laplacian up to ``_PLAIN_GROUND``, and the glyph's mean grey is ``_CONTRAST`` from the
-    ground's median."""
-    margin = y1 - y0
-    top, left = max(0, y0 - margin), max(0, x0 - margin)
-    around = np.ones((min(image.shape[0], y1 + margin) - top, min(image.shape[1], x1 + margin) - left), dtype=bool)
-    around[max(0, y0 - 1 - top) : y1 + 1 - top, max(0, x0 - 1 - left) : x1 + 1 - left] = False
-    if not around.any():
-        return False
-    window = (slice(top, top + around.shape[0]), slice(left, left + around.shape[1]))
-    plain = float(np.median(ground[window][around])) <= _PLAIN_GROUND
-    contrast = abs(float(image[points[:, 1], points[:, 0]].mean()) - float(np.median(image[window][around])))
-    return plain and contrast >= _CONTRAST

@@ -27,6 +27,7 @@ from .cine import read_across_frames
 from .detectors.base import merge_boxes
 from .frames import check_decodable, decode_frames
 from .gate import BURNT_IN_NOT_CLEANED, may_carry_burnt_in_text
+from .glyphs import read_drawn_glyphs
 from .icon import replace_icon
 from .layout import ImageLayout, has_pixel_data, read_layout, transfer_syntax_of
 from .regions import frame_regions, rule_regions
@@ -153,6 +154,7 @@ def _regions(
     if len(found) != layout.frames:
         raise PixelError("OCR failed: frames were left unread")
     found = read_across_frames(source_ds, layout, found, detector)
+    found = read_drawn_glyphs(source_ds, layout, found, detector)
     return tuple(frame_regions(rules, boxes, padding, layout.columns, layout.rows) for boxes in found)
 
 
