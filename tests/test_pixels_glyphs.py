@@ -175,3 +175,21 @@ def test_a_glyph_reading_is_only_added_to_what_was_found(detector: TextDetector)
     assert read_drawn_glyphs(ds, layout, [(line,)], counting) == [(line,)]
     assert counting.read == 0
 
+
+
+def _one_or_two_frames() -> list[Path]:
+    files = [path for path, _ in (*truth_files(), *negative_files())]
+    frames = {path: int(pydicom.dcmread(path, stop_before_pixels=True).get("NumberOfFrames", 1) or 1) for path in files}
+    return [path for path in files if frames[path] < glyphs.OVERLAY_FRAMES]
+
+
+@pytest.mark.parametrize("path", _one_or_two_frames(), ids=lambda path: path.name)
+def test_searching_only_near_blocks_of_one_grey_finds_what_the_whole_frame_gives(
+    path: Path, detector: TextDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = pydicom.dcmread(path)
+    layout = read_layout(ds, transfer_syntax_of(ds))
+    found = find_text(ds, layout, range(layout.frames), detector, ())
+    near = read_drawn_glyphs(ds, layout, found, detector)
+    monkeypatch.setattr(glyphs, "_places_to_search", lambda gray, corners: [(0, 0, gray.shape[1], gray.shape[0])])
+    assert read_drawn_glyphs(ds, layout, found, detector) == near
