@@ -42,9 +42,15 @@ def _key_file(folder: Path, key: bytes = KEY, name: str = "key") -> Path:
     return path
 
 
-def _cli(*argv: object, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _cli(*argv: object, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "deidentify.cli", *map(str, argv)], capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env=env)
+
+
+def _own_tmp(folder: Path) -> dict[str, str]:
+    """The environment of a run whose temporary files go to ``folder``, to see what it leaves there."""
+    folder.mkdir()
+    return {**os.environ, "TMPDIR": str(folder)}
 
 
 def _report(state: Path) -> pd.DataFrame:
@@ -121,12 +127,13 @@ def test_a_worker_killed_mid_file_costs_that_file_only_and_retry_writes_it(tmp_p
     dst = tmp_path / "dst"
     process = subprocess.Popen([sys.executable, "-m", "deidentify.cli", "run", src, dst, "--key-file", key,
                                 "--workers", "2", "--quiet", "--profile", TESSERACT], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, env=_own_tmp(tmp_path / "tmp"))
     worker, _ = _wait_for_tesseract(process.pid)
     os.kill(worker, signum)  # SIGSEGV: what a crash in a decoder or a model runtime sends
     _, stderr = process.communicate(timeout=600)
     assert process.returncode == 1, stderr
     assert "Traceback" not in stderr
+    assert not list((tmp_path / "tmp").iterdir())  # the killed worker's scratch folder went with the run's
     report = _report(tmp_path / "dst.state")
     inputs = sum(1 for p in src.rglob("*") if p.is_file())
     assert len(report) == inputs
@@ -164,8 +171,9 @@ def test_a_file_over_the_time_limit_has_its_worker_stopped(tmp_path: Path) -> No
     _ct(src / "ct")
     key = _key_file(tmp_path)
     result = _cli("run", src, tmp_path / "dst", "--key-file", key, "--workers", 1, "--max-seconds-per-file", 1,
-                  "--profile", TESSERACT)
+                  "--profile", TESSERACT, env=_own_tmp(tmp_path / "tmp"))
     assert result.returncode == 1, result.stderr
+    assert not list((tmp_path / "tmp").iterdir())  # nor do the stopped workers' scratch folders
     report = _report(tmp_path / "dst.state")
     slow = report[report.reason.str.startswith("over the limit: took longer than 1 s")]
     assert len(slow) == 2 and set(slow.status) == {"error"}

@@ -11,6 +11,10 @@ limit per file, after which it is killed.
 
 Results come back in the order of the tasks, whatever order the workers finish
 in, so the caller can commit outputs in the order of its walk.
+
+The workers keep their temporary files in a folder of the pool's (``scratch``), removed
+when the pool closes: a worker killed in the middle of a task (Tesseract's scratch folder)
+leaves nothing behind once the run ends.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import functools
 import multiprocessing
 import os
 import resource
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -71,14 +77,15 @@ class WorkerSetup:
 
 class _Worker:
     def __init__(self, context: Any, setup: WorkerSetup, memory_limit: int, close_fds: Sequence[int],
-                 initialised: bool, board: Board | None, place: int) -> None:
+                 initialised: bool, board: Board | None, place: int, scratch: str | None) -> None:
         self.conn, child = context.Pipe()
         # [index of the task in hand within the chunk, monotonic start time]; -1 when idle, -2 while
         # doing a part of another worker's task.
         self.slot = context.RawArray(ctypes.c_double, [_IDLE, 0.0])
         self.place = place
         self.process = context.Process(
-            target=_serve, args=(child, self.slot, setup, memory_limit, tuple(close_fds), initialised, board, place),
+            target=_serve,
+            args=(child, self.slot, setup, memory_limit, tuple(close_fds), initialised, board, place, scratch),
             daemon=True)
         self.process.start()
         child.close()
@@ -99,9 +106,11 @@ class _Worker:
 
 
 def _serve(conn: Connection, slot: Any, setup: WorkerSetup, memory_limit: int, close_fds: tuple[int, ...],
-           initialised: bool, board: Board | None, place: int) -> None:
+           initialised: bool, board: Board | None, place: int, scratch: str | None) -> None:
     """A worker's life: take chunks of tasks, answer with their results, until told to stop."""
     _die_with_parent()
+    if scratch is not None:
+        tempfile.tempdir = os.environ["TMPDIR"] = scratch
     for fd in close_fds:  # the run's locks must die with the run, not live on in a worker
         with contextlib.suppress(OSError):
             os.close(fd)
@@ -182,12 +191,16 @@ class WorkerPool(Generic[Task, Result]):
         if self.forked and self.size > 1 and setup.help is not None and setup.attach is not None:
             with contextlib.suppress(OSError):  # no temporary folder for its lock: each reads its own
                 self.board = Board(self.size)
+        self.scratch: str | None = None
+        with contextlib.suppress(OSError):  # no temporary folder: the workers use the system's, as in a plain run
+            self.scratch = tempfile.mkdtemp(prefix="deidentify-workers-")
         self.workers: list[_Worker] = []
         self.deaths = 0
         self._idle_deaths = 0
 
     def _start(self, place: int) -> _Worker:
-        return _Worker(self.context, self.setup, self.memory_limit, self.close_fds, self.forked, self.board, place)
+        return _Worker(self.context, self.setup, self.memory_limit, self.close_fds, self.forked, self.board, place,
+                       self.scratch)
 
     def map(self, tasks: Iterator[Task]) -> Iterator[Result]:
         """Results of ``tasks`` in their order; at most a few chunks per worker in flight."""
@@ -295,6 +308,9 @@ class WorkerPool(Generic[Task, Result]):
                 worker.process.join(timeout=5)
             worker.kill()
         self.workers = []
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
 
 def _began(worker: _Worker) -> float | None:
