@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,28 @@ def test_a_cine_read_by_two_workers_is_written_as_one_worker_writes_it(tmp_path:
         outputs.append((written.relative_to(dst), written.read_bytes()))
     assert outputs[0] == outputs[1]
     assert pydicom.dcmread(tmp_path / "dst2" / outputs[1][0]).BurnedInAnnotation == "NO"
+
+
+def test_the_workers_folders_of_runs_killed_whole_are_removed_by_the_next_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run killed with kill -9 cannot remove its workers' folder: the next pool removes the
+    # folders of processes that are gone, and leaves those of live ones and anything else.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = tmp_path / f"deidentify-workers-{gone.pid}-abc"
+    (dead / "deidentify-ocr-x").mkdir(parents=True)
+    live = tmp_path / f"deidentify-workers-{os.getppid()}-def"
+    live.mkdir()
+    others = [tmp_path / "deidentify-workers-notapid", tmp_path / f"deidentify-workers-{10**30}-x"]
+    for other in others:
+        other.mkdir()
+    pool: WorkerPool[Any, Any] = WorkerPool(2, WorkerSetup(_init, (), _work, _fail, _attach, _help))
+    try:
+        assert pool.scratch is not None and Path(pool.scratch).parent == tmp_path
+        assert not dead.exists()
+        assert live.is_dir() and all(other.is_dir() for other in others)
+    finally:
+        pool.close()
+    assert not any(path.name.startswith(f"deidentify-workers-{os.getpid()}-") for path in tmp_path.iterdir())

@@ -14,7 +14,8 @@ in, so the caller can commit outputs in the order of its walk.
 
 The workers keep their temporary files in a folder of the pool's (``scratch``), removed
 when the pool closes: a worker killed in the middle of a task (Tesseract's scratch folder)
-leaves nothing behind once the run ends.
+leaves nothing behind once the run ends.  A run killed whole cannot remove its folder; the
+folder is named after the run's process, and the next pool removes those of runs gone.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ Result = TypeVar("Result")
 
 # Files per message: one message per file costs more than a small file's work.
 CHUNK = 16
+# The workers' folder for temporary files: this, the pool's process id, and a random part.
+_SCRATCH = "deidentify-workers-"
+
 _IDLE = -1.0
 # In a worker's slot while it does part of another worker's task (:mod:`.sharing`).
 _HELPING = -2.0
@@ -192,8 +196,10 @@ class WorkerPool(Generic[Task, Result]):
             with contextlib.suppress(OSError):  # no temporary folder for its lock: each reads its own
                 self.board = Board(self.size)
         self.scratch: str | None = None
+        with contextlib.suppress(OSError):
+            _sweep_scratch()
         with contextlib.suppress(OSError):  # no temporary folder: the workers use the system's, as in a plain run
-            self.scratch = tempfile.mkdtemp(prefix="deidentify-workers-")
+            self.scratch = tempfile.mkdtemp(prefix=f"{_SCRATCH}{os.getpid()}-")
         self.workers: list[_Worker] = []
         self.deaths = 0
         self._idle_deaths = 0
@@ -311,6 +317,21 @@ class WorkerPool(Generic[Task, Result]):
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
+
+
+def _sweep_scratch() -> None:
+    """Remove the workers' folders of pools whose process is gone (killed whole, ``kill -9``)."""
+    with os.scandir(tempfile.gettempdir()) as entries:
+        for entry in entries:
+            pid = entry.name[len(_SCRATCH):].split("-", 1)[0]
+            if not (entry.name.startswith(_SCRATCH) and pid.isdigit() and entry.is_dir(follow_symlinks=False)):
+                continue
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                shutil.rmtree(entry.path, ignore_errors=True)
+            except (OSError, OverflowError):
+                continue  # alive and another user's, or no process id at all
 
 
 def _began(worker: _Worker) -> float | None:
