@@ -19,8 +19,9 @@ from deidentify.pixels import glyphs
 from deidentify.pixels.base import Box
 from deidentify.pixels.clean import find_text
 from deidentify.pixels.detectors import TextDetector
+from deidentify.pixels.detectors.base import merge_boxes
 from deidentify.pixels.frames import decode_frames
-from deidentify.pixels.glyphs import drawn, find_glyphs, read_drawn_glyphs
+from deidentify.pixels.glyphs import drawn, drawn_glyph_reader, find_glyphs, read_drawn_glyphs
 from deidentify.pixels.layout import read_layout, transfer_syntax_of
 from deidentify.pixels.render import readings
 from deidentify.profile import load_profile
@@ -45,10 +46,16 @@ def _labelled(name: str) -> Path:
     return found[0]
 
 
-def _drawn_glyphs(ds: Dataset, detector: TextDetector) -> list[tuple[Box, ...]]:
-    """What the glyph search adds to an image on which nothing else was found."""
+def _glyphs_alone(ds: Dataset, detector: TextDetector) -> list[list[Box]]:
+    """What the glyph search reads on each frame of an image, as if nothing else were found there."""
+    frames = decode_frames(ds, read_layout(ds, transfer_syntax_of(ds)), for_reading=True)
+    return [read_drawn_glyphs(readings(frame, ds), (), detector) for frame in frames]
+
+
+def _text(ds: Dataset, detector: TextDetector) -> list[tuple[Box, ...]]:
+    """What the pixel stage finds on each frame of an image."""
     layout = read_layout(ds, transfer_syntax_of(ds))
-    return read_drawn_glyphs(ds, layout, [()] * layout.frames, detector)
+    return find_text(ds, layout, range(layout.frames), detector, ())
 
 
 def _covers(boxes: tuple[Box, ...], x0: int, y0: int, x1: int, y1: int) -> bool:
@@ -63,14 +70,14 @@ def _inside_labels(box: Box, labels: list[list[int]]) -> bool:
 
 @pytest.mark.parametrize("name", sorted(PROBE_P))
 def test_the_letter_of_a_probe_icon_on_a_single_frame_is_read(name: str, detector: TextDetector) -> None:
-    # The text detector finds no line over it; the glyph search finds it, and adds nothing
-    # outside the labelled text.
+    # The text detector finds no line over it; the glyph search beside it finds it, and adds
+    # nothing outside the labelled text.
     path = _labelled(name)
     ds = pydicom.dcmread(path)
-    layout = read_layout(ds, transfer_syntax_of(ds))
-    (found,) = find_text(ds, layout, range(1), detector, ())
+    (frame,) = decode_frames(ds, read_layout(ds, transfer_syntax_of(ds)), for_reading=True)
+    found = tuple(merge_boxes([box for gray in readings(frame, ds) for box in detector.find(gray)]))
     assert not _covers(found, *PROBE_P[name])
-    (boxes,) = read_drawn_glyphs(ds, layout, [found], detector)
+    (boxes,) = _text(ds, detector)
     assert _covers(boxes, *PROBE_P[name])
     labels = [label["box"] for label in boxes_for_frame(next(e for p, e in truth_files() if p == path), 0)]
     assert not [box for box in boxes if box not in found and not _inside_labels(box, labels)]
@@ -85,7 +92,7 @@ def test_a_letter_found_on_one_frame_of_a_pair_is_masked_on_both(detector: TextD
     none = np.zeros((0, 4), dtype=np.intp)
     assert not any(_covers(tuple(find_glyphs(gray, None, none, detector, drawn)), *PROBE_P["OBXXXX1A.dcm"])
                    for gray in readings(second, ds))
-    assert all(_covers(boxes, *PROBE_P["OBXXXX1A.dcm"]) for boxes in _drawn_glyphs(ds, detector))
+    assert all(_covers(boxes, *PROBE_P["OBXXXX1A.dcm"]) for boxes in _text(ds, detector))
 
 
 def _cts() -> list[Path]:
@@ -97,7 +104,7 @@ def _cts() -> list[Path]:
 def test_what_a_ct_saturates_is_not_read_as_a_letter(path: Path, detector: TextDetector) -> None:
     # Bone windowed to white is one grey, far from the grey around it, and two pixels wide or more:
     # it reads as "1", "十" or "中", or, once, as a "4" (0.58), never as a letter with confidence.
-    assert _drawn_glyphs(pydicom.dcmread(path), detector) == [()] * int(pydicom.dcmread(path).get("NumberOfFrames", 1))
+    assert _glyphs_alone(pydicom.dcmread(path), detector) == [[]] * int(pydicom.dcmread(path).get("NumberOfFrames", 1))
 
 
 def test_an_echos_colour_speckle_is_not_read_as_a_letter(detector: TextDetector) -> None:
@@ -155,25 +162,28 @@ def test_only_images_of_one_or_two_frames_up_to_the_largest_read_unscaled_are_se
     frame = np.full((64, 64), 40, dtype=np.uint8)
     frame[20:29, 30:36][P] = 254
     for frames in (1, 2):
-        assert _drawn_glyphs(_monochrome_cine(np.repeat(frame[None], frames, axis=0)), detector) == [
+        assert _text(_monochrome_cine(np.repeat(frame[None], frames, axis=0)), detector) == [
             (Box(30, 20, 36, 29, "text"),)] * frames
     # Three frames are a cine: its glyphs are read in its overlay (pixels.cine), not here.
-    assert _drawn_glyphs(_monochrome_cine(np.repeat(frame[None], 3, axis=0)), detector) == [()] * 3
+    cine = _monochrome_cine(np.repeat(frame[None], 3, axis=0))
+    assert drawn_glyph_reader(read_layout(cine, transfer_syntax_of(cine)), detector) is None
+    assert _text(cine, detector) == [()] * 3
     large = np.full((1, 2049, 2048), 40, dtype=np.uint8)
     large[0, 20:29, 30:36][P] = 254
-    assert _drawn_glyphs(_monochrome_cine(large), detector) == [()]
+    ds = _monochrome_cine(large)
+    # (The text detector, reading this frame scaled down, may find the letter on its own.)
+    assert drawn_glyph_reader(read_layout(ds, transfer_syntax_of(ds)), detector) is None
 
 
 def test_a_glyph_reading_is_only_added_to_what_was_found(detector: TextDetector) -> None:
     # What the detector found stays; a glyph inside a line already found is not read again.
     frame = np.full((64, 64), 40, dtype=np.uint8)
     frame[20:29, 30:36][P] = 254
-    ds = _monochrome_cine(frame[None])
-    layout = read_layout(ds, transfer_syntax_of(ds))
     line = Box(25, 15, 60, 35, "text")
     counting = _Counting(detector)
-    assert read_drawn_glyphs(ds, layout, [(line,)], counting) == [(line,)]
+    assert read_drawn_glyphs([frame], [line], counting) == []
     assert counting.read == 0
+    assert read_drawn_glyphs([frame], [], counting) == [Box(30, 20, 36, 29, "text")]
 
 
 
@@ -188,8 +198,6 @@ def test_searching_only_near_blocks_of_one_grey_finds_what_the_whole_frame_gives
     path: Path, detector: TextDetector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ds = pydicom.dcmread(path)
-    layout = read_layout(ds, transfer_syntax_of(ds))
-    found = find_text(ds, layout, range(layout.frames), detector, ())
-    near = read_drawn_glyphs(ds, layout, found, detector)
+    near = _text(ds, detector)
     monkeypatch.setattr(glyphs, "_places_to_search", lambda gray, corners: [(0, 0, gray.shape[1], gray.shape[0])])
-    assert read_drawn_glyphs(ds, layout, found, detector) == near
+    assert _text(ds, detector) == near

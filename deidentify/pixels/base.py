@@ -45,6 +45,11 @@ class Box:
         return Box(self.x0 - padding, self.y0 - padding, self.x1 + padding, self.y1 + padding, self.label, self.kind)
 
 
+def corners_of(boxes: Iterable[Box]) -> np.ndarray:
+    """The boxes' corners as rows (x0, y0, x1, y1) of an array, for tests over many boxes at once."""
+    return np.array([(box.x0, box.y0, box.x1, box.y1) for box in boxes], dtype=np.intp).reshape(-1, 4)
+
+
 @dataclass(frozen=True)
 class RegionDecision:
     """What the device rules say about one image.

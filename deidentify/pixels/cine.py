@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydicom.dataset import Dataset
 
-from .base import Box, GlyphReader, PixelDetector, PixelError
+from .base import Box, GlyphReader, PixelDetector, PixelError, corners_of
 from .detectors.base import merge_boxes
 from .frames import decode_frames
 from .glyphs import GLYPH_FRAME_PIXELS, OVERLAY_FRAMES, find_glyphs, on_plain_ground
@@ -64,7 +64,7 @@ def read_across_frames(
     boxes = _distinct(found, layout.columns, layout.rows)
     if not (boxes or reader):
         return list(found)
-    corners = np.array([(box.x0, box.y0, box.x1, box.y1) for box in boxes], dtype=np.intp).reshape(-1, 4)
+    corners = corners_of(boxes)
     still = np.zeros((layout.frames, len(boxes)), dtype=bool)
     previous: np.ndarray | None = None
     bounds: tuple[np.ndarray, np.ndarray] | None = None  # each pixel's lowest and highest grey, for the overlay

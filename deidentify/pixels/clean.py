@@ -27,7 +27,7 @@ from .cine import read_across_frames
 from .detectors.base import merge_boxes
 from .frames import check_decodable, decode_frames
 from .gate import BURNT_IN_NOT_CLEANED, may_carry_burnt_in_text
-from .glyphs import read_drawn_glyphs
+from .glyphs import drawn_glyph_reader, read_drawn_glyphs
 from .icon import replace_icon
 from .layout import ImageLayout, has_pixel_data, read_layout, transfer_syntax_of
 from .regions import frame_regions, rule_regions
@@ -154,7 +154,6 @@ def _regions(
     if len(found) != layout.frames:
         raise PixelError("OCR failed: frames were left unread")
     found = read_across_frames(source_ds, layout, found, detector)
-    found = read_drawn_glyphs(source_ds, layout, found, detector)
     return tuple(frame_regions(rules, boxes, padding, layout.columns, layout.rows) for boxes in found)
 
 
@@ -165,9 +164,11 @@ def find_text(
     detector: PixelDetector,
     own_values: Iterable[Detector],
 ) -> list[tuple[Box, ...]]:
-    """What ``detector`` finds on each of ``frames`` (consecutive indices) of the rendered image, merged per frame."""
+    """What ``detector`` finds on each of ``frames`` (consecutive indices) of the rendered image, merged
+    per frame, with the lone glyphs that look drawn in an image of one or two frames (:mod:`.glyphs`)."""
     own = tuple(own_values)
-    found = []
+    glyph_reader = drawn_glyph_reader(layout, detector)
+    found, glyphs = [], []
     # A frame read exactly as the one before it (a cine paused, a series of copies) holds the
     # same text, and the detectors are deterministic: what was found is reused, not re-read.
     previous: list[tuple[np.ndarray, list[Box]]] = []
@@ -181,7 +182,16 @@ def find_text(
         except Exception as exc:  # any failure of the OCR engine leaves the text unread
             raise PixelError(f"OCR failed: {type(exc).__name__}") from exc
         previous = current
-        found.append(tuple(merge_boxes([box for _, boxes in current for box in boxes])))
+        boxes = merge_boxes([box for _, boxes in current for box in boxes])
+        found.append(tuple(boxes))
+        if glyph_reader is not None:
+            glyphs += read_drawn_glyphs([gray for gray, _ in current], boxes, glyph_reader)
+    # A device draws its icons at the same places on both frames of a pair, where one frame may
+    # hide what the other shows (pydicom-data's OBXXXX1A_2frame inverts every palette index on
+    # its second frame, where the probe icon's "P" is 4 grey levels from its ball).  Such short
+    # images are read in one call: a pool shares out the frames of long images only.
+    if glyphs:
+        found = [tuple(merge_boxes([*boxes, *glyphs])) for boxes in found]
     return found
 
 

@@ -14,8 +14,9 @@ What "stands out as drawn" means depends on what else is known of the image:
 * In an image of fewer than :data:`OVERLAY_FRAMES` frames, nothing tells the overlay from
   the picture.  There a glyph must look drawn by a device (:func:`drawn`): one grey
   throughout, strokes at least two pixels wide, far from the grey of its ground.
-  :func:`read_drawn_glyphs` reads such images frame by frame, searching only around
-  blocks of one grey that stand out (a frame of speckle would cost more than the detector).
+  :func:`read_drawn_glyphs` reads each frame of such an image beside the text detector
+  (:func:`~.clean.find_text`), searching only around blocks of one grey that stand out
+  (MSER over a frame of speckle would cost more than the detector).
 
 Only frames of up to :data:`GLYPH_FRAME_PIXELS` are searched: the text detector reads larger
 frames scaled down, where a glyph of a few pixels is a speck (and MSER's work and memory
@@ -27,17 +28,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from pydicom.dataset import Dataset
 
-from .base import TEXT_LABEL, Box, GlyphReader, PixelDetector, PixelError
-from .detectors.base import merge_boxes
-from .frames import decode_frames
+from .base import TEXT_LABEL, Box, GlyphReader, PixelDetector, PixelError, corners_of
 from .layout import ImageLayout
-from .render import readings
 
 __all__ = [
-    "GLYPH_FRAME_PIXELS", "OVERLAY_FRAMES", "StandsOut", "drawn", "find_glyphs", "on_plain_ground",
-    "read_drawn_glyphs",
+    "GLYPH_FRAME_PIXELS", "OVERLAY_FRAMES", "StandsOut", "drawn", "drawn_glyph_reader", "find_glyphs",
+    "on_plain_ground", "read_drawn_glyphs",
 ]
 
 #: The fewest frames over which what stays still can be told from the picture: in a pair of
@@ -86,33 +83,30 @@ StandsOut = Callable[[np.ndarray, Sequence[np.ndarray], np.ndarray], np.ndarray]
 _GREYS_AT_ONCE = 4096
 
 
-def read_drawn_glyphs(
-    source_ds: Dataset, layout: ImageLayout, found: Sequence[tuple[Box, ...]], detector: PixelDetector
-) -> list[tuple[Box, ...]]:
-    """``found`` (the detector's boxes on each frame), with the lone glyphs that look drawn on any
-    frame added to every frame, in an image of fewer than :data:`OVERLAY_FRAMES` frames (a
-    cine's are read in :mod:`.cine`)."""
-    if not (
+def drawn_glyph_reader(layout: ImageLayout, detector: PixelDetector) -> GlyphReader | None:
+    """The reader of lone drawn glyphs for an image of this layout: ``detector`` in an image of fewer
+    than :data:`OVERLAY_FRAMES` frames of up to :data:`GLYPH_FRAME_PIXELS` (a cine's glyphs are read
+    in :mod:`.cine`), None where they are not searched."""
+    if (
         isinstance(detector, GlyphReader)
         and layout.frames < OVERLAY_FRAMES
         and layout.rows * layout.columns <= GLYPH_FRAME_PIXELS
     ):
-        return list(found)
+        return detector
+    return None
+
+
+def read_drawn_glyphs(grays: Sequence[np.ndarray], found: Sequence[Box], reader: GlyphReader) -> list[Box]:
+    """The lone glyphs that look drawn on the readings ``grays`` of one frame, outside ``found`` (the
+    text found on it)."""
+    corners = corners_of(found)
     glyphs: list[Box] = []
-    # The frames are decoded again: the first reading may have been done by another worker.
-    frames = decode_frames(source_ds, layout, for_reading=True)
-    for frame_boxes, frame in zip(found, frames, strict=True):
-        corners = np.array([(box.x0, box.y0, box.x1, box.y1) for box in frame_boxes], dtype=np.intp).reshape(-1, 4)
-        # Each reading of the frame, as text is read: a palette's indices can show what its colours hide.
-        for gray in readings(frame, source_ds):
-            for x0, y0, x1, y1 in _places_to_search(gray, corners):
-                part = np.ascontiguousarray(gray[y0:y1, x0:x1])
-                found_here = find_glyphs(part, None, corners - (x0, y0, x0, y0), detector, drawn)
-                glyphs += [Box(box.x0 + x0, box.y0 + y0, box.x1 + x0, box.y1 + y0, box.label) for box in found_here]
-    # A device draws its icons at the same places on both frames of a pair, where one frame may
-    # hide what the other shows (pydicom-data's OBXXXX1A_2frame inverts every palette index on
-    # its second frame, where the probe icon's "P" is 4 grey levels from its ball).
-    return [tuple(merge_boxes([*frame_boxes, *glyphs])) if glyphs else frame_boxes for frame_boxes in found]
+    for gray in grays:
+        for x0, y0, x1, y1 in _places_to_search(gray, corners):
+            part = np.ascontiguousarray(gray[y0:y1, x0:x1])
+            found_here = find_glyphs(part, None, corners - (x0, y0, x0, y0), reader, drawn)
+            glyphs += [Box(box.x0 + x0, box.y0 + y0, box.x1 + x0, box.y1 + y0, box.label) for box in found_here]
+    return glyphs
 
 
 def _places_to_search(gray: np.ndarray, corners: np.ndarray) -> list[tuple[int, int, int, int]]:
