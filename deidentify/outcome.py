@@ -6,11 +6,14 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .keys import PSEUDONYM_PREFIX, Keyring
 from .sinks import OutputName
+from .textenum import TextEnum
+
+if TYPE_CHECKING:
+    from .pixels.clean import PixelOutcome
 
 _UID_TEXT = re.compile(r"[0-9.]+")
 
@@ -19,11 +22,10 @@ CODE_ITEM_CLEANED = "code-item-cleaned"
 the clean step (the header walk counts them, the report's ``codes_cleaned`` column sums them)."""
 
 
-class Status(str, Enum):
+class Status(TextEnum):
     """What became of one input, as the report, the log and the quarantine say it.
 
-    The values are the report's text; a member equals (and hashes as) its value,
-    so rows read back from a report compare with members directly.
+    The values are the report's text (:class:`~.textenum.TextEnum`).
     """
 
     WRITTEN = "written"
@@ -37,17 +39,13 @@ class Status(str, Enum):
     ERROR = "error"
     """Could not be read or de-identified."""
 
-    def __str__(self) -> str:
-        return self.value  # and so f-strings and format(): the report's text, never "Status.WRITTEN"
-
 
 @dataclass
 class Outcome:
     """What became of one input."""
 
     file_id: str
-    status: str
-    """A :class:`Status` (stages that still set plain text set one of its values)."""
+    status: Status
     reason: str = ""
     data: bytes | None = None
     name: OutputName | None = None
@@ -60,7 +58,7 @@ class Outcome:
     patient_pair: tuple[str, str] | None = None
     date_offset: tuple[str, int] | None = None
     """With linkage, when dates were shifted: (the output's PatientID, the shift in days)."""
-    pixels: Any = None
+    pixels: PixelOutcome | None = None
     """The pixel stage's outcome (masked boxes per frame, labels only), for previews and the report."""
 
 

@@ -26,8 +26,8 @@ from .header.sources.raw import RawFile
 from .keys import Keyring
 from .limits import Limits
 from .outcome import Outcome, Status, output_name
-from .pixels import clean as pixels_clean
 from .pixels.base import PixelError
+from .pixels.clean import PixelStatus
 from .pixels.codestream import METADATA_DROPPED, MetadataError, codestream_reason, without_metadata
 from .pixels.layout import FLOAT_PIXEL_TAGS, PIXEL_DATA
 from .pixels.native import canonical, format_of, written_vr
@@ -121,12 +121,12 @@ def _deidentify(file: SourceFile, rules: RuleBook, keyring: Keyring, linkage: bo
         except Exception as exc:  # fail closed; the message may quote values, so name only the type
             outcome.reason = f"burnt-in text not cleaned (the pixel stage failed: {type(exc).__name__})"
             return outcome
-        if px.status == pixels_clean.WITHHELD:
+        if px.status is PixelStatus.WITHHELD:
             outcome.reason = px.reason
             return outcome
         syntax, cleaned = px.transfer_syntax or syntax, px.clean_pixel_data
         outcome.pixels = px
-        if px.status == pixels_clean.CLEANED or cleaned:
+        if px.status is PixelStatus.CLEANED or cleaned:
             # Masked, or assessed clean as it is: either way the stage marked the image
             # (BurnedInAnnotation NO) and replaced its icon, which the output must carry.
             top = _taken_back(top, view, placed)

@@ -23,6 +23,7 @@ from .keys import Keyring
 from .outcome import Outcome
 from .pipeline import deidentify_bytes
 from .pixels import PixelError, render_preview
+from .pixels.clean import NO_PIXEL_DATA
 from .pixels.layout import has_pixel_data
 from .pixels.preview import check_frame
 from .plan import RuleBook
@@ -62,7 +63,7 @@ def preview_file(path: Path, profile: Profile, destination: Path, frame: int | N
         outcome = deidentify_bytes(data, RuleBook(profile), Keyring(_PREVIEW_KEY))
         if outcome.data is None:
             raise PreviewError(f"nothing to preview: {outcome.status}: {outcome.reason}")
-        if outcome.pixels is None or outcome.pixels.reason == "no pixel data":
+        if outcome.pixels is None or outcome.pixels.reason == NO_PIXEL_DATA:
             raise PreviewError("nothing to preview: pixel cleaning does not apply to this image")
         try:
             _write(original, outcome, destination, frame)
@@ -104,7 +105,8 @@ def _read(path: Path) -> bytes:
 
 def _write(original: Dataset, outcome: Outcome, destination: Path, frame: int | None) -> None:
     """Render in memory, then write beside ``destination`` and rename: a reader never sees half a PNG."""
-    assert outcome.data is not None
+    if outcome.data is None or outcome.pixels is None:
+        raise PreviewError("nothing to preview: the image has no cleaned output")
     picture = BytesIO()
     render_preview(original, outcome.pixels, picture, cleaned=pydicom.dcmread(BytesIO(outcome.data)), frame=frame)
     # mkstemp's file is mode 0600: the preview shows the original image.

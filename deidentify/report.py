@@ -83,7 +83,7 @@ def row(outcome: Outcome, output: str, seconds: float) -> dict[str, object]:
 
 def _masked(outcome: Outcome) -> dict[str, object]:
     """How many pixel regions were masked, and by what: rule names, or ``text:<class>`` for OCR."""
-    boxes = [box for frame in getattr(outcome.pixels, "boxes", ()) or () for box in frame]
+    boxes = [box for frame in (outcome.pixels.boxes if outcome.pixels is not None else ()) for box in frame]
     labels = sorted({f"text:{box.kind}" if box.label == "text" and box.kind else box.label for box in boxes})
     return {"masked_regions": len(boxes), "masked_by": ";".join(labels)}
 

@@ -13,10 +13,15 @@ import pkgutil
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 import deidentify
+from deidentify.checker.findings import Severity
 from deidentify.errors import DeidentifyError
 from deidentify.outcome import Outcome, Status
+from deidentify.pixels.clean import PixelStatus
 from deidentify.report import ReportWriter, Tally, row
+from deidentify.textenum import TextEnum
 
 PACKAGE = Path(deidentify.__file__).parent
 
@@ -69,6 +74,14 @@ def test_a_status_is_the_text_reports_always_held() -> None:
     assert f"{Status.WITHHELD}: reason" == "withheld: reason" and f"{Status.WRITTEN:<8}|" == "written |"
     assert json.dumps({"status": Status.NOT_DICOM}) == '{"status": "not DICOM"}'
     assert Status.WRITTEN in frozenset({"written"}) and "written" in frozenset({Status.WRITTEN})
+
+
+@pytest.mark.parametrize("member", [Status.NOT_DICOM, PixelStatus.CLEANED, Severity.HIGH], ids=str)
+def test_every_status_enum_prints_as_its_text(member: TextEnum) -> None:
+    # The pixel stage's status reaches `explain`'s output and the checker's severity its reports.
+    text = member.value
+    assert str(member) == f"{member}" == format(member, "") == text and member == text
+    assert json.dumps([member]) == json.dumps([text])
 
 
 def test_a_report_row_of_a_status_reads_back_as_text(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from pydicom.dataset import Dataset
 
 from burnt_in.locate import boxes_for_frame, negative_files, truth_files
 from deidentify.pixels.base import Box
-from deidentify.pixels.clean import CLEANED, UNCHANGED
+from deidentify.pixels.clean import PixelStatus
 from deidentify.pixels.detectors import TesseractDetector, TextDetector
 from deidentify.pixels.frames import decode_frames
 from deidentify.pixels.layout import read_layout, transfer_syntax_of
@@ -130,7 +130,7 @@ def test_every_labelled_box_is_masked_and_no_labelled_word_can_be_read(
     path: Path, entry: dict[str, Any], cleaned: dict[Path, Any]
 ) -> None:
     source, out, outcome = cleaned[path]
-    assert outcome.status == CLEANED, outcome.reason
+    assert outcome.status is PixelStatus.CLEANED, outcome.reason
     # Named by class and place, never by the text they hold.
     assert not [(label["class"], label["box"]) for label, hit in _covered(path, entry, outcome, source) if not hit]
     frames = _frames(source)
@@ -150,7 +150,7 @@ def test_every_labelled_box_is_masked_and_no_labelled_word_can_be_read(
 @pytest.mark.parametrize("path, entry", NEGATIVE, ids=[path.name for path, _ in NEGATIVE])
 def test_images_without_burnt_in_text_keep_their_pixels(path: Path, entry: dict[str, Any], read_all: Any) -> None:
     source, out, outcome = _clean(path, read_all)
-    assert outcome.status in (CLEANED, UNCHANGED), outcome.reason
+    assert outcome.status in (PixelStatus.CLEANED, PixelStatus.UNCHANGED), outcome.reason
     rows, columns = int(source.Rows), int(source.Columns)
     frames = len(outcome.boxes)
     masked = sum(_mask(boxes, (rows, columns)).sum() for boxes in outcome.boxes)

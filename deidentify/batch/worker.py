@@ -24,6 +24,7 @@ from ..limits import Limits, over, size_text
 from ..outcome import Outcome, Status
 from ..pipeline import deidentify_bytes
 from ..pixels.base import Box, FrameReader
+from ..pixels.clean import PixelStatus
 from ..pixels.stage import read_frames, tools_for
 from ..plan import RuleBook
 from ..profile import Profile
@@ -248,7 +249,7 @@ def read_input(path: Path, max_bytes: int) -> tuple[bytes, int, int]:
 
 def _preview(outcome: Outcome, data: bytes, folder: Path) -> None:
     """One picture per series whose pixels were cleaned, named by the series' new UID."""
-    if getattr(outcome.pixels, "status", "") != "cleaned" or outcome.name is None:
+    if outcome.pixels is None or outcome.pixels.status is not PixelStatus.CLEANED or outcome.name is None:
         return
     target = folder / f"{outcome.name.patient}_{outcome.name.series}.png"
     if not target.exists():

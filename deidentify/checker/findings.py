@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+
+from ..textenum import TextEnum
 
 
-class Severity(str, Enum):
+class Severity(TextEnum):
     """How serious a finding is, most serious first (str-valued: reports hold the text)."""
 
     ERROR = "error"
@@ -21,9 +22,6 @@ class Severity(str, Enum):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 #: Severities, most serious first.

@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from ..limits import Limits
+from ..textenum import TextEnum
 from .base import READ_HERE, Box, CleanSettings, FrameSharing, PixelDetector, PixelError, RegionDecision
 from .cine import read_across_frames
 from .detectors.base import merge_boxes
@@ -37,7 +38,20 @@ from .rewrite import set_element, write_masked
 if TYPE_CHECKING:
     from ..detect.base import Detector
 
-UNCHANGED, CLEANED, WITHHELD = "unchanged", "cleaned", "withheld"
+
+#: The reason of an image the pixel stage had nothing to do with.
+NO_PIXEL_DATA = "no pixel data"
+
+
+class PixelStatus(TextEnum):
+    """What the pixel stage did to one image."""
+
+    UNCHANGED = "unchanged"
+    """Its pixel data is as the header stage copied it (it may still be marked as assessed clean)."""
+    CLEANED = "cleaned"
+    """Text was masked: new pixel data."""
+    WITHHELD = "withheld"
+    """It may carry burnt-in text that could not be cleaned: it must not be shared."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,7 @@ class PixelOutcome:
     ``clean_pixel_data`` says whether the Clean Pixel Data Option (113101) applies.
     """
 
-    status: str
+    status: PixelStatus
     reason: str
     boxes: tuple[tuple[Box, ...], ...] = ()
     transfer_syntax: str = ""
@@ -92,9 +106,9 @@ def clean_pixels(
     # A rule's flag says there is burnt-in text at places the rule does not know.
     gated = may_carry_burnt_in_text(source_ds) or bool(decision.flags)
     if not has_pixel_data(out_ds):
-        return PixelOutcome(UNCHANGED, "no pixel data", transfer_syntax=syntax)
+        return PixelOutcome(PixelStatus.UNCHANGED, NO_PIXEL_DATA, transfer_syntax=syntax)
     if not (gated or scan or decision.whole or decision.boxes):
-        return PixelOutcome(UNCHANGED, "may not carry burnt-in text", transfer_syntax=syntax)
+        return PixelOutcome(PixelStatus.UNCHANGED, "may not carry burnt-in text", transfer_syntax=syntax)
     # Whole frames blanked with nothing kept leave no text to read.
     readable = (gated or scan) and not (decision.whole and not decision.keep)
     covered = not decision.flags and (decision.whole or bool(decision.boxes) or decision.clean)
@@ -119,7 +133,7 @@ def clean_pixels(
                 else "no region to mask"
             )
             if not gated:
-                return PixelOutcome(UNCHANGED, reason, regions, syntax)
+                return PixelOutcome(PixelStatus.UNCHANGED, reason, regions, syntax)
             if str(source_ds.get("BurnedInAnnotation", "")).strip().upper() == "YES":
                 # The header says there is text; finding none means it was not found: fail closed.
                 return _withheld("BurnedInAnnotation is YES but no text was found to mask", syntax)
@@ -127,7 +141,7 @@ def clean_pixels(
             # to mask: it is as clean as a masked one, and says so; its pixels stay as they were.
             replace_icon(out_ds, syntax, settings.icon_size)
             set_element(out_ds, "BurnedInAnnotation", "NO")
-            return PixelOutcome(UNCHANGED, reason, regions, syntax, clean_pixel_data=True)
+            return PixelOutcome(PixelStatus.UNCHANGED, reason, regions, syntax, clean_pixel_data=True)
         out_syntax = write_masked(source_ds, out_ds, layout, regions)
     except PixelError as exc:
         return _withheld(str(exc), syntax)
@@ -135,7 +149,7 @@ def clean_pixels(
     replace_icon(out_ds, out_syntax, settings.icon_size)
     masked, frames = sum(len(boxes) for boxes in regions), sum(1 for boxes in regions if boxes)
     reason = f"masked {_count(masked, 'region')} on {frames} of {_count(layout.frames, 'frame')}"
-    return PixelOutcome(CLEANED, reason, regions, out_syntax, clean_pixel_data=True)
+    return PixelOutcome(PixelStatus.CLEANED, reason, regions, out_syntax, clean_pixel_data=True)
 
 
 def _regions(
@@ -200,4 +214,4 @@ def _count(number: int, noun: str) -> str:
 
 
 def _withheld(detail: str, syntax: UID) -> PixelOutcome:
-    return PixelOutcome(WITHHELD, f"{BURNT_IN_NOT_CLEANED} ({detail})", transfer_syntax=syntax)
+    return PixelOutcome(PixelStatus.WITHHELD, f"{BURNT_IN_NOT_CLEANED} ({detail})", transfer_syntax=syntax)
