@@ -158,6 +158,21 @@ def test_a_frame_full_of_glyphs_costs_a_bounded_number_of_readings(detector: Tex
     assert len(found) == glyphs._MOST_GLYPHS  # each is a "P" and is read as one
 
 
+def test_the_bound_holds_for_a_frame_whatever_the_places_its_glyphs_lie_in(detector: TextDetector) -> None:
+    # 81 clusters of 16 drawn letters, far enough apart for each to be a place of its own, and
+    # covering less than half the frame: each place is searched alone, and the frame's bound holds.
+    image = np.full((2048, 2048), 40, dtype=np.uint8)
+    for top in range(20, 2000, 225):
+        for left in range(20, 2000, 225):
+            for y in range(top, top + 64, 16):
+                for x in range(left, left + 56, 14):
+                    image[y : y + 9, x : x + 6][P] = 254
+    assert len(glyphs._places_to_search(image, np.zeros((0, 4), dtype=np.intp))) == 81
+    counting = _Counting(detector)
+    found = read_drawn_glyphs([image, 255 - image], [], counting)
+    assert counting.read == len(found) == glyphs._MOST_GLYPHS
+
+
 def test_only_images_of_one_or_two_frames_up_to_the_largest_read_unscaled_are_searched(detector: TextDetector) -> None:
     frame = np.full((64, 64), 40, dtype=np.uint8)
     frame[20:29, 30:36][P] = 254

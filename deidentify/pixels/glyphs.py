@@ -25,7 +25,8 @@ grow with the pixels).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 
 import numpy as np
 
@@ -50,7 +51,7 @@ _GLYPH_ASPECT = (0.3, 1.3)
 _GLYPH_AREA = (12, 480)
 _RING = 2
 # A frame with more glyphs standing out than this is a texture, not an icon: the first ones
-# found are read, so that a hostile frame costs at most this many readings.
+# found are read, so that a hostile frame costs at most this many readings, wherever they lie.
 _MOST_GLYPHS = 64
 
 # On a plain ground: the median absolute Laplacian around the glyph (a glyph's height on each
@@ -79,6 +80,8 @@ _SEEDS_AROUND = 11
 
 #: Which glyphs stand out as drawn: the image, each glyph's pixels (x, y), their boxes (x0, y0, x1, y1).
 StandsOut = Callable[[np.ndarray, Sequence[np.ndarray], np.ndarray], np.ndarray]
+# A glyph: its pixels (x, y) and its box (x0, y0, x1, y1).
+_Glyph = tuple[np.ndarray, np.ndarray]
 # Glyphs whose greys are counted at once (a count of 256 for each): 8 MB.
 _GREYS_AT_ONCE = 4096
 
@@ -99,14 +102,17 @@ def drawn_glyph_reader(layout: ImageLayout, detector: PixelDetector) -> GlyphRea
 def read_drawn_glyphs(grays: Sequence[np.ndarray], found: Sequence[Box], reader: GlyphReader) -> list[Box]:
     """The lone glyphs that look drawn on the readings ``grays`` of one frame, outside ``found`` (the
     text found on it)."""
-    corners = corners_of(found)
-    glyphs: list[Box] = []
+    # The bound on readings holds for the frame: the places are searched in turn until it is reached.
+    return _read(islice(_drawn_candidates(grays, corners_of(found)), _MOST_GLYPHS), reader)
+
+
+def _drawn_candidates(grays: Sequence[np.ndarray], corners: np.ndarray) -> Iterator[_Glyph]:
+    """The glyphs that look drawn on each reading, place by place, in the frame's coordinates."""
     for gray in grays:
         for x0, y0, x1, y1 in _places_to_search(gray, corners):
             part = np.ascontiguousarray(gray[y0:y1, x0:x1])
-            found_here = find_glyphs(part, None, corners - (x0, y0, x0, y0), reader, drawn)
-            glyphs += [Box(box.x0 + x0, box.y0 + y0, box.x1 + x0, box.y1 + y0, box.label) for box in found_here]
-    return glyphs
+            for pixels, box in _standing(part, None, corners - (x0, y0, x0, y0), drawn):
+                yield pixels + (x0, y0), box + (x0, y0, x0, y0)
 
 
 def _places_to_search(gray: np.ndarray, corners: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -141,9 +147,15 @@ def find_glyphs(
 ) -> list[Box]:
     """Boxes of the lone glyphs of ``image`` that lie, with a ring of ``_RING`` pixels, in ``where``
     (the whole image if None), outside ``corners`` (text already found), stand out, and read."""
+    return _read(islice(_standing(image, where, corners, stands_out), _MOST_GLYPHS), reader)
+
+
+def _standing(
+    image: np.ndarray, where: np.ndarray | None, corners: np.ndarray, stands_out: StandsOut
+) -> Iterator[_Glyph]:
+    """The glyph-shaped stable regions of ``image`` in ``where``, outside ``corners``, that stand out."""
     import cv2
 
-    rows, columns = image.shape
     mser = cv2.MSER.create(delta=5, min_area=_GLYPH_AREA[0], max_area=_GLYPH_AREA[1])
     regions, found = mser.detectRegions(image)
     bounds = np.asarray(found, dtype=np.intp).reshape(-1, 4)
@@ -168,10 +180,15 @@ def find_glyphs(
                   for x0, y0, x1, y1 in boxes]
         indices, boxes = indices[inside], boxes[inside]
     points = [np.asarray(regions[index]) for index in map(int, indices)]
-    standing = np.flatnonzero(stands_out(image, points, boxes))
+    for index in map(int, np.flatnonzero(stands_out(image, points, boxes))):
+        yield points[index], boxes[index]
+
+
+def _read(candidates: Iterable[_Glyph], reader: GlyphReader) -> list[Box]:
+    """Boxes of the ``candidates`` that ``reader`` reads as a letter or digit."""
     glyphs = []
-    for index in map(int, standing[:_MOST_GLYPHS]):
-        pixels, (left, top, right, bottom) = points[index], (int(value) for value in boxes[index])
+    for pixels, box in candidates:
+        left, top, right, bottom = (int(value) for value in box)
         # The glyph alone, white on black, with a margin of its height: how a recogniser sees a character.
         margin = bottom - top
         glyph = np.zeros((3 * margin, right - left + 2 * margin), dtype=np.uint8)
@@ -181,7 +198,7 @@ def find_glyphs(
         except Exception as exc:  # any failure of the recogniser leaves the glyph unread
             raise PixelError(f"OCR failed: {type(exc).__name__}") from exc
         if reads:
-            glyphs.append(Box(left, top, min(columns, right), min(rows, bottom), TEXT_LABEL))
+            glyphs.append(Box(left, top, right, bottom, TEXT_LABEL))
     return glyphs
 
 
