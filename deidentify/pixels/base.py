@@ -46,7 +46,7 @@ class Box:
 
 
 def corners_of(boxes: Iterable[Box]) -> np.ndarray:
-    """The boxes' corners as rows (x0, y0, x1, y1) of an array, for tests over many boxes at once."""
+    """The boxes' corners as rows (x0, y0, x1, y1) of an array, to compare many boxes at once."""
     return np.array([(box.x0, box.y0, box.x1, box.y1) for box in boxes], dtype=np.intp).reshape(-1, 4)
 
 

@@ -196,10 +196,10 @@ def find_text(
         except Exception as exc:  # any failure of the OCR engine leaves the text unread
             raise PixelError(f"OCR failed: {type(exc).__name__}") from exc
         previous = current
-        boxes = merge_boxes([box for _, boxes in current for box in boxes])
-        found.append(tuple(boxes))
+        frame_boxes = merge_boxes([box for _, boxes in current for box in boxes])
+        found.append(tuple(frame_boxes))
         if glyph_reader is not None:
-            glyphs += read_drawn_glyphs([gray for gray, _ in current], boxes, glyph_reader)
+            glyphs += read_drawn_glyphs([gray for gray, _ in current], frame_boxes, glyph_reader)
     # A device draws its icons at the same places on both frames of a pair, where one frame may
     # hide what the other shows (pydicom-data's OBXXXX1A_2frame inverts every palette index on
     # its second frame, where the probe icon's "P" is 4 grey levels from its ball).  Such short

@@ -108,6 +108,7 @@ def read_drawn_glyphs(grays: Sequence[np.ndarray], found: Sequence[Box], reader:
 
 def _drawn_candidates(grays: Sequence[np.ndarray], corners: np.ndarray) -> Iterator[_Glyph]:
     """The glyphs that look drawn on each reading, place by place, in the frame's coordinates."""
+    # Each reading of the frame, as text is read: a palette's indices can show what its colours hide.
     for gray in grays:
         for x0, y0, x1, y1 in _places_to_search(gray, corners):
             part = np.ascontiguousarray(gray[y0:y1, x0:x1])
