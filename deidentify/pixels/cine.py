@@ -30,10 +30,10 @@ from collections.abc import Sequence
 import numpy as np
 from pydicom.dataset import Dataset
 
-from .base import Box, GlyphReader, PixelDetector, PixelError, corners_of
+from .base import Box, PixelDetector, PixelError, corners_of
 from .detectors.base import merge_boxes
 from .frames import decode_frames
-from .glyphs import GLYPH_FRAME_PIXELS, OVERLAY_FRAMES, find_glyphs, on_plain_ground
+from .glyphs import OVERLAY_FRAMES, find_glyphs, glyph_reader, on_plain_ground
 from .layout import ImageLayout
 from .render import to_gray
 
@@ -55,12 +55,7 @@ def read_across_frames(
     """``found`` (the detector's boxes on each frame), with the boxes the frames show together added."""
     if layout.frames < 2:
         return list(found)
-    reader = (
-        detector
-        if isinstance(detector, GlyphReader) and layout.frames >= OVERLAY_FRAMES
-        and layout.rows * layout.columns <= GLYPH_FRAME_PIXELS
-        else None
-    )
+    reader = glyph_reader(layout, detector) if layout.frames >= OVERLAY_FRAMES else None
     boxes = _distinct(found, layout.columns, layout.rows)
     if not (boxes or reader):
         return list(found)

@@ -35,7 +35,7 @@ from .layout import ImageLayout
 
 __all__ = [
     "GLYPH_FRAME_PIXELS", "OVERLAY_FRAMES", "StandsOut", "drawn", "drawn_glyph_reader", "find_glyphs",
-    "on_plain_ground", "read_drawn_glyphs",
+    "glyph_reader", "on_plain_ground", "read_drawn_glyphs",
 ]
 
 #: The fewest frames over which what stays still can be told from the picture: in a pair of
@@ -86,17 +86,18 @@ _Glyph = tuple[np.ndarray, np.ndarray]
 _GREYS_AT_ONCE = 4096
 
 
-def drawn_glyph_reader(layout: ImageLayout, detector: PixelDetector) -> GlyphReader | None:
-    """The reader of lone drawn glyphs for an image of this layout: ``detector`` in an image of fewer
-    than :data:`OVERLAY_FRAMES` frames of up to :data:`GLYPH_FRAME_PIXELS` (a cine's glyphs are read
-    in :mod:`.cine`), None where they are not searched."""
-    if (
-        isinstance(detector, GlyphReader)
-        and layout.frames < OVERLAY_FRAMES
-        and layout.rows * layout.columns <= GLYPH_FRAME_PIXELS
-    ):
+def glyph_reader(layout: ImageLayout, detector: PixelDetector) -> GlyphReader | None:
+    """``detector`` where it reads lone glyphs and this layout's frames are searched for them (up to
+    :data:`GLYPH_FRAME_PIXELS`), None elsewhere."""
+    if isinstance(detector, GlyphReader) and layout.rows * layout.columns <= GLYPH_FRAME_PIXELS:
         return detector
     return None
+
+
+def drawn_glyph_reader(layout: ImageLayout, detector: PixelDetector) -> GlyphReader | None:
+    """The reader of lone drawn glyphs in an image of this layout: :func:`glyph_reader` in an image of
+    fewer than :data:`OVERLAY_FRAMES` frames (a cine's glyphs are read in :mod:`.cine`)."""
+    return glyph_reader(layout, detector) if layout.frames < OVERLAY_FRAMES else None
 
 
 def read_drawn_glyphs(grays: Sequence[np.ndarray], found: Sequence[Box], reader: GlyphReader) -> list[Box]:
